@@ -1,0 +1,33 @@
+# Thin wrapper over CMake: deps, build, demo, test, bench, fuzz, install.
+BUILD ?= build/release
+OUT ?= out/demo
+PREFIX ?= /usr/local
+
+.PHONY: all deps build demo test bench fuzz install clean
+
+all: build
+
+deps:
+	@sh scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD) -j$$(nproc)
+
+demo: build
+	@sh scripts/demo.sh $(BUILD)/hubsim $(OUT)
+
+test: deps
+	@bash scripts/test.sh
+
+bench: build
+	@bash scripts/bench.sh $(BUILD)
+
+fuzz: deps
+	@bash scripts/fuzz.sh
+
+install: build
+	@cmake --install $(BUILD)
+
+clean:
+	rm -rf build out

@@ -1,0 +1,51 @@
+/* The kernel's event queue: a d-ary min-heap ordered by (time, priority, sequence) with O(1) cancel. */
+#ifndef SIM_EVENT_QUEUE_H
+#define SIM_EVENT_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "errors.h"
+#include "simtime.h"
+
+/* Priorities: lower fires first among events at the same instant. */
+#define SIM_PRIO_BITS 4
+#define SIM_PRIO_MAX  ((1u << SIM_PRIO_BITS) - 1)
+
+/* An event id: (generation << 24 | slot).  0 is never a valid id. */
+typedef uint64_t sim_event_id_t;
+
+/* What a popped event carries: the handler index the owner registered and a
+ * 64-bit argument (a device index, a request slot...). */
+typedef struct {
+    sim_time_t time;
+    sim_event_id_t id;
+    uint32_t handler;
+    uint32_t priority;
+    uint64_t arg;
+} sim_event_t;
+
+typedef struct sim_queue sim_queue_t;
+
+/* Max pending events: 2^24 - 1 (16.7 M). */
+#define SIM_QUEUE_MAX_PENDING ((1u << 24) - 1)
+
+sim_queue_t *sim_queue_new(void);
+void sim_queue_free(sim_queue_t *q);
+
+/* Schedule; handler must be non-zero (0 marks a cancelled slot).
+ * HS_EFULL past SIM_QUEUE_MAX_PENDING, HS_ERANGE for priority > SIM_PRIO_MAX. */
+hs_err_t sim_queue_push(sim_queue_t *q, sim_time_t t, uint32_t priority, uint32_t handler,
+                        uint64_t arg, sim_event_id_t *id_out);
+/* HS_EOK if the event was pending and is now cancelled; HS_ENOTFOUND if it
+ * already fired, was already cancelled, or never existed. */
+hs_err_t sim_queue_cancel(sim_queue_t *q, sim_event_id_t id);
+/* Pop the next live event; 0 when empty. */
+int sim_queue_pop(sim_queue_t *q, sim_event_t *out);
+/* Time of the next live event without popping; 0 when empty. */
+int sim_queue_peek_time(sim_queue_t *q, sim_time_t *out);
+/* Live (not cancelled) pending events. */
+size_t sim_queue_size(const sim_queue_t *q);
+/* Bytes held by the queue's arrays (for the memory figures). */
+size_t sim_queue_bytes(const sim_queue_t *q);
+
+#endif

@@ -1,0 +1,56 @@
+/* The trace: every externally visible event feeds a running 64-bit hash and, optionally, a JSON-lines file. */
+#ifndef SIM_TRACE_H
+#define SIM_TRACE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "errors.h"
+#include "simtime.h"
+
+/* Bump when event kinds, fields or the hashed encoding change (docs/trace.md). */
+#define SIM_TRACE_FORMAT_VERSION 1
+
+typedef enum { SIM_TF_INT = 1, SIM_TF_STR = 2, SIM_TF_BOOL = 3 } sim_tf_type_t;
+
+/* One field of an event.  Keys are short literals; string values are
+ * borrowed for the duration of the emit call only. */
+typedef struct {
+    const char *key;
+    sim_tf_type_t type;
+    int64_t i;
+    const char *s;
+} sim_tf_t;
+
+#define TF_INT(k, v)  ((sim_tf_t){ .key = (k), .type = SIM_TF_INT, .i = (int64_t)(v) })
+#define TF_STR(k, v)  ((sim_tf_t){ .key = (k), .type = SIM_TF_STR, .s = (v) })
+#define TF_BOOL(k, v) ((sim_tf_t){ .key = (k), .type = SIM_TF_BOOL, .i = (v) ? 1 : 0 })
+
+typedef struct sim_trace sim_trace_t;
+
+sim_trace_t *sim_trace_new(uint64_t seed, int64_t epoch_unix);
+void sim_trace_free(sim_trace_t *tr);
+/* Also write every event to f as JSON lines (header line first).  The trace
+ * does not own f. */
+hs_err_t sim_trace_attach(sim_trace_t *tr, FILE *f);
+void sim_trace_emit(sim_trace_t *tr, sim_time_t t, const char *kind, const sim_tf_t *fields,
+                    size_t nfields);
+uint64_t sim_trace_hash(const sim_trace_t *tr);
+uint64_t sim_trace_count(const sim_trace_t *tr);
+/* "trace-hash=0123456789abcdef" into buf (at least 28 bytes). */
+void sim_trace_hash_line(const sim_trace_t *tr, char *buf, size_t cap);
+
+/* The streaming hash itself, exposed so `hubsim diff` and tests can recompute
+ * it: 8-byte little-endian words, xxh64-style rounds, final avalanche. */
+typedef struct {
+    uint64_t acc;
+    uint64_t pending;
+    unsigned npending;
+    uint64_t length;
+} sim_hash_t;
+
+void sim_hash_init(sim_hash_t *h);
+void sim_hash_bytes(sim_hash_t *h, const void *data, size_t len);
+void sim_hash_u64(sim_hash_t *h, uint64_t v);
+uint64_t sim_hash_final(const sim_hash_t *h);
+
+#endif

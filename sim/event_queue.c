@@ -46,6 +46,7 @@ struct sim_queue {
     uint32_t free_head;
     size_t live;
     uint64_t next_seq;
+    uint64_t seq_limit; /* SEQ_MASK; lowered only by tests to reach the renumbering path */
 };
 
 static inline int entry_less(const heap_entry_t *a, const heap_entry_t *b)
@@ -91,8 +92,10 @@ static void sift_down(heap_entry_t *h, size_t len, size_t i)
 sim_queue_t *sim_queue_new(void)
 {
     sim_queue_t *q = calloc(1, sizeof *q);
-    if (q)
+    if (q) {
         q->free_head = NO_SLOT;
+        q->seq_limit = SEQ_MASK;
+    }
     return q;
 }
 
@@ -195,7 +198,7 @@ hs_err_t sim_queue_push(sim_queue_t *q, sim_time_t t, uint32_t priority, uint32_
         q->heap = h;
         q->heap_cap = cap;
     }
-    if (q->next_seq > SEQ_MASK)
+    if (q->next_seq > q->seq_limit)
         rebuild(q, 1);
     uint32_t slot = q->free_head;
     slot_t *s = &q->slots[slot];
@@ -277,4 +280,9 @@ size_t sim_queue_size(const sim_queue_t *q) { return q->live; }
 size_t sim_queue_bytes(const sim_queue_t *q)
 {
     return q->heap_cap * sizeof(heap_entry_t) + (size_t)q->slot_cap * sizeof(slot_t);
+}
+
+void sim_queue_set_seq_limit(sim_queue_t *q, uint64_t limit)
+{
+    q->seq_limit = limit < SEQ_MASK ? limit : SEQ_MASK;
 }

@@ -52,7 +52,7 @@ void sim_kernel_free(sim_kernel_t *k)
 
 uint32_t sim_kernel_register(sim_kernel_t *k, sim_handler_fn fn, void *ctx)
 {
-    if (k->nhandlers == k->handler_cap) {
+    if (k->nhandlers >= k->handler_cap) {
         uint32_t cap = k->handler_cap ? k->handler_cap * 2 : 16;
         handler_entry_t *h = realloc(k->handlers, cap * sizeof *h);
         if (!h)

@@ -1,0 +1,243 @@
+/* Event queue and kernel: ordering, cancel semantics, compaction, renumbering, randomized model check. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "sim/event_queue.h"
+#include "sim/kernel.h"
+#include "sim/rng.h"
+
+static void pop_expect(sim_queue_t *q, sim_time_t t, uint64_t arg)
+{
+    sim_event_t ev;
+    assert_int_equal(sim_queue_pop(q, &ev), 1);
+    assert_int_equal(ev.time, t);
+    assert_int_equal(ev.arg, arg);
+}
+
+static void test_equal_time_and_priority_is_fifo(void **state)
+{
+    (void)state;
+    sim_queue_t *q = sim_queue_new();
+    for (uint64_t i = 0; i < 100; i++)
+        assert_int_equal(sim_queue_push(q, 50, 3, 1, i, NULL), HS_EOK);
+    for (uint64_t i = 0; i < 100; i++)
+        pop_expect(q, 50, i);
+    sim_event_t ev;
+    assert_int_equal(sim_queue_pop(q, &ev), 0);
+    sim_queue_free(q);
+}
+
+static void test_time_then_priority_then_insertion(void **state)
+{
+    (void)state;
+    sim_queue_t *q = sim_queue_new();
+    sim_queue_push(q, 20, 0, 1, 100, NULL);
+    sim_queue_push(q, 10, 9, 1, 1, NULL);
+    sim_queue_push(q, 10, 2, 1, 2, NULL);
+    sim_queue_push(q, 10, 2, 1, 3, NULL);
+    sim_queue_push(q, 10, 0, 1, 4, NULL);
+    pop_expect(q, 10, 4);
+    pop_expect(q, 10, 2);
+    pop_expect(q, 10, 3);
+    pop_expect(q, 10, 1);
+    pop_expect(q, 20, 100);
+    assert_int_equal(sim_queue_size(q), 0);
+    sim_queue_free(q);
+}
+
+static void test_cancel_pending_fired_unknown(void **state)
+{
+    (void)state;
+    sim_queue_t *q = sim_queue_new();
+    sim_event_id_t a, b, c;
+    sim_queue_push(q, 5, 0, 1, 1, &a);
+    sim_queue_push(q, 6, 0, 1, 2, &b);
+    sim_queue_push(q, 7, 0, 1, 3, &c);
+    assert_int_equal(sim_queue_cancel(q, b), HS_EOK);        /* pending */
+    assert_int_equal(sim_queue_cancel(q, b), HS_ENOTFOUND);  /* already cancelled */
+    assert_int_equal(sim_queue_size(q), 2);
+    pop_expect(q, 5, 1);
+    assert_int_equal(sim_queue_cancel(q, a), HS_ENOTFOUND);  /* fired */
+    assert_int_equal(sim_queue_cancel(q, 0), HS_ENOTFOUND);  /* never valid */
+    assert_int_equal(sim_queue_cancel(q, (sim_event_id_t)0xfffffffffULL), HS_ENOTFOUND);
+    pop_expect(q, 7, 3);
+    /* The slot of a fired event is reused; the old id must stay dead. */
+    sim_event_id_t d;
+    sim_queue_push(q, 9, 0, 1, 4, &d);
+    assert_int_not_equal(d, a);
+    assert_int_equal(sim_queue_cancel(q, a), HS_ENOTFOUND);
+    assert_int_equal(sim_queue_cancel(q, c), HS_ENOTFOUND);
+    assert_int_equal(sim_queue_cancel(q, d), HS_EOK);
+    sim_event_t ev;
+    assert_int_equal(sim_queue_pop(q, &ev), 0);
+    sim_queue_free(q);
+}
+
+static void test_bad_priority_and_handler(void **state)
+{
+    (void)state;
+    sim_queue_t *q = sim_queue_new();
+    assert_int_equal(sim_queue_push(q, 1, 16, 1, 0, NULL), HS_ERANGE);
+    assert_int_equal(sim_queue_push(q, 1, 15, 0, 0, NULL), HS_ERANGE);
+    assert_int_equal(sim_queue_push(q, 1, 15, 1, 0, NULL), HS_EOK);
+    sim_event_t ev;
+    assert_int_equal(sim_queue_pop(q, &ev), 1);
+    sim_queue_free(q);
+}
+
+/* Mass cancellation triggers compaction; order must survive it. */
+static void test_compaction_keeps_order(void **state)
+{
+    (void)state;
+    sim_queue_t *q = sim_queue_new();
+    enum { N = 5000 };
+    sim_event_id_t *ids = calloc(N, sizeof *ids);
+    for (uint64_t i = 0; i < N; i++)
+        sim_queue_push(q, (N - i) * 10, 0, 1, i, &ids[i]);
+    size_t bytes_before = sim_queue_bytes(q);
+    for (uint64_t i = 0; i < N; i++)
+        if (i % 5 != 0)
+            assert_int_equal(sim_queue_cancel(q, ids[i]), HS_EOK);
+    assert_int_equal(sim_queue_size(q), N / 5);
+    assert_true(sim_queue_bytes(q) <= bytes_before);
+    sim_time_t last = 0;
+    sim_event_t ev;
+    size_t n = 0;
+    while (sim_queue_pop(q, &ev)) {
+        assert_true(ev.time >= last);
+        assert_int_equal(ev.arg % 5, 0);
+        last = ev.time;
+        n++;
+    }
+    assert_int_equal(n, N / 5);
+    free(ids);
+    sim_queue_free(q);
+}
+
+/* Sequence wrap: renumbering must preserve (time, priority, insertion) order. */
+static void test_sequence_renumbering(void **state)
+{
+    (void)state;
+    sim_queue_t *q = sim_queue_new();
+    sim_queue_set_seq_limit(q, 10);
+    sim_event_id_t mid;
+    for (uint64_t i = 0; i < 40; i++)
+        sim_queue_push(q, 100 + (i % 3), 1, 1, i, i == 20 ? &mid : NULL);
+    assert_int_equal(sim_queue_cancel(q, mid), HS_EOK);
+    uint64_t expect_time = 100, seen = 0;
+    int64_t last_arg = -1;
+    sim_event_t ev;
+    while (sim_queue_pop(q, &ev)) {
+        if (ev.time != expect_time) {
+            assert_true(ev.time > expect_time);
+            expect_time = ev.time;
+            last_arg = -1;
+        }
+        assert_true((int64_t)ev.arg > last_arg); /* FIFO within one instant */
+        assert_int_equal(ev.arg % 3, ev.time - 100);
+        assert_int_not_equal(ev.arg, 20);
+        last_arg = (int64_t)ev.arg;
+        seen++;
+    }
+    assert_int_equal(seen, 39);
+    sim_queue_free(q);
+}
+
+/* 10^6 mixed operations against a linear-scan reference model. */
+typedef struct { sim_time_t t; uint32_t prio; uint64_t seq; uint64_t arg; sim_event_id_t id; } ref_t;
+
+static void test_randomized_against_reference(void **state)
+{
+    (void)state;
+    sim_queue_t *q = sim_queue_new();
+    sim_rng_t r;
+    sim_rng_init(&r, 42, 7);
+    enum { CAP = 4096, OPS = 1000000 };
+    ref_t *ref = calloc(CAP, sizeof *ref);
+    size_t n = 0;
+    uint64_t seq = 0;
+    sim_time_t now = 0;
+    for (int op = 0; op < OPS; op++) {
+        uint64_t dice = sim_rng_below(&r, 100);
+        if ((dice < 50 && n < CAP) || n == 0) {
+            ref_t e = { now + sim_rng_below(&r, 64), (uint32_t)sim_rng_below(&r, 3), seq++,
+                        sim_rng_next(&r), 0 };
+            assert_int_equal(sim_queue_push(q, e.t, e.prio, 1, e.arg, &e.id), HS_EOK);
+            ref[n++] = e;
+        } else if (dice < 65) {
+            size_t victim = sim_rng_below(&r, n);
+            assert_int_equal(sim_queue_cancel(q, ref[victim].id), HS_EOK);
+            assert_int_equal(sim_queue_cancel(q, ref[victim].id), HS_ENOTFOUND);
+            ref[victim] = ref[--n];
+        } else {
+            size_t best = 0;
+            for (size_t i = 1; i < n; i++) {
+                const ref_t *a = &ref[i], *b = &ref[best];
+                if (a->t < b->t || (a->t == b->t && (a->prio < b->prio ||
+                                                     (a->prio == b->prio && a->seq < b->seq))))
+                    best = i;
+            }
+            sim_event_t ev;
+            assert_int_equal(sim_queue_pop(q, &ev), 1);
+            assert_int_equal(ev.time, ref[best].t);
+            assert_int_equal(ev.arg, ref[best].arg);
+            assert_int_equal(ev.id, ref[best].id);
+            now = ev.time;
+            ref[best] = ref[--n];
+        }
+        assert_int_equal(sim_queue_size(q), n);
+    }
+    free(ref);
+    sim_queue_free(q);
+}
+
+typedef struct { int fired; sim_time_t at[8]; uint32_t self; } kctx_t;
+
+static void on_event(sim_kernel_t *k, void *ctx, uint64_t arg)
+{
+    kctx_t *c = ctx;
+    c->at[c->fired++] = sim_kernel_now(k);
+    if (arg == 1) /* schedule another event at the same instant from inside a handler */
+        assert_int_equal(sim_kernel_at(k, sim_kernel_now(k), SIM_PRIO_DEVICE, c->self, 0, NULL), HS_EOK);
+}
+
+static void test_kernel_clock_and_run_until(void **state)
+{
+    (void)state;
+    sim_kernel_t *k = sim_kernel_new(1, SIM_DEFAULT_EPOCH_UNIX);
+    kctx_t c = { 0 };
+    c.self = sim_kernel_register(k, on_event, &c);
+    assert_true(c.self >= 1);
+    sim_kernel_at(k, 5 * SIM_SEC, SIM_PRIO_DEVICE, c.self, 1, NULL);
+    sim_kernel_at(k, 20 * SIM_SEC, SIM_PRIO_DEVICE, c.self, 0, NULL);
+    assert_int_equal(sim_kernel_run_until(k, 10 * SIM_SEC), 2);
+    assert_int_equal(c.fired, 2);
+    assert_int_equal(c.at[1], 5 * SIM_SEC);
+    assert_int_equal(sim_kernel_now(k), 10 * SIM_SEC);
+    /* The past is closed; unknown handlers are refused. */
+    assert_int_equal(sim_kernel_at(k, 9 * SIM_SEC, SIM_PRIO_DEVICE, c.self, 0, NULL), HS_ERANGE);
+    assert_int_equal(sim_kernel_at(k, 11 * SIM_SEC, SIM_PRIO_DEVICE, 99, 0, NULL), HS_ERANGE);
+    assert_int_equal(sim_kernel_after(k, SIM_TIME_MAX, SIM_PRIO_DEVICE, c.self, 0, NULL), HS_ERANGE);
+    assert_int_equal(sim_kernel_run_until(k, 30 * SIM_SEC), 1);
+    assert_int_equal(sim_kernel_pending(k), 0);
+    sim_kernel_free(k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_equal_time_and_priority_is_fifo),
+        cmocka_unit_test(test_time_then_priority_then_insertion),
+        cmocka_unit_test(test_cancel_pending_fired_unknown),
+        cmocka_unit_test(test_bad_priority_and_handler),
+        cmocka_unit_test(test_compaction_keeps_order),
+        cmocka_unit_test(test_sequence_renumbering),
+        cmocka_unit_test(test_randomized_against_reference),
+        cmocka_unit_test(test_kernel_clock_and_run_until),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -47,6 +47,9 @@ int sim_queue_peek_time(sim_queue_t *q, sim_time_t *out);
 size_t sim_queue_size(const sim_queue_t *q);
 /* Bytes held by the queue's arrays (for the memory figures). */
 size_t sim_queue_bytes(const sim_queue_t *q);
+/* Size both arrays for `pending` events up front (a fleet knows its size),
+ * so no growth slack is paid: exactly 32 bytes per pending event. */
+hs_err_t sim_queue_reserve(sim_queue_t *q, size_t pending);
 /* Tests only: renumber sequences once they pass `limit` (default 2^36 - 1),
  * so the wrap-around path can be exercised without 68 billion pushes. */
 void sim_queue_set_seq_limit(sim_queue_t *q, uint64_t limit);

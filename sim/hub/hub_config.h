@@ -202,10 +202,12 @@ void hub_config_free(hub_config_t *cfg);
 /* Deep copy (dst is overwritten, not freed first; free it yourself if it held data). */
 hs_err_t hub_config_copy(hub_config_t *dst, const hub_config_t *src);
 
-/* Load a hub config file.  Starts from defaults, then applies the file.
- * Every problem found is appended to `diags` (may be NULL) as
- * "FILE:LINE:COL: $.path: message", not just the first.  Returns HS_EOK,
- * HS_EIO (unreadable file), HS_EPARSE (syntax, type or unknown key),
+/* Load a hub config file.  cfg need not be initialised: loading starts from
+ * hub_config_defaults(), then applies the file.  Every problem found is
+ * appended to `diags` (may be NULL) as "FILE:LINE:COL: $.path: message",
+ * sorted by position, not just the first.  Returns HS_EOK, HS_EIO
+ * (unreadable file), HS_EPARSE (syntax error, wrong type, unknown or missing
+ * key), HS_EINVAL (inconsistent: duplicate ids, unknown parent, ...),
  * HS_ERANGE (only out-of-range values), HS_ENOMEM.  On error cfg holds
  * defaults plus whatever was valid; call hub_config_free() in every case. */
 hs_err_t hub_config_load_file(const char *path, hub_config_t *cfg, json_diag_list_t *diags);
@@ -217,10 +219,11 @@ hs_err_t hub_config_load_json(const char *text, size_t len, const char *name,
 const hub_config_device_t *hub_config_find_device(const hub_config_t *cfg, const char *device_id);
 const hub_config_policy_t *hub_config_find_policy(const hub_config_t *cfg, const char *name);
 
-/* The JSON paths of every key the loader accepts, with "[]" for "any array
- * element" and "*" for the opaque routing section, e.g. "$.c2d.ttlDefault",
- * "$.devices[].modules[].id", "$.routing".  NULL-terminated, sorted.
- * Tests compare it with hub.schema.json so the two cannot drift. */
-const char *const *hub_config_known_keys(void);
+/* Call fn once for the JSON path of every key the loader accepts, in table
+ * order, with "[]" standing for "any array element": "$.c2d.ttlDefault",
+ * "$.devices[].modules[].id", "$.routing" (its inside is not the loader's).
+ * Generated from the same tables the loader validates with, so a test can
+ * compare it with hub.schema.json and the two cannot drift. */
+void hub_config_for_each_key(void (*fn)(void *ctx, const char *path), void *ctx);
 
 #endif

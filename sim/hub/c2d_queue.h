@@ -24,8 +24,9 @@
  *   any --purge--> removed                                   (Purged)
  * Expiry is absolute: a message whose ExpiryTimeUtc has come is never
  * delivered or completed again, even while locked (its token then answers
- * MESSAGE_NOT_FOUND).  Timers come from three handlers registered once per
- * store; each message has at most one pending timer.
+ * MESSAGE_NOT_FOUND).  Timers come from two handlers registered once per
+ * store (message deadlines, feedback interval); each message has at most
+ * one pending timer.  Free the store before its kernel.
  *
  * Every change emits a trace event "c2d.<what>" and bumps a counter, and
  * hub_c2d_check() verifies that every enqueued message is in a queue or

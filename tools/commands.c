@@ -2,10 +2,12 @@
 #include "cli.h"
 
 extern const hs_command_t hs_cmd_rules;
+extern const hs_command_t hs_cmd_query;
 extern const hs_command_t hs_cmd_diff;
 
 const hs_command_t *const hs_commands[] = {
     &hs_cmd_rules,
+    &hs_cmd_query,
     &hs_cmd_diff,
     NULL,
 };

@@ -1133,8 +1133,8 @@ static void check_devices(load_ctx_t *ctx, const json_t *root, hub_config_t *cfg
             for (size_t k = 0; k < m && d->modules[m].id[0]; k++) {
                 if (strcmp(d->modules[k].id, d->modules[m].id) == 0) {
                     path_join(sub, mpath, "id");
-                    diag(ctx, 0, HS_EINVAL, sub, "duplicate module id \"%s\" on device \"%s\"",
-                         d->modules[m].id, d->id);
+                    diag(ctx, 0, HS_EINVAL, sub, "duplicate module id \"%s\" on this device",
+                         d->modules[m].id);
                     break;
                 }
             }

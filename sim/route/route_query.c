@@ -22,6 +22,7 @@
 
 #define MAX_NODES 4096
 #define MAX_DEPTH 200
+#define MAX_PARSE_DEPTH (2 * MAX_DEPTH) /* parse_expr and parse_unary both count a level */
 #define MAX_ARENA (1u << 20)
 
 typedef enum { RV_UNDEF, RV_NULL, RV_BOOL, RV_NUM, RV_STR, RV_OBJ, RV_ARR } rv_type_t;
@@ -910,7 +911,7 @@ static int32_t parse_primary(parser_t *p)
 
 static int32_t enter(parser_t *p)
 {
-    if (++p->depth > MAX_DEPTH) {
+    if (++p->depth > MAX_PARSE_DEPTH) {
         set_error(p, (size_t)p->tok.pos, "expression nested too deeply%s", NULL);
         return -1;
     }

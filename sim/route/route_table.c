@@ -241,7 +241,7 @@ static hs_err_t load_route(route_table_t *t, route_t *r, const json_t *item, siz
     if (e)
         return e;
     for (size_t k = 0; k < t->nroutes; k++)
-        if (!strcasecmp(t->routes[k].name, json_string_value(name)))
+        if (&t->routes[k] != r && !strcasecmp(t->routes[k].name, json_string_value(name)))
             return fail(err, where, "duplicate route name (names are case-insensitive)");
     r->name = strdup(json_string_value(name));
     if (!r->name)

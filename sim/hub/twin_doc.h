@@ -60,8 +60,9 @@ typedef struct {
 } hub_twin_op_t;
 
 /* What a change did, for pushing desired updates and twin-change events.
- * Patches are owned here: release with hub_twin_change_clear (also safe on
- * a zeroed or failed change). */
+ * Every change function overwrites *ch first (it may be uninitialized);
+ * the patches are owned here: release them with hub_twin_change_clear
+ * before reusing or dropping ch (also safe on a failed change). */
 typedef struct {
     unsigned changed;        /* HUB_TWIN_BIT(section) for each section touched */
     bool replaced;           /* a replace (PUT): opType replaceTwin */

@@ -1,0 +1,235 @@
+/* Device connections: connect with SAS or X.509, one live connection per identity, subscriptions, drops. */
+#include <string.h>
+#include "hub_internal.h"
+
+static const char *const proto_names[] = { "mqtt", "amqp", "https" };
+
+hub_conn_t hub_conn_handle(const hub_t *hub, uint32_t slot)
+{
+    return ((uint64_t)hub->conns[slot].gen << 32) | (uint64_t)(slot + 1);
+}
+
+hub_conn_slot_t *hub_conn_get(hub_t *hub, hub_conn_t c)
+{
+    uint32_t slot = (uint32_t)(c & 0xffffffffu);
+    if (!hub || slot == 0 || slot > hub->nconns)
+        return NULL;
+    hub_conn_slot_t *s = &hub->conns[slot - 1];
+    if (s->rec == HUB_NONE || s->gen != (uint32_t)(c >> 32))
+        return NULL;
+    return s;
+}
+
+bool hub_device_is_connected(const hub_t *hub, hub_conn_t conn)
+{
+    return hub_conn_get((hub_t *)hub, conn) != NULL;
+}
+
+bool hub_conn_methods_online(const hub_t *hub, uint32_t rec)
+{
+    uint32_t c = hub->recs[rec].conn;
+    if (!c)
+        return false;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_METHOD_404_UNSUBSCRIBED))
+        return true;
+    return (hub->conns[c - 1].subs & HUB_SUB_METHODS) != 0;
+}
+
+static void conn_emit(hub_t *hub, const char *kind, uint32_t rec, const char *reason)
+{
+    sim_tf_t f[] = { TF_STR("id", hub_str(hub, hub->recs[rec].key_off)), TF_STR("reason", reason) };
+    sim_kernel_emit(hub->k, kind, f, 2);
+}
+
+/* Free a slot; the identity forgets it when it was its live connection. */
+static void slot_release(hub_t *hub, uint32_t slot)
+{
+    hub_conn_slot_t *s = &hub->conns[slot];
+    if (s->rec != HUB_NONE && hub->recs[s->rec].conn == slot + 1)
+        hub->recs[s->rec].conn = 0;
+    s->rec = HUB_NONE;
+    s->ops = NULL;
+    s->ctx = NULL;
+    s->subs = 0;
+    s->next_free = hub->conn_free;
+    hub->conn_free = slot;
+}
+
+void hub_conn_drop_rec(hub_t *hub, uint32_t rec, hub_err_t err, const char *reason,
+                       hub_ledger_counter_t counter)
+{
+    uint32_t c = hub->recs[rec].conn;
+    if (!c)
+        return;
+    uint32_t slot = c - 1;
+    hub_conn_t handle = hub_conn_handle(hub, slot);
+    const hub_sink_ops_t *ops = hub->conns[slot].ops;
+    void *ctx = hub->conns[slot].ctx;
+    slot_release(hub, slot);
+    hub_ledger_add(&hub->ledger, counter, 1);
+    conn_emit(hub, "hub.drop", rec, reason);
+    /* Tell the sink last: it may reconnect from inside the callback. */
+    if (ops && ops->disconnected)
+        ops->disconnected(ctx, handle, err, reason);
+}
+
+static hub_err_t alloc_slot(hub_t *hub, uint32_t *out)
+{
+    if (hub->conn_free != HUB_NONE) {
+        *out = hub->conn_free;
+        hub->conn_free = hub->conns[*out].next_free;
+        return HUB_EOK;
+    }
+    if (hub->nconns == hub->capconns) {
+        uint32_t cap = hub->capconns ? hub->capconns * 2 : 16;
+        hub_conn_slot_t *n = realloc(hub->conns, cap * sizeof *n);
+        if (!n)
+            return HUB_ESERVER_ERROR;
+        hub->conns = n;
+        hub->capconns = cap;
+    }
+    *out = hub->nconns++;
+    memset(&hub->conns[*out], 0, sizeof hub->conns[*out]);
+    hub->conns[*out].rec = HUB_NONE;
+    return HUB_EOK;
+}
+
+static hub_err_t connect_fail(hub_t *hub, const char *id, hub_err_t e)
+{
+    sim_tf_t f[] = { TF_STR("id", id), TF_INT("code", hub_error_info(e)->code) };
+    sim_kernel_emit(hub->k, "hub.connect_refused", f, 2);
+    return e;
+}
+
+hub_err_t hub_device_connect(hub_t *hub, const hub_connect_params_t *p, const hub_sink_ops_t *ops,
+                             void *sink_ctx, hub_conn_t *out)
+{
+    if (!hub || !p || !p->device_id || !out)
+        return HUB_EARGUMENT_NULL;
+    *out = 0;
+    if ((unsigned)p->protocol > HUB_PROTO_HTTPS)
+        return HUB_EARGUMENT_INVALID;
+    if (!hub_bucket_take(&hub->b_connect, sim_kernel_now(hub->k), 1)) {
+        hub_ledger_add(&hub->ledger, HUB_L_THROTTLED_CONNECT, 1);
+        return connect_fail(hub, p->device_id, HUB_ETHROTTLED);
+    }
+    /* An unknown identity is "not authorized", as on the wire (CONNACK 5 /
+     * 401): the hub does not reveal which ids exist. */
+    uint32_t rec = hub_registry_find(hub, p->device_id, p->module_id);
+    if (rec == HUB_NONE) {
+        hub_ledger_add(&hub->ledger, HUB_L_AUTH_UNKNOWN_IDENTITY, 1);
+        return connect_fail(hub, p->device_id, HUB_EUNAUTHORIZED);
+    }
+    if (!hub->recs[rec].enabled ||
+        (hub->recs[rec].parent != HUB_NONE && !hub->recs[hub->recs[rec].parent].enabled)) {
+        if (!hub_faults_on(&hub->faults, HUB_FAULT_AUTH_DISABLED)) {
+            hub_ledger_add(&hub->ledger, HUB_L_AUTH_DISABLED, 1);
+            return connect_fail(hub, p->device_id, HUB_EUNAUTHORIZED);
+        }
+    }
+    hub_err_t e;
+    bool x509 = false;
+    if (p->sas_token && p->sas_token[0]) {
+        e = hub_auth_check_device(hub, rec, p->sas_token);
+    } else if (p->x509_thumbprint && p->x509_thumbprint[0]) {
+        e = hub_auth_check_x509(hub, rec, p->x509_thumbprint);
+        x509 = true;
+    } else {
+        hub_ledger_add(&hub->ledger, HUB_L_AUTH_MALFORMED, 1);
+        e = HUB_EUNAUTHORIZED;
+    }
+    if (e)
+        return connect_fail(hub, p->device_id, e);
+
+    /* A second connection for the same identity drops the first. */
+    if (hub->recs[rec].conn && !hub_faults_on(&hub->faults, HUB_FAULT_CONN_SECOND_DROPS_FIRST))
+        hub_conn_drop_rec(hub, rec, HUB_EOK, "second connection for the identity",
+                          HUB_L_CONN_DROPPED_SECOND);
+    uint32_t slot;
+    if ((e = alloc_slot(hub, &slot)) != HUB_EOK)
+        return e;
+    hub_conn_slot_t *s = &hub->conns[slot];
+    s->rec = rec;
+    s->gen++;
+    s->subs = 0;
+    s->protocol = (uint8_t)p->protocol;
+    s->auth_x509 = x509;
+    s->ops = ops;
+    s->ctx = sink_ctx;
+    hub->recs[rec].conn = slot + 1;
+    hub_ledger_add(&hub->ledger, HUB_L_CONN_OPENED, 1);
+    conn_emit(hub, "hub.connect", rec, proto_names[p->protocol]);
+    *out = hub_conn_handle(hub, slot);
+    return HUB_EOK;
+}
+
+hub_err_t hub_device_disconnect(hub_t *hub, hub_conn_t conn)
+{
+    hub_conn_slot_t *s = hub_conn_get(hub, conn);
+    if (!s)
+        return HUB_EUNAUTHORIZED_ACCESS;
+    uint32_t rec = s->rec;
+    slot_release(hub, (uint32_t)(s - hub->conns));
+    hub_ledger_add(&hub->ledger, HUB_L_CONN_CLOSED, 1);
+    conn_emit(hub, "hub.disconnect", rec, "device");
+    return HUB_EOK;
+}
+
+static void c2d_notify(hub_t *hub, uint32_t slot);
+
+hub_err_t hub_device_subscribe(hub_t *hub, hub_conn_t conn, unsigned subs)
+{
+    hub_conn_slot_t *s = hub_conn_get(hub, conn);
+    if (!s)
+        return HUB_EUNAUTHORIZED_ACCESS;
+    if (subs & ~(unsigned)HUB_SUB__ALL)
+        return HUB_EARGUMENT_INVALID;
+    unsigned added = subs & ~(unsigned)s->subs;
+    s->subs = (uint8_t)(s->subs | subs);
+    uint32_t rec = s->rec, slot = (uint32_t)(s - hub->conns);
+    sim_tf_t f[] = { TF_STR("id", hub_str(hub, hub->recs[rec].key_off)), TF_INT("subs", subs) };
+    sim_kernel_emit(hub->k, "hub.subscribe", f, 2);
+    if ((added & HUB_SUB_METHODS) && hub->recs[rec].conn == slot + 1)
+        hub_methods_on_online(hub, rec);
+    if ((added & HUB_SUB_C2D) && hub_conn_get(hub, conn))
+        c2d_notify(hub, slot);
+    return HUB_EOK;
+}
+
+hub_err_t hub_device_unsubscribe(hub_t *hub, hub_conn_t conn, unsigned subs)
+{
+    hub_conn_slot_t *s = hub_conn_get(hub, conn);
+    if (!s)
+        return HUB_EUNAUTHORIZED_ACCESS;
+    if (subs & ~(unsigned)HUB_SUB__ALL)
+        return HUB_EARGUMENT_INVALID;
+    s->subs = (uint8_t)(s->subs & ~subs);
+    sim_tf_t f[] = { TF_STR("id", hub_str(hub, hub->recs[s->rec].key_off)), TF_INT("subs", subs) };
+    sim_kernel_emit(hub->k, "hub.unsubscribe", f, 2);
+    return HUB_EOK;
+}
+
+/* Tell a C2D-subscribed device connection that messages are waiting. */
+static void c2d_notify(hub_t *hub, uint32_t slot)
+{
+    hub_conn_slot_t *s = &hub->conns[slot];
+    if (!hub->c2d || s->rec == HUB_NONE || !(s->subs & HUB_SUB_C2D) || !s->ops ||
+        !s->ops->c2d_available || hub->recs[s->rec].parent != HUB_NONE)
+        return;
+    if (hub_c2d_depth(hub->c2d, s->rec) == 0)
+        return;
+    s->ops->c2d_available(s->ctx, hub_conn_handle(hub, slot));
+}
+
+void hub_conn_c2d_available(hub_t *hub, uint32_t rec)
+{
+    uint32_t c = hub->recs[rec].conn;
+    if (c)
+        c2d_notify(hub, c - 1);
+}
+
+void hub_conn_release(hub_t *hub)
+{
+    free(hub->conns);
+    hub->conns = NULL;
+}

@@ -1,0 +1,207 @@
+/* Device-to-cloud messages: rules, anti-spoofing stamps, daily quota, routing and endpoint delivery. */
+#include <stdlib.h>
+#include <string.h>
+#include "sim/route/route_table.h"
+#include "d2c.h"
+#include "hub_internal.h"
+
+/*
+ * Order of the gates (each failure is counted under its own name):
+ *   stale connection → 401, throttle → 429, the hub drops the device's
+ *   attempts at stamped properties (anti-spoofing), then the message rules
+ *   (MessageId, the character rule over HTTPS, size ≤ 256 KB measured
+ *   without the stamps: the size the sender controls) → 400/413, daily
+ *   quota → 403002, stamps, accept, route, deliver.
+ * Accepted messages are delivered synchronously to every endpoint the route
+ * table selects (deduplicated by the table); a message no route selects is
+ * "dropped_no_route" — both terminal outcomes the conservation check sums.
+ */
+
+static const char *const auth_methods[2][2] = {
+    { "{\"scope\":\"device\",\"type\":\"sas\",\"issuer\":\"iothub\",\"acceptingIpFilterRule\":null}",
+      "{\"scope\":\"device\",\"type\":\"x509Certificate\",\"issuer\":\"iothub\",\"acceptingIpFilterRule\":null}" },
+    { "{\"scope\":\"module\",\"type\":\"sas\",\"issuer\":\"iothub\",\"acceptingIpFilterRule\":null}",
+      "{\"scope\":\"module\",\"type\":\"x509Certificate\",\"issuer\":\"iothub\",\"acceptingIpFilterRule\":null}" },
+};
+
+const char *hub_d2c_auth_method_json(int module_scope, int x509)
+{
+    return auth_methods[module_scope ? 1 : 0][x509 ? 1 : 0];
+}
+
+static hub_err_t d2c_reject(hub_t *hub, uint32_t rec, hub_err_t e, hub_ledger_counter_t counter,
+                            const char *detail)
+{
+    hub_ledger_add(&hub->ledger, counter, 1);
+    sim_tf_t f[] = { TF_STR("id", hub_str(hub, hub->recs[rec].key_off)),
+                     TF_INT("code", hub_error_info(e)->code), TF_STR("detail", detail) };
+    sim_kernel_emit(hub->k, "hub.d2c_rejected", f, 3);
+    return e;
+}
+
+/* The daily quota counts ceil(size / chunk) per message; the day is the
+ * virtual UTC day. */
+static bool quota_take(hub_t *hub, size_t size)
+{
+    uint64_t quota = hub->cfg.quotas.daily_messages;
+    if (!quota)
+        return true;
+    uint64_t chunk = hub->cfg.quotas.message_chunk ? hub->cfg.quotas.message_chunk : 4096;
+    int64_t day = (hub->epoch + (int64_t)(sim_kernel_now(hub->k) / SIM_SEC)) / 86400;
+    if (day != hub->quota_day) {
+        hub->quota_day = day;
+        hub->quota_used = 0;
+    }
+    uint64_t units = size ? (size + chunk - 1) / chunk : 1;
+    if (hub->quota_used + units > quota)
+        return false;
+    hub->quota_used += units;
+    return true;
+}
+
+static hs_err_t grow_props(hub_t *hub, size_t n)
+{
+    if (n <= hub->route_props_cap)
+        return HS_EOK;
+    size_t cap = hub->route_props_cap ? hub->route_props_cap : 16;
+    while (cap < n)
+        cap *= 2;
+    route_prop_t *p = realloc(hub->route_props, cap * sizeof *p);
+    if (!p)
+        return HS_ENOMEM;
+    hub->route_props = p;
+    hub->route_props_cap = cap;
+    return HS_EOK;
+}
+
+/* Route one accepted message and deliver it; returns the endpoints reached. */
+static size_t d2c_route(hub_t *hub, uint32_t rec, hub_msg_t *msg)
+{
+    route_message_t view;
+    route_message_init(&view);
+    for (unsigned i = 0; i < (unsigned)HUB_SYS__COUNT; i++) {
+        int slot = hub->sys_to_route[i];
+        if (slot >= 0)
+            view.sys[slot] = hub_msg_get_sys(msg, (hub_msg_sys_t)i);
+    }
+    size_t napp = hub_msg_app_count(msg);
+    if (grow_props(hub, napp) != HS_EOK)
+        napp = 0;
+    for (size_t i = 0; i < napp; i++)
+        (void)hub_msg_app_at(msg, i, &hub->route_props[i].name, &hub->route_props[i].value);
+    view.app = hub->route_props;
+    view.napp = napp;
+    view.body = hub_msg_body(msg, &view.body_len);
+    json_t *twin = NULL;
+    uint32_t trec = rec;
+    if (hub->recs[trec].twin && hub->twins[hub->recs[trec].twin - 1]) {
+        char dev[HUB_CONFIG_ID_MAX + 1], mod[HUB_CONFIG_ID_MAX + 1];
+        hub_rec_ids(hub, &hub->recs[trec], dev, sizeof dev, mod, sizeof mod);
+        twin = hub_twin_service_json(hub->twins[hub->recs[trec].twin - 1], dev, mod[0] ? mod : NULL);
+        view.twin = twin;
+    }
+    route_match_t res;
+    memset(&res, 0, sizeof res);
+    size_t n = 0;
+    if (route_table_match(hub->routes, &view, ROUTE_SRC_DEVICE_MESSAGES, hub->route_eps,
+                          hub->route_eps_cap, &res, NULL) == HS_EOK)
+        n = res.nendpoints;
+    route_message_reset(&view);
+    json_decref(twin);
+    for (size_t i = 0; i < n; i++) {
+        const char *ep = route_table_endpoint_name(hub->routes, hub->route_eps[i]);
+        if (hub->ep_ops && hub->ep_ops->deliver)
+            hub->ep_ops->deliver(hub->ep_ctx, ep, msg, rec);
+    }
+    return n;
+}
+
+hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
+{
+    hub_conn_slot_t *s = hub_conn_get(hub, conn);
+    if (!s)
+        return HUB_EUNAUTHORIZED_ACCESS;
+    if (!msg)
+        return HUB_EARGUMENT_NULL;
+    uint32_t rec = s->rec;
+    bool https = s->protocol == HUB_PROTO_HTTPS;
+    bool x509 = s->auth_x509;
+    hub_ledger_add(&hub->ledger, HUB_L_D2C_RECEIVED, 1);
+    sim_time_t now = sim_kernel_now(hub->k);
+    if (!hub_bucket_take(&hub->b_d2c, now, 1)) {
+        hub_ledger_add(&hub->ledger, HUB_L_THROTTLED_D2C, 1);
+        return d2c_reject(hub, rec, HUB_ETHROTTLED, HUB_L_D2C_REJECTED_QUOTA, "throttled");
+    }
+
+    /* Anti-spoofing: whatever the device set in hub-stamped properties goes. */
+    char *spoof = NULL;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_MSG_ANTISPOOF)) {
+        const char *v = hub_msg_get_sys(msg, HUB_SYS_CONNECTION_DEVICE_ID);
+        spoof = v ? strdup(v) : NULL;
+    }
+    hub_msg_clear_stamped(msg);
+
+    hub_msg_rules_t r;
+    hub_msg_rules_d2c(&r, https, hub->cfg.methods.kb_size ? hub->cfg.methods.kb_size : 1024);
+    r.max_bytes = (size_t)hub->cfg.messages.d2c_max_bytes;
+    r.message_id_max = hub->cfg.messages.message_id_max_length;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_MSG_SIZE_LIMIT))
+        r.max_bytes = 0;
+    else if (hub_faults_on(&hub->faults, HUB_FAULT_MSG_SIZE_LIMIT_OBO) && r.max_bytes)
+        r.max_bytes--;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_MSG_PROP_CHARSET))
+        r.check_prop_chars = false;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_MSG_MESSAGEID))
+        r.message_id_max = 0;
+    hub_msg_violation_t v;
+    memset(&v, 0, sizeof v);
+    hub_err_t e = hub_msg_validate(msg, &r, &v);
+    if (e != HUB_EOK) {
+        free(spoof);
+        return d2c_reject(hub, rec, e,
+                          e == HUB_EMESSAGE_TOO_LARGE ? HUB_L_D2C_REJECTED_SIZE
+                                                      : HUB_L_D2C_REJECTED_ARGUMENT,
+                          v.detail);
+    }
+    if (!quota_take(hub, hub_msg_size(msg, false))) {
+        free(spoof);
+        return d2c_reject(hub, rec, HUB_EQUOTA_EXCEEDED, HUB_L_D2C_REJECTED_QUOTA, "daily quota");
+    }
+
+    /* Stamps. */
+    const hub_rec_t *rr = &hub->recs[rec];
+    char dev[HUB_CONFIG_ID_MAX + 1], mod[HUB_CONFIG_ID_MAX + 1], gen[HUB_GENERATION_ID_CAP],
+        when[40];
+    hub_rec_ids(hub, rr, dev, sizeof dev, mod, sizeof mod);
+    /* A module's messages carry its device's generation id. */
+    hub_rec_generation_id(hub, rr->parent != HUB_NONE ? &hub->recs[rr->parent] : rr, gen,
+                          sizeof gen);
+    sim_utc_format(hub->epoch, now, when, sizeof when);
+    if (hub_msg_set_sys(msg, HUB_SYS_CONNECTION_DEVICE_ID, spoof ? spoof : dev) ||
+        (mod[0] && hub_msg_set_sys(msg, HUB_SYS_CONNECTION_MODULE_ID, mod)) ||
+        hub_msg_set_sys(msg, HUB_SYS_CONNECTION_DEVICE_GENERATION_ID, gen) ||
+        hub_msg_set_sys(msg, HUB_SYS_CONNECTION_AUTH_METHOD,
+                        hub_d2c_auth_method_json(mod[0] != 0, x509)) ||
+        hub_msg_set_sys(msg, HUB_SYS_ENQUEUED_TIME, when) ||
+        hub_msg_set_sys(msg, HUB_SYS_MESSAGE_SOURCE, "Telemetry")) {
+        free(spoof);
+        return d2c_reject(hub, rec, HUB_ESERVER_ERROR, HUB_L_D2C_REJECTED_ARGUMENT, "out of memory");
+    }
+    free(spoof);
+    hub_ledger_add(&hub->ledger, HUB_L_D2C_ACCEPTED, 1);
+    if (hub_faults_on(&hub->faults, HUB_FAULT_LEDGER_LOSE_ONE) && !hub->lost_one) {
+        hub->lost_one = true; /* the test switch: accepted, then silently gone */
+        return HUB_EOK;
+    }
+    size_t n = d2c_route(hub, rec, msg);
+    if (n) {
+        hub_ledger_add(&hub->ledger, HUB_L_D2C_DELIVERED, 1);
+        hub_ledger_add(&hub->ledger, HUB_L_D2C_ENDPOINT_DELIVERIES, n);
+    } else {
+        hub_ledger_add(&hub->ledger, HUB_L_D2C_DROPPED_NO_ROUTE, 1);
+    }
+    sim_tf_t f[] = { TF_STR("id", hub_str(hub, hub->recs[rec].key_off)),
+                     TF_INT("size", (int64_t)hub_msg_size(msg, false)), TF_INT("endpoints", (int64_t)n) };
+    sim_kernel_emit(hub->k, "hub.d2c", f, 3);
+    return HUB_EOK;
+}

@@ -1,0 +1,142 @@
+/* Break switches: named mutations that make the hub model violate exactly one rule (for the kill matrix). */
+#ifndef HUB_FAULTS_H
+#define HUB_FAULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "sim/errors.h"
+
+/* X(ENUM, "switch-name", "RULE-ID", "what the broken hub does").
+ * A switch name is the rule ID it breaks, or the rule ID plus ":off-by-one"
+ * for the mutant that moves a numeric limit by one unit.  Each switch is
+ * consulted in the hub's own code path that implements the rule, never next
+ * to a test's check.  The catalogue aligns its rule IDs to this column. */
+#define HUB_FAULT_MAP(X)                                                                          \
+    X(METHOD_404_UNKNOWN, "METHOD-404-UNKNOWN", "METHOD-404-UNKNOWN",                              \
+      "a method call to an unregistered device is answered 404103 DeviceNotOnline")                \
+    X(METHOD_404_OFFLINE, "METHOD-404-OFFLINE", "METHOD-404-OFFLINE",                              \
+      "a method call to a registered offline device is answered 404001 DeviceNotFound")            \
+    X(METHOD_404_UNSUBSCRIBED, "METHOD-404-OFFLINE:unsubscribed", "METHOD-404-OFFLINE",            \
+      "a connected device that never subscribed to methods counts as online")                      \
+    X(METHOD_CONNECT_WINDOW, "METHOD-CONNECT-TIMEOUT-WINDOW", "METHOD-CONNECT-TIMEOUT-WINDOW",     \
+      "a device coming online inside connectTimeout does not get the pending call")                \
+    X(METHOD_CONNECT_WINDOW_OBO, "METHOD-CONNECT-TIMEOUT-WINDOW:off-by-one",                       \
+      "METHOD-CONNECT-TIMEOUT-WINDOW", "the connect window lasts one second longer")               \
+    X(METHOD_504, "METHOD-504-TIMEOUT", "METHOD-504-TIMEOUT",                                      \
+      "a response timeout is answered 404103 instead of 504101")                                   \
+    X(METHOD_504_OBO, "METHOD-504-TIMEOUT:off-by-one", "METHOD-504-TIMEOUT",                       \
+      "the response deadline falls one second late")                                               \
+    X(METHOD_TIMEOUT_RANGE, "METHOD-TIMEOUT-RANGE", "METHOD-TIMEOUT-RANGE",                        \
+      "any integer timeout is accepted")                                                           \
+    X(METHOD_TIMEOUT_RANGE_OBO, "METHOD-TIMEOUT-RANGE:off-by-one", "METHOD-TIMEOUT-RANGE",         \
+      "responseTimeout 4 and 301 and connectTimeout 301 are accepted")                             \
+    X(METHOD_TIMEOUT_DEFAULT, "METHOD-TIMEOUT-DEFAULT", "METHOD-TIMEOUT-DEFAULT",                  \
+      "an absent responseTimeoutInSeconds defaults to 60 s instead of 30 s")                       \
+    X(METHOD_PAYLOAD_LIMIT, "METHOD-PAYLOAD-LIMIT", "METHOD-PAYLOAD-LIMIT",                        \
+      "method payloads of any size are accepted")                                                  \
+    X(METHOD_PAYLOAD_LIMIT_OBO, "METHOD-PAYLOAD-LIMIT:off-by-one", "METHOD-PAYLOAD-LIMIT",         \
+      "a payload of exactly 128 KB is rejected")                                                   \
+    X(METHOD_NAME_CHARSET, "METHOD-NAME-CHARSET", "METHOD-NAME-CHARSET",                           \
+      "method names with forbidden characters are accepted")                                       \
+    X(METHOD_NAME_LENGTH_OBO, "METHOD-NAME-LENGTH:off-by-one", "METHOD-NAME-LENGTH",               \
+      "a method name one character over the length limit is accepted")                             \
+    X(METHOD_LATE_RESPONSE, "METHOD-LATE-RESPONSE", "METHOD-LATE-RESPONSE",                        \
+      "a response after the 504 completes the call a second time with 200")                        \
+    X(METHOD_UNKNOWN_RID, "METHOD-UNKNOWN-RID", "METHOD-UNKNOWN-RID",                              \
+      "a response with an unknown request id closes the device connection")                        \
+    X(METHOD_PASSTHROUGH, "METHOD-RESPONSE-PASSTHROUGH", "METHOD-RESPONSE-PASSTHROUGH",            \
+      "the device's status is replaced by 200 in the service response")                            \
+    X(METHOD_RID_HEX, "METHOD-RID-HEX", "METHOD-RID-HEX",                                          \
+      "request ids are sent as decimal text with a 'r' prefix")                                    \
+    X(METHOD_CONCURRENT, "METHOD-CONCURRENT", "METHOD-CONCURRENT",                                 \
+      "a second call to a device with a call in progress is rejected 429")                         \
+    X(METHOD_MODULE, "METHOD-MODULE", "METHOD-MODULE",                                             \
+      "a method call to a registered module is answered 404010 ModuleNotFound")                    \
+    X(AUTH_SAS_EXPIRED, "AUTH-SAS-EXPIRED", "AUTH-SAS-EXPIRED",                                    \
+      "expired SAS tokens are accepted")                                                           \
+    X(AUTH_SAS_EXPIRED_OBO, "AUTH-SAS-EXPIRED:off-by-one", "AUTH-SAS-EXPIRED",                     \
+      "a SAS token is still accepted in the second of its expiry (se)")                            \
+    X(AUTH_SAS_SIGNATURE, "AUTH-SAS-SIGNATURE", "AUTH-SAS-SIGNATURE",                              \
+      "SAS signatures are not verified")                                                           \
+    X(AUTH_SAS_SCOPE, "AUTH-SAS-SCOPE", "AUTH-SAS-SCOPE",                                          \
+      "the token's sr scope is not compared with the connecting identity")                         \
+    X(AUTH_X509_THUMBPRINT, "AUTH-X509-THUMBPRINT", "AUTH-X509-THUMBPRINT",                        \
+      "any X.509 thumbprint is accepted for a CA-less self-signed identity")                       \
+    X(AUTH_DISABLED, "AUTH-DISABLED-DEVICE", "AUTH-DISABLED-DEVICE",                               \
+      "a disabled device can connect and stays connected when disabled")                           \
+    X(CONN_SECOND_DROPS_FIRST, "CONN-SECOND-DROPS-FIRST", "CONN-SECOND-DROPS-FIRST",               \
+      "a second connection for the same identity leaves the first one open")                       \
+    X(REGISTRY_DEVICE_ID, "REGISTRY-DEVICE-ID", "REGISTRY-DEVICE-ID",                              \
+      "device and module ids with forbidden characters are accepted")                              \
+    X(REGISTRY_DEVICE_ID_OBO, "REGISTRY-DEVICE-ID:off-by-one", "REGISTRY-DEVICE-ID",               \
+      "device and module ids of 129 characters are accepted")                                      \
+    X(REGISTRY_ETAG, "REGISTRY-ETAG", "REGISTRY-ETAG",                                             \
+      "an identity's etag does not change on update")                                              \
+    X(REGISTRY_GENERATION_ID, "REGISTRY-GENERATION-ID", "REGISTRY-GENERATION-ID",                  \
+      "a device re-created after delete gets its old generationId back")                           \
+    X(HUB_IF_MATCH, "HUB-IF-MATCH", "HUB-IF-MATCH",                                                \
+      "registry updates and deletes ignore a mismatching If-Match etag")                           \
+    X(MSG_SIZE_LIMIT, "MSG-SIZE-LIMIT", "MSG-SIZE-LIMIT",                                          \
+      "device-to-cloud messages of any size are accepted")                                         \
+    X(MSG_SIZE_LIMIT_OBO, "MSG-SIZE-LIMIT:off-by-one", "MSG-SIZE-LIMIT",                           \
+      "a device-to-cloud message of exactly 256 KB is rejected")                                   \
+    X(MSG_ANTISPOOF, "MSG-ANTISPOOF", "MSG-ANTISPOOF",                                             \
+      "a device-set ConnectionDeviceId survives instead of the hub's stamp")                       \
+    X(MSG_PROP_CHARSET, "MSG-PROP-CHARSET", "MSG-PROP-CHARSET",                                    \
+      "property names and values outside the allowed set are accepted")                            \
+    X(MSG_MESSAGEID, "MSG-MESSAGEID", "MSG-MESSAGEID",                                             \
+      "MessageIds outside the allowed set or length are accepted")                                 \
+    X(C2D_QUEUE_DEPTH, "C2D-QUEUE-DEPTH", "C2D-QUEUE-DEPTH",                                       \
+      "the per-device cloud-to-device queue never fills")                                          \
+    X(C2D_QUEUE_DEPTH_OBO, "C2D-QUEUE-DEPTH:off-by-one", "C2D-QUEUE-DEPTH",                        \
+      "a 51st message is accepted into the cloud-to-device queue")                                 \
+    X(C2D_SIZE_LIMIT, "C2D-SIZE-LIMIT", "C2D-SIZE-LIMIT",                                          \
+      "cloud-to-device messages of any size are accepted")                                         \
+    X(TWIN_IF_MATCH, "TWIN-IF-MATCH", "TWIN-IF-MATCH",                                             \
+      "service twin patches ignore a mismatching If-Match etag")                                   \
+    X(TWIN_DESIRED_PUSH, "TWIN-DESIRED-PUSH", "TWIN-DESIRED-PUSH",                                 \
+      "desired-property updates are not pushed to subscribed devices")                             \
+    X(HUB_THROTTLE, "HUB-THROTTLE", "HUB-THROTTLE",                                                \
+      "the s1 throttling profile never throttles")                                                 \
+    X(HUB_THROTTLE_OBO, "HUB-THROTTLE:off-by-one", "HUB-THROTTLE",                                 \
+      "the s1 profile admits one operation more per bucket than its figure")                       \
+    X(LEDGER_LOSE_ONE, "LEDGER-LOSE-ONE", "HUB-CONSERVATION",                                      \
+      "one accepted device-to-cloud message is silently lost (proves the conservation check)")
+
+typedef enum {
+#define HUB_FAULT_ENUM(e, name, rule, desc) HUB_FAULT_##e,
+    HUB_FAULT_MAP(HUB_FAULT_ENUM)
+#undef HUB_FAULT_ENUM
+    HUB_FAULT__COUNT
+} hub_fault_t;
+
+typedef struct {
+    const char *name;        /* what --break takes */
+    const char *rule_id;     /* the rule whose cases must kill it */
+    const char *description; /* what the broken hub does */
+} hub_fault_info_t;
+
+/* The set of armed switches.  A plain value type (not opaque) because the
+ * hub's facility files and the message/C2D/twin modules test it on hot paths;
+ * treat the bits as private and use the functions below. */
+typedef struct {
+    uint64_t bits[(HUB_FAULT__COUNT + 63) / 64];
+} hub_faults_t;
+
+/* NULL when out of range. */
+const hub_fault_info_t *hub_fault_info(hub_fault_t f);
+/* Exact (case-sensitive) switch name; HS_ENOTFOUND for an unknown name. */
+hs_err_t hub_fault_lookup(const char *name, hub_fault_t *out);
+
+void hub_faults_clear(hub_faults_t *fs);
+void hub_faults_arm(hub_faults_t *fs, hub_fault_t f);
+static inline bool hub_faults_on(const hub_faults_t *fs, hub_fault_t f)
+{
+    return fs && (unsigned)f < (unsigned)HUB_FAULT__COUNT &&
+           ((fs->bits[(unsigned)f / 64] >> ((unsigned)f % 64)) & 1u) != 0;
+}
+/* True when any switch is armed. */
+bool hub_faults_any(const hub_faults_t *fs);
+
+#endif

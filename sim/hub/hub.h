@@ -1,0 +1,289 @@
+/* The mock IoT hub model: public API for service-side calls, device-side calls, and per-connection sinks. */
+#ifndef HUB_HUB_H
+#define HUB_HUB_H
+
+/*
+ * The hub runs on a sim_kernel_t and is driven by calls: it never reads a
+ * clock or touches a socket.  Every outcome is a trace event (kind "hub.*")
+ * and a ledger counter.  The same code serves virtual time (`run`,
+ * `conform`) and wall time (`serve` advances the kernel to the wall clock).
+ *
+ * Identities (devices and modules) get a stable number ("device_no", the
+ * registration index, never reused) that other facilities index by.
+ *
+ * Device side: hub_device_connect() authenticates one identity and returns a
+ * connection handle; the hub talks back through the connection's sink (a
+ * const table of function pointers + ctx).  Sinks may call back into the hub
+ * from inside a callback (respond to a method from method_request, receive
+ * from c2d_available): the hub finishes its own bookkeeping before calling
+ * out.  A stale handle (the connection was dropped) answers
+ * HUB_EUNAUTHORIZED_ACCESS and changes nothing.
+ *
+ * Same-instant rule: hub deadlines (method connect/response timeouts) are
+ * kernel events at SIM_PRIO_DEADLINE when the config's deadline_wins knob is
+ * true (default) and SIM_PRIO_LATE_DEADLINE otherwise; device and service
+ * actions scheduled at SIM_PRIO_DEVICE therefore lose (resp. win) a tie with
+ * a deadline at the same instant.  See docs/hub-model.md.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "sim/kernel.h"
+#include "sim/hub/c2d_queue.h"
+#include "sim/hub/faults.h"
+#include "sim/hub/hub_config.h"
+#include "sim/hub/hub_errors.h"
+#include "sim/hub/message.h"
+
+typedef struct hub hub_t;
+
+/* A connection handle: (generation << 32 | slot + 1).  0 is never valid. */
+typedef uint64_t hub_conn_t;
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+/* The config is copied (NULL = hub_config_defaults) and its devices and
+ * modules are registered in file order.  The kernel must outlive the hub.
+ * HS_EINVAL (bad config: why says which device), HS_ENOMEM. */
+hs_err_t hub_new(sim_kernel_t *k, const hub_config_t *cfg, hub_t **out, char *why, size_t cap);
+/* Cancels the hub's pending timers; pending method calls are completed with
+ * nothing (callbacks are not called).  NULL is fine. */
+void hub_free(hub_t *hub);
+sim_kernel_t *hub_kernel(hub_t *hub);
+const hub_config_t *hub_config(const hub_t *hub);
+
+/* Arm a break switch by name (faults.h table).  HS_ENOTFOUND for an unknown
+ * name.  Arm before driving the hub. */
+hs_err_t hub_break(hub_t *hub, const char *name);
+const hub_faults_t *hub_faults(const hub_t *hub);
+
+/* ---- identity registry ---------------------------------------------------- */
+
+typedef struct {
+    const char *device_id;           /* required */
+    const char *module_id;           /* NULL or "" = the device itself */
+    bool disabled;                   /* status "disabled" */
+    bool x509;                       /* X.509 thumbprint auth instead of SAS */
+    const char *primary_key;         /* base64 (16-64 bytes); NULL = derived from the seed */
+    const char *secondary_key;       /* base64; NULL = derived from the seed */
+    const char *primary_thumbprint;  /* hex; required when x509 */
+    const char *secondary_thumbprint;
+} hub_identity_spec_t;
+
+#define HUB_ETAG_CAP 24
+#define HUB_GENERATION_ID_CAP 24
+
+typedef struct {
+    uint32_t device_no;
+    char device_id[HUB_CONFIG_ID_MAX + 1];
+    char module_id[HUB_CONFIG_ID_MAX + 1];     /* "" for a device */
+    char generation_id[HUB_GENERATION_ID_CAP]; /* 18 decimal digits */
+    char etag[HUB_ETAG_CAP];
+    bool enabled;
+    bool x509;
+    bool connected;
+    char primary_key[HUB_CONFIG_KEY_MAX + 1];
+    char secondary_key[HUB_CONFIG_KEY_MAX + 1];
+    char primary_thumbprint[HUB_CONFIG_THUMBPRINT_MAX + 1];
+    char secondary_thumbprint[HUB_CONFIG_THUMBPRINT_MAX + 1];
+} hub_identity_t;
+
+/* Create: ARGUMENT_INVALID (id rule: <= 128 chars of the allowed set; bad key
+ * or thumbprint), DEVICE_ALREADY_EXISTS / MODULE_ALREADY_EXISTS,
+ * DEVICE_NOT_FOUND (module of an unknown device).  out may be NULL. */
+hub_err_t hub_identity_create(hub_t *hub, const hub_identity_spec_t *spec, hub_identity_t *out);
+/* Update status/keys/thumbprints.  if_match NULL, "" or "*" = unconditional,
+ * else must equal the current etag (quotes allowed) → PRECONDITION_FAILED.
+ * Disabling drops the identity's connection.  Changing keys does not. */
+hub_err_t hub_identity_update(hub_t *hub, const hub_identity_spec_t *spec, const char *if_match,
+                              hub_identity_t *out);
+/* PUT semantics: create when absent (if_match ignored), else update. */
+hub_err_t hub_identity_put(hub_t *hub, const hub_identity_spec_t *spec, const char *if_match,
+                           hub_identity_t *out);
+hub_err_t hub_identity_get(hub_t *hub, const char *device_id, const char *module_id,
+                           hub_identity_t *out);
+/* Deleting a device deletes its modules; connections are dropped, pending
+ * calls to it end 404 at their deadline, its C2D queue is purged. */
+hub_err_t hub_identity_delete(hub_t *hub, const char *device_id, const char *module_id,
+                              const char *if_match);
+/* Live identities (devices + modules). */
+size_t hub_identity_count(const hub_t *hub);
+
+/* ---- auth ------------------------------------------------------------------ */
+
+/* Check a service token (skn = a shared access policy with all of `rights`,
+ * sr = the hub host).  UNAUTHORIZED for a bad or expired token. */
+hub_err_t hub_service_authorize(hub_t *hub, const char *token, unsigned rights);
+
+/* ---- device side ----------------------------------------------------------- */
+
+enum {
+    HUB_SUB_METHODS = 1u << 0, /* $iothub/methods/POST/# */
+    HUB_SUB_C2D = 1u << 1,     /* devices/{id}/messages/devicebound/# */
+    HUB_SUB_DESIRED = 1u << 2, /* $iothub/twin/PATCH/properties/desired/# */
+    HUB_SUB__ALL = 7u
+};
+
+typedef enum {
+    HUB_PROTO_MQTT = 0,
+    HUB_PROTO_AMQP,
+    HUB_PROTO_HTTPS /* D2C property character rule applies */
+} hub_protocol_t;
+
+/* What the hub delivers to a device connection.  Every member may be NULL.
+ * Strings are borrowed for the duration of the call. */
+typedef struct {
+    /* A direct method request: rid is the hub's hex request id. */
+    void (*method_request)(void *ctx, hub_conn_t conn, const char *method_name, const char *rid,
+                           const char *payload, size_t payload_len);
+    /* A C2D message became visible for this identity (connection subscribed
+     * to HUB_SUB_C2D): call hub_device_c2d_receive to lock it. */
+    void (*c2d_available)(void *ctx, hub_conn_t conn);
+    /* A desired-properties update (connection subscribed to HUB_SUB_DESIRED):
+     * patch JSON text with "$version". */
+    void (*desired_patch)(void *ctx, hub_conn_t conn, uint64_t version, const char *patch_json,
+                          size_t len);
+    /* The hub closed the connection (second connection, identity disabled or
+     * deleted, ...).  The handle is already stale. */
+    void (*disconnected)(void *ctx, hub_conn_t conn, hub_err_t err, const char *reason);
+} hub_sink_ops_t;
+
+typedef struct {
+    const char *device_id;
+    const char *module_id;       /* NULL or "" for the device itself */
+    const char *sas_token;       /* "SharedAccessSignature sr=..&sig=..&se=..[&skn=..]" */
+    const char *x509_thumbprint; /* hex thumbprint of the client certificate */
+    hub_protocol_t protocol;
+} hub_connect_params_t;
+
+/* UNAUTHORIZED (bad/expired/wrong-scope token, wrong thumbprint, disabled),
+ * DEVICE_NOT_FOUND / MODULE_NOT_FOUND, THROTTLED, ARGUMENT_NULL.  A second
+ * connection for the same identity drops the first (its sink hears
+ * `disconnected`).  ops may be NULL (a connection that hears nothing). */
+hub_err_t hub_device_connect(hub_t *hub, const hub_connect_params_t *p, const hub_sink_ops_t *ops,
+                             void *sink_ctx, hub_conn_t *out);
+hub_err_t hub_device_disconnect(hub_t *hub, hub_conn_t conn);
+/* Subscribing to methods makes the identity "online" for direct methods:
+ * calls waiting in their connect window are delivered then. */
+hub_err_t hub_device_subscribe(hub_t *hub, hub_conn_t conn, unsigned subs);
+hub_err_t hub_device_unsubscribe(hub_t *hub, hub_conn_t conn, unsigned subs);
+bool hub_device_is_connected(const hub_t *hub, hub_conn_t conn);
+
+/* Answer a method request.  A late response (after the 504) is dropped and
+ * counted; an unknown rid is ignored and counted; both return HUB_EOK (the
+ * hub does not answer the device).  A payload that is not JSON or exceeds
+ * the payload limit is refused with the configured status
+ * (ARGUMENT_INVALID or MESSAGE_TOO_LARGE) and the call keeps waiting. */
+hub_err_t hub_device_method_respond(hub_t *hub, hub_conn_t conn, const char *rid, int status,
+                                    const char *payload, size_t payload_len);
+
+/* Device-to-cloud.  The message is borrowed and modified in place: the hub
+ * removes device-set stamped properties and stamps its own
+ * (connectionDeviceId, connectionModuleId, connectionDeviceGenerationId,
+ * connectionAuthMethod, enqueuedTime).  MESSAGE_TOO_LARGE (size rule > the
+ * 256 KB knob), ARGUMENT_INVALID (MessageId; property characters over HTTPS),
+ * THROTTLED, QUOTA_EXCEEDED. */
+hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg);
+
+/* C2D, device side: lock the oldest visible message (MESSAGE_NOT_FOUND when
+ * none), then settle it by lock token. */
+hub_err_t hub_device_c2d_receive(hub_t *hub, hub_conn_t conn, hub_c2d_delivery_t *out);
+hub_err_t hub_device_c2d_complete(hub_t *hub, hub_conn_t conn, const char *lock_token);
+hub_err_t hub_device_c2d_reject(hub_t *hub, hub_conn_t conn, const char *lock_token);
+hub_err_t hub_device_c2d_abandon(hub_t *hub, hub_conn_t conn, const char *lock_token);
+
+/* Twin, device side.  get: new reference {"desired":..,"reported":..}.
+ * patch_reported: merge patch; version_out = new reported $version. */
+hub_err_t hub_device_twin_get(hub_t *hub, hub_conn_t conn, json_t **out);
+hub_err_t hub_device_twin_patch_reported(hub_t *hub, hub_conn_t conn, const char *patch_json,
+                                         size_t len, uint64_t *version_out);
+
+/* ---- service side: direct methods ----------------------------------------- */
+
+typedef struct {
+    int http_status;          /* 200, 404, 504, (400/429 only synchronously) */
+    hub_err_t error;          /* HUB_EOK on 200 */
+    int device_status;        /* the device's status (200 only) */
+    const char *payload;      /* the device's JSON (200 only), borrowed; else NULL */
+    size_t payload_len;
+    uint64_t call_id;         /* what invoke returned */
+} hub_method_result_t;
+
+typedef void (*hub_method_cb)(void *ctx, const hub_method_result_t *result);
+
+typedef struct {
+    const char *device_id;
+    const char *module_id;            /* NULL or "" = device method */
+    const char *method_name;
+    const char *payload;              /* JSON text; NULL = null */
+    size_t payload_len;
+    bool has_response_timeout;        /* false = default (30 s) */
+    int64_t response_timeout_s;       /* 5..300 */
+    bool has_connect_timeout;         /* false = default (0 s) */
+    int64_t connect_timeout_s;        /* 0..300 */
+} hub_method_call_t;
+
+/* Returns HUB_EOK when the call is in progress: cb is called exactly once,
+ * later or (if the device answers from inside its sink) before this returns.
+ * Any other return is the synchronous answer and cb is never called:
+ * ARGUMENT_INVALID (name, timeouts, payload not JSON or > 128 KB),
+ * ARGUMENT_NULL, DEVICE_NOT_FOUND / MODULE_NOT_FOUND, DEVICE_NOT_ONLINE
+ * (offline with connectTimeout 0), THROTTLED.  call_id may be NULL. */
+hub_err_t hub_method_invoke(hub_t *hub, const hub_method_call_t *call, hub_method_cb cb,
+                            void *cb_ctx, uint64_t *call_id);
+/* The REST form: body is the JSON request body
+ * {"methodName":..,"payload":..,"responseTimeoutInSeconds":..,"connectTimeoutInSeconds":..};
+ * wrong JSON types (a string timeout, a numeric methodName, a fraction)
+ * → ARGUMENT_INVALID. */
+hub_err_t hub_method_invoke_json(hub_t *hub, const char *device_id, const char *module_id,
+                                 const char *body, size_t body_len, hub_method_cb cb, void *cb_ctx,
+                                 uint64_t *call_id);
+/* Calls in progress. */
+size_t hub_method_pending(const hub_t *hub);
+
+/* ---- service side: C2D and twins ------------------------------------------ */
+
+/* Enqueue for a device (the msg is owned by the hub on HUB_EOK, by the
+ * caller otherwise).  ttl 0 = default.  DEVICE_NOT_FOUND, QUEUE_DEPTH_EXCEEDED,
+ * MESSAGE_TOO_LARGE (> 64 KB), ARGUMENT_INVALID, THROTTLED. */
+hub_err_t hub_c2d_send(hub_t *hub, const char *device_id, hub_msg_t *msg, sim_time_t ttl,
+                       uint64_t *seq_out);
+hub_err_t hub_c2d_purge_device(hub_t *hub, const char *device_id, size_t *n_out);
+/* Where feedback batches go (NULL = counted and dropped). */
+void hub_set_feedback_sink(hub_t *hub, void (*fn)(void *ctx, const hub_c2d_fb_batch_t *b),
+                           void *ctx);
+hub_c2d_t *hub_c2d_store(hub_t *hub);
+
+/* Service twin GET (new reference), PATCH (JSON text), PUT. */
+hub_err_t hub_twin_get(hub_t *hub, const char *device_id, const char *module_id, json_t **out);
+hub_err_t hub_twin_patch(hub_t *hub, const char *device_id, const char *module_id,
+                         const char *patch_json, size_t len, const char *if_match,
+                         char *etag_out /* HUB_ETAG_CAP, may be NULL */);
+hub_err_t hub_twin_put(hub_t *hub, const char *device_id, const char *module_id,
+                       const char *doc_json, size_t len, const char *if_match, char *etag_out);
+
+/* ---- endpoints (routing output) ------------------------------------------- */
+
+/* Where accepted D2C messages go after routing: endpoint name ("events" for
+ * the built-in endpoint) and the stamped message, borrowed for the call. */
+typedef struct {
+    void (*deliver)(void *ctx, const char *endpoint, const hub_msg_t *msg, uint32_t device_no);
+} hub_endpoint_ops_t;
+
+void hub_set_endpoint_sink(hub_t *hub, const hub_endpoint_ops_t *ops, void *ctx);
+
+/* ---- bookkeeping ------------------------------------------------------------ */
+
+/* Read one counter by name ("d2c.accepted", see ledger.h); 0 for unknown. */
+uint64_t hub_counter(const hub_t *hub, const char *name);
+/* Conservation check over D2C, C2D and method calls: HS_EOK, or HS_ESTATE
+ * with the discrepancy in why.  Run at the end of every simulation. */
+hs_err_t hub_check(const hub_t *hub, char *why, size_t cap);
+/* Write every counter as "name value" lines (stable order). */
+void hub_counters_write(const hub_t *hub, FILE *f);
+/* Bytes held by the hub's registry (records, index, string arena) and
+ * connection tables, for the bytes-per-idle-device figure. */
+size_t hub_registry_bytes(const hub_t *hub);
+
+#endif

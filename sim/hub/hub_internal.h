@@ -1,0 +1,174 @@
+/* The hub's private state shared by its facility files (registry, auth, connections, methods, d2c). */
+#ifndef HUB_INTERNAL_H
+#define HUB_INTERNAL_H
+
+/*
+ * One struct hub, many facility files.  Per-identity state is one compact
+ * record in a registration-ordered array (index = device_no, never reused);
+ * strings live in one append-only arena addressed by 32-bit offsets, so an
+ * idle registered device costs its record, two index slots and its strings
+ * (bytes per idle device is a bench figure).  Lookups by id go through an
+ * open-addressing index of record numbers that is never iterated: every
+ * iteration walks the record array in registration order.
+ *
+ * Connections and method calls live in slot pools with free lists; handles
+ * carry a generation so a stale handle is detected, not misused.
+ */
+
+#include <jansson.h>
+#include "hub.h"
+#include "ledger.h"
+#include "throttle.h"
+#include "twin_doc.h"
+#include "sim/route/route_table.h"
+
+#define HUB_NONE UINT32_MAX
+
+typedef struct {
+    uint32_t key_off;   /* "dev" or "dev/mod" in the arena ('/' is not an id character) */
+    uint16_t key_len;
+    uint16_t dev_len;   /* length of the device part */
+    uint32_t parent;    /* device record of a module; HUB_NONE for a device */
+    uint32_t pk_off, sk_off;   /* base64 keys; 0 = none (arena[0] is "") */
+    uint32_t tp1_off, tp2_off; /* thumbprints */
+    uint32_t etag_seq;
+    uint32_t gen_seq;
+    uint32_t conn;      /* connection slot + 1; 0 = offline */
+    uint32_t twin;      /* twin slot + 1; 0 = none yet */
+    uint8_t enabled;
+    uint8_t x509;
+    uint8_t deleted;
+    uint8_t pad;
+} hub_rec_t;
+
+typedef struct {
+    uint32_t rec;       /* HUB_NONE when free */
+    uint32_t gen;
+    uint32_t next_free;
+    uint8_t subs;
+    uint8_t protocol;
+    uint8_t auth_x509;
+    uint8_t pad;
+    const hub_sink_ops_t *ops;
+    void *ctx;
+} hub_conn_slot_t;
+
+typedef enum { HUB_CALL_FREE = 0, HUB_CALL_WAIT_CONNECT, HUB_CALL_WAIT_RESPONSE } hub_call_state_t;
+
+typedef struct {
+    uint64_t rid;            /* (sequence << 24) | slot; 0 when free */
+    uint32_t rec;
+    uint32_t next_free;
+    hub_call_state_t state;
+    uint8_t delivering;      /* the request is being handed to the sink: keep the slot */
+    sim_event_id_t timer;
+    sim_time_t response_timeout;
+    hub_method_cb cb;
+    void *cb_ctx;
+    char *name;              /* owned */
+    char *payload;           /* owned, NUL-terminated */
+    size_t payload_len;
+} hub_call_t;
+
+#define HUB_RID_SLOT_BITS 24
+#define HUB_RID_SLOT_MASK ((1u << HUB_RID_SLOT_BITS) - 1)
+
+struct hub {
+    sim_kernel_t *k;
+    hub_config_t cfg;
+    hub_faults_t faults;
+    hub_ledger_t ledger;
+
+    /* registry */
+    hub_rec_t *recs;
+    uint32_t nrecs, caprecs;
+    uint32_t *index;         /* record number + 1; 0 = empty slot */
+    uint32_t index_cap;      /* power of two */
+    uint32_t index_used;
+    char *arena;
+    size_t arena_len, arena_cap;
+    uint32_t live;
+    uint32_t etag_counter;
+    uint32_t gen_counter;
+
+    /* connections */
+    hub_conn_slot_t *conns;
+    uint32_t nconns, capconns, conn_free;
+
+    /* methods */
+    hub_call_t *calls;
+    uint32_t ncalls, capcalls, call_free;
+    uint64_t call_seq;
+    uint32_t in_progress;
+    uint32_t waiting_connect;
+    uint32_t h_method_timer;
+    void *late;              /* methods.c's per-slot memory of timed-out calls */
+
+    /* throttling */
+    hub_bucket_t b_d2c, b_c2d, b_twin_read, b_twin_update, b_connect, b_method;
+
+    /* C2D and twins */
+    hub_c2d_t *c2d;
+    void (*fb_fn)(void *ctx, const hub_c2d_fb_batch_t *b);
+    void *fb_ctx;
+    hub_twin_t **twins;
+    uint32_t ntwins, captwins;
+    hub_twin_limits_t twin_limits;
+
+    /* routing and endpoints */
+    route_table_t *routes;
+    int sys_to_route[HUB_SYS__COUNT]; /* hub_msg_sys_t -> route_sysprop_t slot, -1 none */
+    route_prop_t *route_props;        /* reused per message */
+    size_t route_props_cap;
+    uint32_t *route_eps;
+    size_t route_eps_cap;
+    const hub_endpoint_ops_t *ep_ops;
+    void *ep_ctx;
+    int64_t epoch;
+
+    /* daily quota */
+    int64_t quota_day;
+    uint64_t quota_used;
+    bool lost_one;                    /* LEDGER-LOSE-ONE already lost its message */
+};
+
+/* registry.c */
+const char *hub_str(const hub_t *hub, uint32_t off);
+uint32_t hub_registry_find(const hub_t *hub, const char *device_id, const char *module_id);
+/* The device id of a record (not NUL-terminated at dev_len for modules):
+ * copies into buf. */
+void hub_rec_ids(const hub_t *hub, const hub_rec_t *r, char *dev, size_t devcap, char *mod,
+                 size_t modcap);
+void hub_rec_generation_id(const hub_t *hub, const hub_rec_t *r, char *buf, size_t cap);
+hs_err_t hub_registry_provision(hub_t *hub, const hub_config_t *cfg, char *why, size_t cap);
+void hub_registry_release(hub_t *hub);
+hs_err_t hub_registry_init(hub_t *hub);
+/* True when s is a valid device/module id (<= 128 chars of the set). */
+bool hub_id_valid(const hub_t *hub, const char *s);
+
+/* auth.c: check a SAS token for an identity record. */
+hub_err_t hub_auth_check_device(hub_t *hub, uint32_t rec, const char *token);
+hub_err_t hub_auth_check_x509(hub_t *hub, uint32_t rec, const char *thumbprint);
+
+/* connections.c */
+hub_conn_slot_t *hub_conn_get(hub_t *hub, hub_conn_t c);
+hub_conn_t hub_conn_handle(const hub_t *hub, uint32_t slot);
+/* Drop the identity's connection (if any), telling its sink why. */
+void hub_conn_drop_rec(hub_t *hub, uint32_t rec, hub_err_t err, const char *reason,
+                       hub_ledger_counter_t counter);
+void hub_conn_release(hub_t *hub);
+/* The identity's C2D queue has visible messages: notify its connection. */
+void hub_conn_c2d_available(hub_t *hub, uint32_t rec);
+/* True when the identity is online for methods (connected and subscribed). */
+bool hub_conn_methods_online(const hub_t *hub, uint32_t rec);
+
+/* methods.c */
+hs_err_t hub_methods_init(hub_t *hub);
+void hub_methods_release(hub_t *hub);
+/* The identity just became online for methods: deliver waiting calls. */
+void hub_methods_on_online(hub_t *hub, uint32_t rec);
+
+/* d2c.c / hub.c */
+void hub_emit_err(hub_t *hub, const char *kind, const char *id, hub_err_t err);
+
+#endif

@@ -1,0 +1,546 @@
+/* The identity registry: devices and modules, etags and If-Match, generation ids, keys, the id index. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "auth.h"
+#include "hub_internal.h"
+#include "registry.h"
+
+/*
+ * Records are appended in registration order and never moved or reused, so
+ * a record number is a stable device_no.  The index maps a key ("dev" or
+ * "dev/mod") to record number + 1 with linear probing and backward-shift
+ * deletion; it is only ever probed, never iterated.
+ */
+
+bool hub_id_char_ok(unsigned char c)
+{
+    if (c >= 128)
+        return false;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return c && strchr("-:.+%_#*?!(),=@;$'", c) != NULL;
+}
+
+bool hub_id_valid(const hub_t *hub, const char *s)
+{
+    size_t n = strlen(s);
+    size_t max = HUB_ID_MAX_CHARS;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_REGISTRY_DEVICE_ID_OBO))
+        max++;
+    if (n == 0 || n > max)
+        return false;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_REGISTRY_DEVICE_ID))
+        return strchr(s, '/') == NULL; /* the key separator must stay unambiguous */
+    for (size_t i = 0; i < n; i++)
+        if (!hub_id_char_ok((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+const char *hub_str(const hub_t *hub, uint32_t off)
+{
+    return hub->arena + off;
+}
+
+static hs_err_t arena_put(hub_t *hub, const char *s, size_t len, uint32_t *off)
+{
+    if (hub->arena_len + len + 1 > hub->arena_cap) {
+        size_t cap = hub->arena_cap ? hub->arena_cap : 4096;
+        while (cap < hub->arena_len + len + 1)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            return HS_EFULL;
+        char *a = realloc(hub->arena, cap);
+        if (!a)
+            return HS_ENOMEM;
+        hub->arena = a;
+        hub->arena_cap = cap;
+    }
+    *off = (uint32_t)hub->arena_len;
+    memcpy(hub->arena + hub->arena_len, s, len);
+    hub->arena[hub->arena_len + len] = '\0';
+    hub->arena_len += len + 1;
+    return HS_EOK;
+}
+
+static uint32_t key_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static uint32_t index_find(const hub_t *hub, const char *key, size_t len)
+{
+    if (!hub->index_cap)
+        return HUB_NONE;
+    uint32_t mask = hub->index_cap - 1;
+    for (uint32_t i = key_hash(key, len) & mask;; i = (i + 1) & mask) {
+        uint32_t v = hub->index[i];
+        if (!v)
+            return HUB_NONE;
+        const hub_rec_t *r = &hub->recs[v - 1];
+        if (r->key_len == len && memcmp(hub->arena + r->key_off, key, len) == 0)
+            return v - 1;
+    }
+}
+
+static void index_place(uint32_t *index, uint32_t cap, uint32_t h, uint32_t v)
+{
+    uint32_t mask = cap - 1;
+    uint32_t i = h & mask;
+    while (index[i])
+        i = (i + 1) & mask;
+    index[i] = v;
+}
+
+static hs_err_t index_insert(hub_t *hub, uint32_t rec)
+{
+    if ((hub->index_used + 1) * 2 > hub->index_cap) {
+        uint32_t cap = hub->index_cap ? hub->index_cap * 2 : 64;
+        uint32_t *ni = calloc(cap, sizeof *ni);
+        if (!ni)
+            return HS_ENOMEM;
+        for (uint32_t i = 0; i < hub->index_cap; i++) {
+            uint32_t v = hub->index[i];
+            if (v) {
+                const hub_rec_t *r = &hub->recs[v - 1];
+                index_place(ni, cap, key_hash(hub->arena + r->key_off, r->key_len), v);
+            }
+        }
+        free(hub->index);
+        hub->index = ni;
+        hub->index_cap = cap;
+    }
+    const hub_rec_t *r = &hub->recs[rec];
+    index_place(hub->index, hub->index_cap, key_hash(hub->arena + r->key_off, r->key_len), rec + 1);
+    hub->index_used++;
+    return HS_EOK;
+}
+
+static void index_remove(hub_t *hub, uint32_t rec)
+{
+    uint32_t mask = hub->index_cap - 1;
+    const hub_rec_t *r = &hub->recs[rec];
+    uint32_t i = key_hash(hub->arena + r->key_off, r->key_len) & mask;
+    while (hub->index[i] != rec + 1) {
+        if (!hub->index[i])
+            return;
+        i = (i + 1) & mask;
+    }
+    hub->index[i] = 0;
+    /* Backward-shift: re-place the rest of the cluster so probes still find it. */
+    for (uint32_t j = (i + 1) & mask; hub->index[j]; j = (j + 1) & mask) {
+        uint32_t v = hub->index[j];
+        hub->index[j] = 0;
+        const hub_rec_t *o = &hub->recs[v - 1];
+        index_place(hub->index, hub->index_cap, key_hash(hub->arena + o->key_off, o->key_len), v);
+    }
+    hub->index_used--;
+}
+
+static size_t make_key(const char *dev, const char *mod, char *buf, size_t cap)
+{
+    int n = (mod && mod[0]) ? snprintf(buf, cap, "%s/%s", dev, mod) : snprintf(buf, cap, "%s", dev);
+    return (n < 0 || (size_t)n >= cap) ? 0 : (size_t)n;
+}
+
+uint32_t hub_registry_find(const hub_t *hub, const char *device_id, const char *module_id)
+{
+    char key[2 * HUB_CONFIG_ID_MAX + 8];
+    if (!device_id)
+        return HUB_NONE;
+    size_t n = make_key(device_id, module_id, key, sizeof key);
+    return n ? index_find(hub, key, n) : HUB_NONE;
+}
+
+void hub_rec_ids(const hub_t *hub, const hub_rec_t *r, char *dev, size_t devcap, char *mod,
+                 size_t modcap)
+{
+    const char *k = hub->arena + r->key_off;
+    snprintf(dev, devcap, "%.*s", (int)r->dev_len, k);
+    if (r->parent != HUB_NONE)
+        snprintf(mod, modcap, "%s", k + r->dev_len + 1);
+    else if (modcap)
+        mod[0] = '\0';
+}
+
+void hub_rec_generation_id(const hub_t *hub, const hub_rec_t *r, char *buf, size_t cap)
+{
+    (void)hub;
+    /* 18 decimal digits like the hub's ("637...") and never repeated. */
+    snprintf(buf, cap, "6380%014u", r->gen_seq);
+}
+
+static void rec_etag(const hub_rec_t *r, char *buf, size_t cap)
+{
+    char dec[16];
+    snprintf(dec, sizeof dec, "%u", r->etag_seq);
+    if (hub_b64_encode(dec, strlen(dec), buf, cap) != HS_EOK && cap)
+        buf[0] = '\0';
+}
+
+/* If-Match: NULL, "" and "*" match anything; quotes around the etag are allowed. */
+static bool etag_matches(const hub_t *hub, const hub_rec_t *r, const char *if_match)
+{
+    if (!if_match || !if_match[0] || strcmp(if_match, "*") == 0)
+        return true;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_HUB_IF_MATCH))
+        return true;
+    char cur[HUB_ETAG_CAP];
+    rec_etag(r, cur, sizeof cur);
+    size_t n = strlen(if_match);
+    if (n >= 2 && if_match[0] == '"' && if_match[n - 1] == '"')
+        return n - 2 == strlen(cur) && memcmp(if_match + 1, cur, n - 2) == 0;
+    return strcmp(if_match, cur) == 0;
+}
+
+static bool key_valid(const char *k)
+{
+    unsigned char buf[128];
+    size_t n;
+    return strlen(k) <= HUB_CONFIG_KEY_MAX && hub_b64_decode(k, buf, sizeof buf, &n) == HS_EOK &&
+           n >= 16 && n <= 64;
+}
+
+static bool thumb_valid(const char *t)
+{
+    size_t n = 0;
+    for (const char *p = t; *p; p++) {
+        if (*p == ':')
+            continue;
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))
+            return false;
+        n++;
+    }
+    return (n == 40 || n == 64) && strlen(t) <= HUB_CONFIG_THUMBPRINT_MAX;
+}
+
+/* A key derived from (seed, identity, which): deterministic, never printed
+ * from a clock or /dev/urandom. */
+static void derive_key(hub_t *hub, const char *key, const char *which, char *out, size_t cap)
+{
+    char name[2 * HUB_CONFIG_ID_MAX + 16];
+    int n = snprintf(name, sizeof name, "key:%s:%s", which, key);
+    sim_rng_t rng;
+    sim_kernel_stream(hub->k, sim_rng_stream_id(name, (size_t)(n > 0 ? n : 0)), &rng);
+    unsigned char raw[32];
+    for (size_t i = 0; i < sizeof raw; i += 8) {
+        uint64_t v = sim_rng_next(&rng);
+        memcpy(raw + i, &v, 8);
+    }
+    (void)hub_b64_encode(raw, sizeof raw, out, cap);
+}
+
+static void fill_identity(const hub_t *hub, uint32_t idx, hub_identity_t *out)
+{
+    if (!out)
+        return;
+    const hub_rec_t *r = &hub->recs[idx];
+    memset(out, 0, sizeof *out);
+    out->device_no = idx;
+    hub_rec_ids(hub, r, out->device_id, sizeof out->device_id, out->module_id,
+                sizeof out->module_id);
+    hub_rec_generation_id(hub, r, out->generation_id, sizeof out->generation_id);
+    rec_etag(r, out->etag, sizeof out->etag);
+    out->enabled = r->enabled;
+    out->x509 = r->x509;
+    out->connected = r->conn != 0;
+    snprintf(out->primary_key, sizeof out->primary_key, "%s", hub_str(hub, r->pk_off));
+    snprintf(out->secondary_key, sizeof out->secondary_key, "%s", hub_str(hub, r->sk_off));
+    snprintf(out->primary_thumbprint, sizeof out->primary_thumbprint, "%s", hub_str(hub, r->tp1_off));
+    snprintf(out->secondary_thumbprint, sizeof out->secondary_thumbprint, "%s",
+             hub_str(hub, r->tp2_off));
+}
+
+static void registry_emit(hub_t *hub, const char *op, uint32_t idx, hub_err_t err)
+{
+    const hub_rec_t *r = idx != HUB_NONE ? &hub->recs[idx] : NULL;
+    sim_tf_t f[] = { TF_STR("op", op), TF_STR("id", r ? hub_str(hub, r->key_off) : ""),
+                     TF_INT("code", hub_error_info(err)->code) };
+    sim_kernel_emit(hub->k, "hub.registry", f, 3);
+}
+
+static hub_err_t reject(hub_t *hub, const char *op, hub_err_t err)
+{
+    hub_ledger_add(&hub->ledger, HUB_L_REGISTRY_REJECTED, 1);
+    registry_emit(hub, op, HUB_NONE, err);
+    return err;
+}
+
+/* Validate the credential fields of a spec (those given). */
+static hub_err_t spec_check_creds(const hub_identity_spec_t *s)
+{
+    if ((s->primary_key && s->primary_key[0] && !key_valid(s->primary_key)) ||
+        (s->secondary_key && s->secondary_key[0] && !key_valid(s->secondary_key)))
+        return HUB_EARGUMENT_INVALID;
+    if ((s->primary_thumbprint && s->primary_thumbprint[0] && !thumb_valid(s->primary_thumbprint)) ||
+        (s->secondary_thumbprint && s->secondary_thumbprint[0] &&
+         !thumb_valid(s->secondary_thumbprint)))
+        return HUB_EARGUMENT_INVALID;
+    return HUB_EOK;
+}
+
+static hs_err_t put_opt(hub_t *hub, const char *s, uint32_t *off)
+{
+    if (!s || !s[0]) {
+        *off = 0;
+        return HS_EOK;
+    }
+    return arena_put(hub, s, strlen(s), off);
+}
+
+hub_err_t hub_identity_create(hub_t *hub, const hub_identity_spec_t *spec, hub_identity_t *out)
+{
+    if (!hub || !spec || !spec->device_id)
+        return HUB_EARGUMENT_NULL;
+    const char *mod = (spec->module_id && spec->module_id[0]) ? spec->module_id : NULL;
+    if (!hub_id_valid(hub, spec->device_id) || (mod && !hub_id_valid(hub, mod)))
+        return reject(hub, "create", HUB_EARGUMENT_INVALID);
+    hub_err_t ce = spec_check_creds(spec);
+    if (ce == HUB_EOK && spec->x509 && !(spec->primary_thumbprint && spec->primary_thumbprint[0]))
+        ce = HUB_EARGUMENT_INVALID;
+    if (ce)
+        return reject(hub, "create", ce);
+    uint32_t parent = HUB_NONE;
+    if (mod) {
+        parent = hub_registry_find(hub, spec->device_id, NULL);
+        if (parent == HUB_NONE)
+            return reject(hub, "create", HUB_EDEVICE_NOT_FOUND);
+    }
+    if (hub_registry_find(hub, spec->device_id, mod) != HUB_NONE)
+        return reject(hub, "create", mod ? HUB_EMODULE_ALREADY_EXISTS : HUB_EDEVICE_ALREADY_EXISTS);
+    if (hub->nrecs == hub->caprecs) {
+        uint32_t cap = hub->caprecs ? hub->caprecs * 2 : 64;
+        hub_rec_t *nr = realloc(hub->recs, cap * sizeof *nr);
+        if (!nr)
+            return HUB_ESERVER_ERROR;
+        hub->recs = nr;
+        hub->caprecs = cap;
+    }
+    char key[2 * HUB_CONFIG_ID_MAX + 8];
+    size_t klen = make_key(spec->device_id, mod, key, sizeof key);
+    hub_rec_t r;
+    memset(&r, 0, sizeof r);
+    r.parent = parent;
+    r.key_len = (uint16_t)klen;
+    r.dev_len = (uint16_t)strlen(spec->device_id);
+    r.enabled = !spec->disabled;
+    r.x509 = spec->x509;
+    char pk[64], sk[64];
+    const char *pks = spec->primary_key, *sks = spec->secondary_key;
+    if (!spec->x509 && !(pks && pks[0])) {
+        derive_key(hub, key, "primary", pk, sizeof pk);
+        pks = pk;
+    }
+    if (!spec->x509 && !(sks && sks[0])) {
+        derive_key(hub, key, "secondary", sk, sizeof sk);
+        sks = sk;
+    }
+    if (arena_put(hub, key, klen, &r.key_off) || put_opt(hub, pks, &r.pk_off) ||
+        put_opt(hub, sks, &r.sk_off) || put_opt(hub, spec->primary_thumbprint, &r.tp1_off) ||
+        put_opt(hub, spec->secondary_thumbprint, &r.tp2_off))
+        return HUB_ESERVER_ERROR;
+    r.etag_seq = ++hub->etag_counter;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_REGISTRY_GENERATION_ID))
+        r.gen_seq = key_hash(key, klen) % 100000000u; /* the same id gets the same generation */
+    else
+        r.gen_seq = ++hub->gen_counter;
+    uint32_t idx = hub->nrecs;
+    hub->recs[idx] = r;
+    hub->nrecs++;
+    if (index_insert(hub, idx) != HS_EOK) {
+        hub->nrecs--;
+        return HUB_ESERVER_ERROR;
+    }
+    hub->live++;
+    hub_ledger_add(&hub->ledger, HUB_L_REGISTRY_CREATED, 1);
+    registry_emit(hub, "create", idx, HUB_EOK);
+    fill_identity(hub, idx, out);
+    return HUB_EOK;
+}
+
+static hub_err_t lookup(const hub_t *hub, const char *dev, const char *mod, uint32_t *idx)
+{
+    if (!dev)
+        return HUB_EARGUMENT_NULL;
+    const char *m = (mod && mod[0]) ? mod : NULL;
+    uint32_t i = hub_registry_find(hub, dev, m);
+    if (i == HUB_NONE) {
+        if (m && hub_registry_find(hub, dev, NULL) != HUB_NONE)
+            return HUB_EMODULE_NOT_FOUND;
+        return HUB_EDEVICE_NOT_FOUND;
+    }
+    *idx = i;
+    return HUB_EOK;
+}
+
+hub_err_t hub_identity_update(hub_t *hub, const hub_identity_spec_t *spec, const char *if_match,
+                              hub_identity_t *out)
+{
+    if (!hub || !spec)
+        return HUB_EARGUMENT_NULL;
+    uint32_t idx = HUB_NONE;
+    hub_err_t e = lookup(hub, spec->device_id, spec->module_id, &idx);
+    if (e)
+        return reject(hub, "update", e);
+    if (!etag_matches(hub, &hub->recs[idx], if_match))
+        return reject(hub, "update", HUB_EPRECONDITION_FAILED);
+    if ((e = spec_check_creds(spec)) != HUB_EOK)
+        return reject(hub, "update", e);
+    uint32_t pk = hub->recs[idx].pk_off, sk = hub->recs[idx].sk_off;
+    uint32_t t1 = hub->recs[idx].tp1_off, t2 = hub->recs[idx].tp2_off;
+    if ((spec->primary_key && put_opt(hub, spec->primary_key, &pk)) ||
+        (spec->secondary_key && put_opt(hub, spec->secondary_key, &sk)) ||
+        (spec->primary_thumbprint && put_opt(hub, spec->primary_thumbprint, &t1)) ||
+        (spec->secondary_thumbprint && put_opt(hub, spec->secondary_thumbprint, &t2)))
+        return HUB_ESERVER_ERROR;
+    if (spec->x509 && !t1)
+        return reject(hub, "update", HUB_EARGUMENT_INVALID);
+    hub_rec_t *r = &hub->recs[idx];
+    r->pk_off = pk;
+    r->sk_off = sk;
+    r->tp1_off = t1;
+    r->tp2_off = t2;
+    r->x509 = spec->x509;
+    bool was_enabled = r->enabled;
+    r->enabled = !spec->disabled;
+    if (!hub_faults_on(&hub->faults, HUB_FAULT_REGISTRY_ETAG))
+        r->etag_seq = ++hub->etag_counter;
+    hub_ledger_add(&hub->ledger, HUB_L_REGISTRY_UPDATED, 1);
+    registry_emit(hub, "update", idx, HUB_EOK);
+    /* A disabled device is disconnected and can no longer authenticate. */
+    if (was_enabled && spec->disabled && !hub_faults_on(&hub->faults, HUB_FAULT_AUTH_DISABLED)) {
+        hub_conn_drop_rec(hub, idx, HUB_EUNAUTHORIZED, "identity disabled",
+                          HUB_L_CONN_DROPPED_DISABLED);
+        for (uint32_t i = 0; i < hub->nrecs; i++)
+            if (hub->recs[i].parent == idx && !hub->recs[i].deleted)
+                hub_conn_drop_rec(hub, i, HUB_EUNAUTHORIZED, "device disabled",
+                                  HUB_L_CONN_DROPPED_DISABLED);
+    }
+    fill_identity(hub, idx, out);
+    return HUB_EOK;
+}
+
+hub_err_t hub_identity_put(hub_t *hub, const hub_identity_spec_t *spec, const char *if_match,
+                           hub_identity_t *out)
+{
+    if (!hub || !spec || !spec->device_id)
+        return HUB_EARGUMENT_NULL;
+    if (hub_registry_find(hub, spec->device_id, spec->module_id) == HUB_NONE)
+        return hub_identity_create(hub, spec, out);
+    return hub_identity_update(hub, spec, if_match, out);
+}
+
+hub_err_t hub_identity_get(hub_t *hub, const char *device_id, const char *module_id,
+                           hub_identity_t *out)
+{
+    if (!hub || !out)
+        return HUB_EARGUMENT_NULL;
+    uint32_t idx = HUB_NONE;
+    hub_err_t e = lookup(hub, device_id, module_id, &idx);
+    if (e)
+        return e;
+    fill_identity(hub, idx, out);
+    return HUB_EOK;
+}
+
+static void delete_rec(hub_t *hub, uint32_t idx)
+{
+    hub_conn_drop_rec(hub, idx, HUB_EDEVICE_NOT_FOUND, "identity deleted",
+                      HUB_L_CONN_DROPPED_DELETED);
+    if (hub->recs[idx].parent == HUB_NONE && hub->c2d)
+        (void)hub_c2d_purge(hub->c2d, idx, NULL);
+    index_remove(hub, idx);
+    hub_rec_t *r = &hub->recs[idx];
+    r->deleted = 1;
+    if (r->twin && hub->twins[r->twin - 1]) {
+        hub_twin_free(hub->twins[r->twin - 1]);
+        hub->twins[r->twin - 1] = NULL;
+    }
+    hub->live--;
+    hub_ledger_add(&hub->ledger, HUB_L_REGISTRY_DELETED, 1);
+    registry_emit(hub, "delete", idx, HUB_EOK);
+}
+
+hub_err_t hub_identity_delete(hub_t *hub, const char *device_id, const char *module_id,
+                              const char *if_match)
+{
+    if (!hub)
+        return HUB_EARGUMENT_NULL;
+    uint32_t idx = HUB_NONE;
+    hub_err_t e = lookup(hub, device_id, module_id, &idx);
+    if (e)
+        return reject(hub, "delete", e);
+    if (!etag_matches(hub, &hub->recs[idx], if_match))
+        return reject(hub, "delete", HUB_EPRECONDITION_FAILED);
+    if (hub->recs[idx].parent == HUB_NONE)
+        for (uint32_t i = 0; i < hub->nrecs; i++)
+            if (hub->recs[i].parent == idx && !hub->recs[i].deleted)
+                delete_rec(hub, i);
+    delete_rec(hub, idx);
+    return HUB_EOK;
+}
+
+size_t hub_identity_count(const hub_t *hub)
+{
+    return hub ? hub->live : 0;
+}
+
+static hub_err_t provision_one(hub_t *hub, const char *dev, const char *mod, bool disabled,
+                               const hub_config_auth_t *a)
+{
+    hub_identity_spec_t s;
+    memset(&s, 0, sizeof s);
+    s.device_id = dev;
+    s.module_id = mod;
+    s.disabled = disabled;
+    s.x509 = a->kind == HUB_AUTH_X509;
+    s.primary_key = a->primary_key[0] ? a->primary_key : NULL;
+    s.secondary_key = a->secondary_key[0] ? a->secondary_key : NULL;
+    s.primary_thumbprint = a->primary_thumbprint[0] ? a->primary_thumbprint : NULL;
+    s.secondary_thumbprint = a->secondary_thumbprint[0] ? a->secondary_thumbprint : NULL;
+    return hub_identity_create(hub, &s, NULL);
+}
+
+hs_err_t hub_registry_provision(hub_t *hub, const hub_config_t *cfg, char *why, size_t cap)
+{
+    for (size_t i = 0; i < cfg->n_devices; i++) {
+        const hub_config_device_t *d = &cfg->devices[i];
+        hub_err_t e = provision_one(hub, d->id, NULL, !d->enabled, &d->auth);
+        for (size_t j = 0; e == HUB_EOK && j < d->n_modules; j++)
+            e = provision_one(hub, d->id, d->modules[j].id, false, &d->modules[j].auth);
+        if (e) {
+            if (why)
+                snprintf(why, cap, "devices[%zu] \"%s\": %s", i, d->id, hub_error_info(e)->message);
+            return e == HUB_ESERVER_ERROR ? HS_ENOMEM : HS_EINVAL;
+        }
+    }
+    return HS_EOK;
+}
+
+void hub_registry_release(hub_t *hub)
+{
+    free(hub->recs);
+    free(hub->index);
+    free(hub->arena);
+    hub->recs = NULL;
+    hub->index = NULL;
+    hub->arena = NULL;
+}
+
+size_t hub_registry_bytes(const hub_t *hub)
+{
+    return hub->caprecs * sizeof(hub_rec_t) + hub->index_cap * sizeof(uint32_t) + hub->arena_cap +
+           hub->capconns * sizeof(hub_conn_slot_t) + hub->captwins * sizeof(hub_twin_t *);
+}
+
+hs_err_t hub_registry_init(hub_t *hub)
+{
+    uint32_t off;
+    return arena_put(hub, "", 0, &off); /* offset 0 is the empty string: "no such field" */
+}

@@ -242,6 +242,9 @@ typedef struct {
     sim_time_t duration;
     sim_time_t sample_interval;    /* time-series resolution for reports; default duration/120 */
     hub_config_t hub;              /* inline object or loaded from "hub": "path" */
+    json_t *hub_json;              /* the inline "hub" object as written (one reference owned), else NULL;
+                                      kept so scenario_to_json can write the hub back */
+    char *hub_path;                /* "hub": "path": the resolved (absolute when possible) path, else NULL */
     scn_group_t *groups;
     size_t ngroups;
     scn_actor_t *actors;
@@ -272,5 +275,12 @@ size_t scenario_device_id(const scn_group_t *g, uint64_t n, char *buf, size_t ca
  * `hubsim shrink` to write a reduced scenario.  The result loads back to an
  * equal scenario. */
 char *scenario_to_json(const scenario_t *s);
+
+/* Call fn once for the JSON path of every key the loader accepts, in table
+ * order, with "[]" standing for "any array element": "$.duration",
+ * "$.groups[].telemetry.interval", "$.hub" (its inside is the hub config's).
+ * Generated from the tables the loader checks keys with, so a test can
+ * compare it with scenarios/schema.json and the two cannot drift. */
+void scenario_for_each_key(void (*fn)(void *ctx, const char *path), void *ctx);
 
 #endif

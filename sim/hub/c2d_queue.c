@@ -358,9 +358,14 @@ static void c2d_remove(hub_c2d_t *c, c2d_dev_t *d, uint32_t i)
     d->n--;
     c->st.in_queue--;
     if (d->n == 0) {
+        /* Drained: keep only what sequence numbering needs. */
         free(d->items);
         d->items = NULL;
         d->cap = 0;
+        free(d->device_id);
+        free(d->generation_id);
+        d->device_id = NULL;
+        d->generation_id = NULL;
     }
 }
 
@@ -821,16 +826,15 @@ hub_err_t hub_c2d_purge(hub_c2d_t *c, uint32_t device_no, size_t *n_out)
     size_t n = 0;
     if (d) {
         c2d_settle(c, d);
+        sim_tf_t f[3] = { TF_INT("dev", device_no), TF_STR("device", d->device_id ? d->device_id : ""),
+                          TF_INT("messages", d->n) };
+        sim_kernel_emit(c->k, "c2d.purge", f, 3);
         while (d->n) {
-            c2d_item_t *it = &d->items[0];
             c->st.purged++;
-            c2d_fb_add(c, d, it, HUB_C2D_FB_PURGED);
+            c2d_fb_add(c, d, &d->items[0], HUB_C2D_FB_PURGED);
             c2d_remove(c, d, 0);
             n++;
         }
-        sim_tf_t f[3] = { TF_INT("dev", device_no), TF_STR("device", d->device_id ? d->device_id : ""),
-                          TF_INT("messages", n) };
-        sim_kernel_emit(c->k, "c2d.purge", f, 3);
     }
     if (n_out)
         *n_out = n;

@@ -308,15 +308,44 @@ hs_err_t hub_msg_app_at(const hub_msg_t *m, size_t i, const char **name_out, con
 
 /* ---- rules ------------------------------------------------------------ */
 
-static bool hub_msg_is_alnum(unsigned char c)
+/* The three character sets as 256-bit maps, written out once from the spec
+ * sentences: validation runs on every D2C message, so no strchr per byte. */
+typedef struct {
+    uint64_t w[4];
+} hub_msg_charset_t;
+
+static bool hub_msg_in(const hub_msg_charset_t *set, unsigned char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    return (set->w[c >> 6] >> (c & 63)) & 1u;
 }
+
+#define HUB_MSG_BIT(c) ((uint64_t)1 << ((c) & 63))
+/* 0-9 in word 0; A-Z and a-z in word 1 */
+#define HUB_MSG_DIGITS (((uint64_t)0x3FF) << 48)
+#define HUB_MSG_ALPHA ((((uint64_t)0x3FFFFFF) << 1) | (((uint64_t)0x3FFFFFF) << 33))
+
+/* message-format.txt: alphanumerics + ! # $ % & ' * + - . ^ _ ` | ~ */
+static const hub_msg_charset_t hub_msg_prop_set = { {
+    HUB_MSG_DIGITS | HUB_MSG_BIT('!') | HUB_MSG_BIT('#') | HUB_MSG_BIT('$') | HUB_MSG_BIT('%') |
+        HUB_MSG_BIT('&') | HUB_MSG_BIT('\'') | HUB_MSG_BIT('*') | HUB_MSG_BIT('+') |
+        HUB_MSG_BIT('-') | HUB_MSG_BIT('.'),
+    HUB_MSG_ALPHA | HUB_MSG_BIT('^') | HUB_MSG_BIT('_') | HUB_MSG_BIT('`') | HUB_MSG_BIT('|') |
+        HUB_MSG_BIT('~'),
+    0, 0 } };
+
+/* message-format.txt MessageId: alphanumerics + - : . + % _ # * ? ! ( ) , = @ ; $ ' */
+static const hub_msg_charset_t hub_msg_id_set = { {
+    HUB_MSG_DIGITS | HUB_MSG_BIT('-') | HUB_MSG_BIT(':') | HUB_MSG_BIT('.') | HUB_MSG_BIT('+') |
+        HUB_MSG_BIT('%') | HUB_MSG_BIT('#') | HUB_MSG_BIT('*') | HUB_MSG_BIT('?') |
+        HUB_MSG_BIT('!') | HUB_MSG_BIT('(') | HUB_MSG_BIT(')') | HUB_MSG_BIT(',') |
+        HUB_MSG_BIT('=') | HUB_MSG_BIT(';') | HUB_MSG_BIT('$') | HUB_MSG_BIT('\''),
+    HUB_MSG_ALPHA | HUB_MSG_BIT('_') | HUB_MSG_BIT('@'),
+    0, 0 } };
 
 bool hub_msg_prop_char_ok(unsigned char c)
 {
-    /* The spec's set lists '*' twice; the distinct set is these 15. */
-    return hub_msg_is_alnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    /* The spec's set lists '*' twice; the distinct set is 15 characters. */
+    return hub_msg_in(&hub_msg_prop_set, c);
 }
 
 bool hub_msg_method_char_ok(unsigned char c)
@@ -328,7 +357,7 @@ bool hub_msg_method_char_ok(unsigned char c)
 
 bool hub_msg_id_char_ok(unsigned char c)
 {
-    return hub_msg_is_alnum(c) || (c != 0 && strchr("-:.+%_#*?!(),=@;$'", c) != NULL);
+    return hub_msg_in(&hub_msg_id_set, c);
 }
 
 static void hub_msg_fill(hub_msg_violation_t *v, hub_err_t err, hub_msg_where_t where,

@@ -7,9 +7,34 @@
 #include "writer.h"
 #include "writer_internal.h"
 
+/* Any text from a hub or a trace may hold bytes that are not UTF-8; they
+ * become U+FFFD rather than silently dropping the member. */
+static json_t *jstr(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *clean = report_utf8_clean(s);
+    j = clean ? json_string(clean) : NULL;
+    free(clean);
+    return j;
+}
+
 static json_t *str_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return s ? jstr(s) : json_null();
+}
+
+static void set_key(json_t *o, const char *key, json_t *v)
+{
+    if (json_object_set_new(o, key, v) == 0)
+        return;
+    char *clean = report_utf8_clean(key);
+    if (clean)
+        json_object_set_new(o, clean, v);
+    else
+        json_decref(v);
+    free(clean);
 }
 
 /* uint64 values that may exceed JSON's safe integer range travel as decimal strings. */
@@ -24,15 +49,15 @@ static json_t *kv_object(const report_kv_t *kv, size_t n)
 {
     json_t *o = json_object();
     for (size_t i = 0; o && i < n; i++)
-        json_object_set_new(o, kv[i].key, json_string(kv[i].value));
+        set_key(o, kv[i].key, jstr(kv[i].value));
     return o;
 }
 
 static json_t *case_to_json(const report_case_t *c)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(c->id));
-    json_object_set_new(o, "area", json_string(c->area));
+    json_object_set_new(o, "id", jstr(c->id));
+    json_object_set_new(o, "area", jstr(c->area));
     json_object_set_new(o, "name", str_or_null(c->name));
     json_object_set_new(o, "verdict", json_string(report_verdict_name(c->verdict)));
     json_object_set_new(o, "level", str_or_null(c->level));
@@ -78,7 +103,7 @@ json_t *report_result_to_json(const report_result_t *r)
     json_object_set_new(doc, "report_format", json_integer(REPORT_FORMAT_VERSION));
     json_object_set_new(doc, "kind",
                         json_string(r->kind == REPORT_KIND_SCENARIO ? "scenario" : "conformance"));
-    json_object_set_new(doc, "name", json_string(r->name));
+    json_object_set_new(doc, "name", jstr(r->name));
 
     json_t *run = json_object();
     json_object_set_new(run, "hubsim_version", json_string(HUBSIM_VERSION));
@@ -122,15 +147,19 @@ json_t *report_result_to_json(const report_result_t *r)
     json_object_set_new(summary, "verdicts", verdicts);
     for (size_t i = 0; i < r->ncases; i++) {
         const report_case_t *c = &r->cases[i];
-        json_t *a = json_object_get(areas, c->area);
+        char *key = report_utf8_clean(c->area);
+        if (!key)
+            continue;
+        json_t *a = json_object_get(areas, key);
         if (!a) {
             a = json_object();
             for (unsigned v = 0; v < REPORT_VERDICT_COUNT; v++)
                 json_object_set_new(a, report_verdict_name((report_verdict_t)v), json_integer(0));
-            json_object_set_new(areas, c->area, a);
+            json_object_set_new(areas, key, a);
         }
         const char *vn = report_verdict_name(c->verdict);
         json_object_set_new(a, vn, json_integer(json_integer_value(json_object_get(a, vn)) + 1));
+        free(key);
     }
     json_object_set_new(summary, "areas", areas);
     json_object_set_new(summary, "gate", json_string(report_gate_word(r)));
@@ -145,15 +174,15 @@ json_t *report_result_to_json(const report_result_t *r)
     json_t *metrics = json_object(), *counters = json_object(), *hists = json_object(),
            *series = json_object();
     for (size_t i = 0; i < r->ncounters; i++)
-        json_object_set_new(counters, r->counters[i].name, json_integer(r->counters[i].value));
+        set_key(counters, r->counters[i].name, json_integer(r->counters[i].value));
     for (size_t i = 0; i < r->nhists; i++)
-        json_object_set_new(hists, r->hists[i].name, hist_to_json(r->hists[i].hist));
+        set_key(hists, r->hists[i].name, hist_to_json(r->hists[i].hist));
     for (size_t i = 0; i < r->nseries; i++) {
         const report_series_t *s = &r->series[i];
         json_t *pts = json_array();
         for (size_t k = 0; k < s->npoints; k++)
             json_array_append_new(pts, json_pack("[I, f]", (json_int_t)s->points[k].t, s->points[k].v));
-        json_object_set_new(series, s->name, json_pack("{s:s, s:o}", "unit", s->unit, "points", pts));
+        set_key(series, s->name, json_pack("{s:o, s:o}", "unit", jstr(s->unit), "points", pts));
     }
     json_object_set_new(metrics, "counters", counters);
     json_object_set_new(metrics, "histograms", hists);
@@ -168,7 +197,7 @@ json_t *report_result_to_json(const report_result_t *r)
                         r->nkills ? json_real((double)killed / (double)r->nkills) : json_null());
     for (size_t i = 0; i < r->nkills; i++) {
         const report_kill_t *k = &r->kills[i];
-        json_array_append_new(entries, json_pack("{s:s, s:o, s:b, s:o, s:o}", "switch", k->switch_id,
+        json_array_append_new(entries, json_pack("{s:o, s:o, s:b, s:o, s:o}", "switch", jstr(k->switch_id),
                                                  "rule", str_or_null(k->rule_id), "killed", k->killed,
                                                  "by_case", str_or_null(k->by_case), "note",
                                                  str_or_null(k->note)));

@@ -263,3 +263,26 @@ int report_put_escaped(FILE *f, const char *s)
     }
     return 0;
 }
+
+char *report_utf8_clean(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t len = strlen((const char *)p);
+    char *out = malloc(len * 3 + 1), *o = out;
+    if (!out)
+        return NULL;
+    while (*p) {
+        size_t n = utf8_len(p);
+        if (!n) {
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            p++;
+        } else {
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+        }
+    }
+    *o = 0;
+    return out;
+}

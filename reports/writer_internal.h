@@ -32,4 +32,8 @@ extern const char *const report_pct_label[REPORT_NPCT]; /* "p50", "p90", "p99", 
  * Returns -1 when f fails. */
 int report_put_escaped(FILE *f, const char *s);
 
+/* A malloc'd copy of s with every byte that is not part of valid UTF-8
+ * replaced by U+FFFD (JSON strings must be UTF-8; jansson refuses others). */
+char *report_utf8_clean(const char *s);
+
 #endif

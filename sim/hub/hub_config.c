@@ -650,21 +650,19 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
             diag(ctx, 0, HS_EPARSE, path, "expected a string without NUL characters");
             return;
         }
-        if (n < f->min || n > f->max) {
-            if (f->min == f->max)
-                diag(ctx, 0, HS_ERANGE, path, "expected %llu characters, got %zu",
-                     (unsigned long long)f->min, n);
-            else
-                diag(ctx, 0, HS_ERANGE, path, "expected %llu..%llu characters, got %zu",
-                     (unsigned long long)f->min, (unsigned long long)f->max, n);
-            return;
-        }
+        /* the character rule first: it names what the value should be,
+         * which says more than a bare length ("a base64 key of 16 to 64 bytes") */
         if (f->check) {
             const char *expected = f->check(s);
             if (expected) {
                 diag(ctx, 0, HS_EPARSE, path, "expected %s, got %s", expected, got);
                 return;
             }
+        }
+        if (n < f->min || n > f->max) {
+            diag(ctx, 0, HS_ERANGE, path, "expected %llu..%llu characters, got %zu",
+                 (unsigned long long)f->min, (unsigned long long)f->max, n);
+            return;
         }
         if (dst)
             copy_str(dst, f->width, s);
@@ -680,6 +678,49 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
         f->handler(ctx, v, path, base);
         return;
     }
+}
+
+/* Edit distance (insert, delete, substitute; case folded) capped at 3: enough
+ * to suggest "maxDeliveryCount" for "maxDeliveryCounts" or "methods" for
+ * "method" without suggesting unrelated keys. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 64 || nb > 64)
+        return 99;
+    unsigned row[65];
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= na; i++) {
+        unsigned diag_prev = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= nb; j++) {
+            unsigned up = row[j];
+            char ca = a[i - 1], cb = b[j - 1];
+            if (ca >= 'A' && ca <= 'Z') ca = (char)(ca - 'A' + 'a');
+            if (cb >= 'A' && cb <= 'Z') cb = (char)(cb - 'A' + 'a');
+            unsigned best = diag_prev + (ca != cb);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag_prev = up;
+        }
+    }
+    return row[nb];
+}
+
+static const char *closest_key(const shape_t *shape, const char *key)
+{
+    const char *best = NULL;
+    unsigned best_d = 3; /* suggest only at distance <= 2 */
+    for (size_t i = 0; i < shape->n; i++) {
+        unsigned d = edit_distance(key, shape->fields[i].key);
+        if (d < best_d) { /* first of equals wins: table order, deterministic */
+            best_d = d;
+            best = shape->fields[i].key;
+        }
+    }
+    return best;
 }
 
 static void apply_object(load_ctx_t *ctx, const json_t *obj, const char *path, const shape_t *shape, void *base)
@@ -701,7 +742,10 @@ static void apply_object(load_ctx_t *ctx, const json_t *obj, const char *path, c
         }
         int fits = path_join(sub, path, key);
         if (!f) {
-            if (fits)
+            const char *hint = closest_key(shape, key);
+            if (fits && hint)
+                diag(ctx, 1, HS_EPARSE, sub, "unknown key (did you mean \"%s\"?)", hint);
+            else if (fits)
                 diag(ctx, 1, HS_EPARSE, sub, "unknown key");
             else
                 diag(ctx, 0, HS_EPARSE, path, "unknown key \"%.40s...\"", key);
@@ -1050,14 +1094,21 @@ static void handle_routing(load_ctx_t *ctx, const json_t *v, const char *path, v
 
 /* ---- cross-field rules and derived values ----------------------------------- */
 
-static void check_order(load_ctx_t *ctx, const char *path, const char *lo_name, sim_time_t lo,
-                        const char *hi_name, sim_time_t hi)
+/* lo <= hi, reported at whichever of the two the file sets (lo first), so
+ * the position points at a value the user wrote. */
+static void check_order(load_ctx_t *ctx, const char *lo_path, const char *lo_name, sim_time_t lo,
+                        const char *hi_path, const char *hi_name, sim_time_t hi)
 {
     if (lo > hi) {
         char a[32], b[32];
+        unsigned l, c;
+        const char *at = lo_path;
+        if (json_locate_value(ctx->loc, lo_path, &l, &c) != HS_EOK &&
+            json_locate_value(ctx->loc, hi_path, &l, &c) == HS_EOK)
+            at = hi_path;
         format_duration(lo, a, sizeof a);
         format_duration(hi, b, sizeof b);
-        diag(ctx, 0, HS_ERANGE, path, "expected %s (%s) <= %s (%s)", lo_name, a, hi_name, b);
+        diag(ctx, 0, HS_ERANGE, at, "expected %s (%s) <= %s (%s)", lo_name, a, hi_name, b);
     }
 }
 
@@ -1203,12 +1254,13 @@ static void check_cross(load_ctx_t *ctx, const hub_config_t *cfg)
 {
     const hub_config_methods_t *m = &cfg->methods;
     check_order(ctx, "$.methods.responseTimeoutMin", "responseTimeoutMin", m->response_timeout_min,
-                "responseTimeoutDefault", m->response_timeout_default);
+                "$.methods.responseTimeoutDefault", "responseTimeoutDefault", m->response_timeout_default);
     check_order(ctx, "$.methods.responseTimeoutDefault", "responseTimeoutDefault", m->response_timeout_default,
-                "responseTimeoutMax", m->response_timeout_max);
+                "$.methods.responseTimeoutMax", "responseTimeoutMax", m->response_timeout_max);
     check_order(ctx, "$.methods.connectTimeoutDefault", "connectTimeoutDefault", m->connect_timeout_default,
-                "connectTimeoutMax", m->connect_timeout_max);
-    check_order(ctx, "$.c2d.ttlDefault", "ttlDefault", cfg->c2d.ttl_default, "ttlMax", cfg->c2d.ttl_max);
+                "$.methods.connectTimeoutMax", "connectTimeoutMax", m->connect_timeout_max);
+    check_order(ctx, "$.c2d.ttlDefault", "ttlDefault", cfg->c2d.ttl_default, "$.c2d.ttlMax", "ttlMax",
+                cfg->c2d.ttl_max);
 }
 
 /* ---- entry points ------------------------------------------------------------ */

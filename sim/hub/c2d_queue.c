@@ -22,8 +22,11 @@
  * (Enqueued) or at min(lock end, expiry) (Invisible).  Every operation on a
  * device first settles whatever is due at the current instant, so results
  * do not depend on whether the timer event or the caller's event runs first
- * at a shared instant: at t == expiry a message is expired, at t == lock end
- * the lock is lost (deadlines win, the hub's default).
+ * at a shared instant.  With deadline_wins (the default) a deadline is due
+ * at t >= deadline: at t == expiry the message is expired, at t == lock end
+ * the lock is lost.  Without it, an operation at t == deadline still sees
+ * the message or lock; the timer (at SIM_PRIO_LATE_DEADLINE, after device
+ * events of the instant) then applies the deadline.
  *
  * Hooks run only at the end of an operation, after all state changes, so a
  * hook may call straight back into the store.
@@ -346,7 +349,8 @@ static void c2d_arm(hub_c2d_t *c, const c2d_dev_t *d, c2d_item_t *it)
         at = sim_kernel_now(c->k);
     uint64_t arg = ((uint64_t)d->device_no << 32) | (it->seq & 0xFFFFFFFFu);
     /* On failure (queue full) the lazy settle still applies the deadline. */
-    (void)sim_kernel_at(c->k, at, SIM_PRIO_DEADLINE, c->h_item, arg, &it->timer);
+    (void)sim_kernel_at(c->k, at, c->cfg.deadline_wins ? SIM_PRIO_DEADLINE : SIM_PRIO_LATE_DEADLINE,
+                        c->h_item, arg, &it->timer);
 }
 
 /* Remove item i from the device, freeing its message. */
@@ -406,18 +410,25 @@ static void c2d_unlock(hub_c2d_t *c, c2d_dev_t *d, uint32_t i)
     c2d_note_available(c, d->device_no);
 }
 
-/* Apply every deadline of the device that is due now (t >= deadline). */
-static void c2d_settle(hub_c2d_t *c, c2d_dev_t *d)
+/* Is a deadline due now?  Timer events always apply it; an operation at
+ * the very instant applies it only when deadlines win. */
+static bool c2d_due(const hub_c2d_t *c, sim_time_t deadline, bool from_timer)
 {
     sim_time_t now = sim_kernel_now(c->k);
+    return now > deadline || (now == deadline && (from_timer || c->cfg.deadline_wins));
+}
+
+/* Apply every deadline of the device that is due now. */
+static void c2d_settle_at(hub_c2d_t *c, c2d_dev_t *d, bool from_timer)
+{
     uint32_t i = 0;
     while (i < d->n) {
         c2d_item_t *it = &d->items[i];
-        if (now >= it->expiry) {
+        if (c2d_due(c, it->expiry, from_timer)) {
             c2d_dead_letter(c, d, i, HUB_C2D_FB_EXPIRED);
             continue; /* item i is now the next one */
         }
-        if (it->state == C2D_INVISIBLE && now >= it->lock_until) {
+        if (it->state == C2D_INVISIBLE && c2d_due(c, it->lock_until, from_timer)) {
             c->st.lock_expired++;
             c2d_emit(c, "c2d.lock_expired", d, it, NULL, NULL);
             uint32_t before = d->n;
@@ -427,6 +438,11 @@ static void c2d_settle(hub_c2d_t *c, c2d_dev_t *d)
         }
         i++;
     }
+}
+
+static void c2d_settle(hub_c2d_t *c, c2d_dev_t *d)
+{
+    c2d_settle_at(c, d, false);
 }
 
 static void c2d_on_item(sim_kernel_t *k, void *ctx, uint64_t arg)
@@ -443,7 +459,7 @@ static void c2d_on_item(sim_kernel_t *k, void *ctx, uint64_t arg)
             break;
         }
     }
-    c2d_settle(c, d);
+    c2d_settle_at(c, d, true);
     c2d_op_end(c);
 }
 
@@ -517,6 +533,7 @@ void hub_c2d_config_default(hub_c2d_config_t *cfg)
     cfg->check_message_rules = true;
     cfg->feedback_batch_max = 64;
     cfg->feedback_interval = 15 * SIM_SEC;
+    cfg->deadline_wins = true;
 }
 
 hs_err_t hub_c2d_config_check(const hub_c2d_config_t *cfg, char *why, size_t cap)

@@ -85,6 +85,12 @@ typedef struct {
     bool check_message_rules;      /* MessageId and property character rules on enqueue */
     uint32_t feedback_batch_max;   /* 64 records */
     sim_time_t feedback_interval;  /* 15 s after the first record of a batch */
+    /* A device operation at the very instant of a deadline (expiry, lock
+     * end): true (default, the hub's deadline_wins knob) = the deadline has
+     * already happened; false = the operation still sees the message or
+     * lock, and the deadline applies after it (timers at
+     * SIM_PRIO_LATE_DEADLINE). */
+    bool deadline_wins;
 } hub_c2d_config_t;
 
 void hub_c2d_config_default(hub_c2d_config_t *c);

@@ -66,6 +66,10 @@ typedef struct {
     hub_c2d_t *c;
     probe_t p;
     hub_c2d_config_t cfg;
+    /* tie tests: a kernel event completes tie_token (arg 1) or receives (arg 2) */
+    const char *tie_token;
+    hub_err_t tie_result;
+    int tie_count;
 } fx_t;
 
 static void fx_open(fx_t *f, const hub_c2d_config_t *cfg)
@@ -113,6 +117,21 @@ static hub_err_t put(fx_t *f, uint32_t dev, const char *id, const char *ack, sim
     if (e != HUB_EOK)
         hub_msg_free(m);
     return e;
+}
+
+
+static void device_action(sim_kernel_t *k, void *ctx, uint64_t arg)
+{
+    (void)k;
+    fx_t *f = ctx;
+    if (arg == 1) {
+        f->tie_result = hub_c2d_complete(f->c, 1, f->tie_token);
+    } else {
+        hub_c2d_delivery_t d;
+        f->tie_result = hub_c2d_receive(f->c, 1, &d);
+        if (f->tie_result == HUB_EOK)
+            f->tie_count++;
+    }
 }
 
 static void test_depth_50_then_51(void **state)
@@ -599,6 +618,49 @@ static void test_many_devices(void **state)
     fx_close(&f);
 }
 
+
+/* Which side wins when a device event and a deadline share an instant. */
+static void tie_case(bool deadline_wins, hub_err_t want_complete, hub_err_t want_receive)
+{
+    hub_c2d_config_t cfg;
+    hub_c2d_config_default(&cfg);
+    cfg.deadline_wins = deadline_wins;
+    fx_t f;
+    fx_open(&f, &cfg);
+    uint32_t h = sim_kernel_register(f.k, device_action, &f);
+    hub_c2d_delivery_t d;
+    assert_int_equal(put(&f, 1, "a", NULL, 2 * MIN), HUB_EOK);
+    assert_int_equal(hub_c2d_receive(f.c, 1, &d), HUB_EOK);
+    f.tie_token = d.lock_token;
+    /* complete at exactly the lock end (1 min), at device priority */
+    assert_int_equal(sim_kernel_at(f.k, MIN, SIM_PRIO_DEVICE, h, 1, NULL), HS_EOK);
+    sim_kernel_run_until(f.k, MIN);
+    assert_int_equal(f.tie_result, want_complete);
+    assert_int_equal(hub_c2d_purge(f.c, 1, NULL), HUB_EOK);
+    /* receive at exactly the expiry instant */
+    assert_int_equal(put(&f, 1, "b", NULL, MIN), HUB_EOK); /* expires at 2 min */
+    assert_int_equal(sim_kernel_at(f.k, 2 * MIN, SIM_PRIO_DEVICE, h, 2, NULL), HS_EOK);
+    sim_kernel_run_until(f.k, 2 * MIN);
+    assert_int_equal(f.tie_result, want_receive);
+    /* either way the message is expired once the instant is over */
+    sim_kernel_run_until(f.k, 2 * MIN + 1);
+    hub_c2d_stats_t s;
+    hub_c2d_stats(f.c, &s);
+    assert_int_equal(s.expired, 1);
+    assert_int_equal(hub_c2d_depth(f.c, 1), 0);
+    fx_close(&f);
+}
+
+static void test_deadline_wins_knob(void **state)
+{
+    (void)state;
+    hub_c2d_config_t cfg;
+    hub_c2d_config_default(&cfg);
+    assert_true(cfg.deadline_wins);
+    tie_case(true, HUB_ELOCK_LOST, HUB_EMESSAGE_NOT_FOUND);
+    tie_case(false, HUB_EOK, HUB_EOK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -619,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_size_limit_64k_on_enqueue),
         cmocka_unit_test(test_available_hook_reentrant),
         cmocka_unit_test(test_many_devices),
+        cmocka_unit_test(test_deadline_wins_knob),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

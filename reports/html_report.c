@@ -91,7 +91,7 @@ static const char css[] =
     "pre.trace{background:#0f1720;color:#d7e0ea;padding:8px;border-radius:4px;overflow:auto;max-height:320px;"
     "font-size:12px}"
     ".killed{color:#2e7d32;font-weight:700}.survived{color:#c62828;font-weight:700}"
-    ".charts{display:flex;flex-wrap:wrap;gap:16px}.chart{flex:1 1 460px}"
+    ".charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:16px}"
     ".chart svg{width:100%;height:auto;background:#fbfcfd;border:1px solid #e3e6ea}"
     ".chart h3{font-size:14px;margin:0 0 4px}"
     "svg .axis{stroke:#9aa3ad;stroke-width:1}svg .line{fill:none;stroke:#1565c0;stroke-width:1.5}"

@@ -222,6 +222,7 @@ const hub_config_policy_t *hub_config_find_policy(const hub_config_t *cfg, const
 
 typedef struct {
     const char *file;
+    const char *base;          /* path of the config object: "$", or "$.hub" inside a scenario */
     const json_locate_t *loc;
     json_diag_list_t *diags;
     int nomem;
@@ -1096,20 +1097,25 @@ static void handle_routing(load_ctx_t *ctx, const json_t *v, const char *path, v
 
 /* lo <= hi, reported at whichever of the two the file sets (lo first), so
  * the position points at a value the user wrote. */
-static void check_order(load_ctx_t *ctx, const char *lo_path, const char *lo_name, sim_time_t lo,
-                        const char *hi_path, const char *hi_name, sim_time_t hi)
+/* section.lo <= section.hi, reported at whichever of the two the file sets
+ * (lo first), so the position points at a value the user wrote. */
+static void check_order(load_ctx_t *ctx, const char *section, const char *lo_name, sim_time_t lo,
+                        const char *hi_name, sim_time_t hi)
 {
-    if (lo > hi) {
-        char a[32], b[32];
-        unsigned l, c;
-        const char *at = lo_path;
-        if (json_locate_value(ctx->loc, lo_path, &l, &c) != HS_EOK &&
-            json_locate_value(ctx->loc, hi_path, &l, &c) == HS_EOK)
-            at = hi_path;
-        format_duration(lo, a, sizeof a);
-        format_duration(hi, b, sizeof b);
-        diag(ctx, 0, HS_ERANGE, at, "expected %s (%s) <= %s (%s)", lo_name, a, hi_name, b);
-    }
+    if (lo <= hi)
+        return;
+    char lo_path[PATH_CAP], hi_path[PATH_CAP], a[32], b[32];
+    unsigned l, c;
+    path_join(lo_path, ctx->base, section);
+    path_join(hi_path, lo_path, hi_name);
+    path_join(lo_path, lo_path, lo_name);
+    const char *at = lo_path;
+    if (json_locate_value(ctx->loc, lo_path, &l, &c) != HS_EOK &&
+        json_locate_value(ctx->loc, hi_path, &l, &c) == HS_EOK)
+        at = hi_path;
+    format_duration(lo, a, sizeof a);
+    format_duration(hi, b, sizeof b);
+    diag(ctx, 0, HS_ERANGE, at, "expected %s (%s) <= %s (%s)", lo_name, a, hi_name, b);
 }
 
 /* An auth block must carry what its kind needs and nothing of the other kind. */
@@ -1141,20 +1147,21 @@ static void check_devices(load_ctx_t *ctx, const json_t *root, hub_config_t *cfg
     const json_t *arr = json_object_get(root, "devices");
     if (!json_is_array(arr) || !cfg->devices)
         return;
-    char dpath[PATH_CAP], sub[PATH_CAP], mpath[PATH_CAP];
+    char dpath[PATH_CAP], sub[PATH_CAP], mpath[PATH_CAP], devs[PATH_CAP];
+    path_join(devs, ctx->base, "devices");
     for (size_t i = 0; i < cfg->n_devices; i++) {
         const json_t *dj = json_array_get(arr, i);
         const hub_config_device_t *d = &cfg->devices[i];
         if (!json_is_object(dj))
             continue;
-        path_elem(dpath, "$.devices", i);
+        path_elem(dpath, devs, i);
         check_auth(ctx, dj, dpath, &d->auth);
         if (d->id[0]) {
             for (size_t j = 0; j < i; j++) {
                 if (strcmp(cfg->devices[j].id, d->id) == 0) {
                     unsigned l = 0, c = 0;
                     char first[PATH_CAP];
-                    path_elem(first, "$.devices", j);
+                    path_elem(first, devs, j);
                     path_join(first, first, "id");
                     json_locate_value(ctx->loc, first, &l, &c);
                     path_join(sub, dpath, "id");
@@ -1195,11 +1202,12 @@ static void check_devices(load_ctx_t *ctx, const json_t *root, hub_config_t *cfg
 
 static void check_policies(load_ctx_t *ctx, const hub_config_t *cfg)
 {
-    char sub[PATH_CAP];
+    char sub[PATH_CAP], pols[PATH_CAP];
+    path_join(pols, ctx->base, "policies");
     for (size_t i = 0; i < cfg->n_policies; i++) {
         for (size_t j = 0; j < i && cfg->policies[i].name[0]; j++) {
             if (strcmp(cfg->policies[i].name, cfg->policies[j].name) == 0) {
-                path_elem(sub, "$.policies", i);
+                path_elem(sub, pols, i);
                 path_join(sub, sub, "name");
                 diag(ctx, 0, HS_EINVAL, sub, "duplicate policy name \"%s\"", cfg->policies[i].name);
                 break;
@@ -1253,14 +1261,13 @@ static void resolve(const json_t *root, hub_config_t *cfg)
 static void check_cross(load_ctx_t *ctx, const hub_config_t *cfg)
 {
     const hub_config_methods_t *m = &cfg->methods;
-    check_order(ctx, "$.methods.responseTimeoutMin", "responseTimeoutMin", m->response_timeout_min,
-                "$.methods.responseTimeoutDefault", "responseTimeoutDefault", m->response_timeout_default);
-    check_order(ctx, "$.methods.responseTimeoutDefault", "responseTimeoutDefault", m->response_timeout_default,
-                "$.methods.responseTimeoutMax", "responseTimeoutMax", m->response_timeout_max);
-    check_order(ctx, "$.methods.connectTimeoutDefault", "connectTimeoutDefault", m->connect_timeout_default,
-                "$.methods.connectTimeoutMax", "connectTimeoutMax", m->connect_timeout_max);
-    check_order(ctx, "$.c2d.ttlDefault", "ttlDefault", cfg->c2d.ttl_default, "$.c2d.ttlMax", "ttlMax",
-                cfg->c2d.ttl_max);
+    check_order(ctx, "methods", "responseTimeoutMin", m->response_timeout_min,
+                "responseTimeoutDefault", m->response_timeout_default);
+    check_order(ctx, "methods", "responseTimeoutDefault", m->response_timeout_default,
+                "responseTimeoutMax", m->response_timeout_max);
+    check_order(ctx, "methods", "connectTimeoutDefault", m->connect_timeout_default,
+                "connectTimeoutMax", m->connect_timeout_max);
+    check_order(ctx, "c2d", "ttlDefault", cfg->c2d.ttl_default, "ttlMax", cfg->c2d.ttl_max);
 }
 
 /* ---- entry points ------------------------------------------------------------ */
@@ -1296,6 +1303,44 @@ static hs_err_t diags_append(json_diag_list_t *dst, const json_diag_list_t *src)
     return HS_EOK;
 }
 
+/* Validate and apply `root` (already parsed) onto cfg, which holds defaults.
+ * Diagnostics go to a private list first so they can be sorted by position
+ * without reordering what the caller's list already holds. */
+static hs_err_t load_value(const json_t *root, const json_locate_t *loc, const char *file, const char *base,
+                           hub_config_t *cfg, json_diag_list_t *diags)
+{
+    json_diag_list_t *list = NULL;
+    if (json_diag_list_new(&list) != HS_EOK)
+        return HS_ENOMEM;
+    load_ctx_t ctx = { .file = file, .base = base, .loc = loc, .diags = list };
+    apply_object(&ctx, root, base, &top_shape, cfg);
+    if (json_is_object(root)) {
+        check_policies(&ctx, cfg);
+        check_devices(&ctx, root, cfg);
+        resolve(root, cfg);
+        check_cross(&ctx, cfg);
+    }
+    json_diag_sort(list);
+    hs_err_t rc = ctx.nomem ? HS_ENOMEM : worst_code(list);
+    if (diags_append(diags, list) != HS_EOK)
+        rc = HS_ENOMEM;
+    json_diag_list_free(list);
+    return rc;
+}
+
+hs_err_t hub_config_load_value(const json_t *value, const json_locate_t *loc, const char *file,
+                               const char *base_path, hub_config_t *cfg, json_diag_list_t *diags)
+{
+    if (!cfg)
+        return HS_EINVAL;
+    hub_config_defaults(cfg);
+    if (!value)
+        return HS_EINVAL;
+    char base[PATH_CAP];
+    copy_str(base, sizeof base, base_path && base_path[0] ? base_path : "$");
+    return load_value(value, loc, file ? file : "", base, cfg, diags);
+}
+
 hs_err_t hub_config_load_json(const char *text, size_t len, const char *name, hub_config_t *cfg,
                               json_diag_list_t *diags)
 {
@@ -1307,45 +1352,21 @@ hs_err_t hub_config_load_json(const char *text, size_t len, const char *name, hu
     if (!name)
         name = "<config>";
 
-    json_diag_list_t *list = NULL;
-    if (json_diag_list_new(&list) != HS_EOK)
-        return HS_ENOMEM;
-    load_ctx_t ctx = { .file = name, .diags = list };
-    hs_err_t rc;
-
     json_error_t jerr;
     json_t *root = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        rc = json_diag_add(list, HS_EPARSE, name, jerr.line > 0 ? (unsigned)jerr.line : 0,
-                           jerr.column > 0 ? (unsigned)jerr.column : 0, "", "%s", jerr.text);
-        if (rc == HS_EOK)
-            rc = HS_EPARSE;
-        if (diags_append(diags, list) != HS_EOK)
+        hs_err_t rc = HS_EPARSE;
+        if (diags && json_diag_add(diags, HS_EPARSE, name, jerr.line > 0 ? (unsigned)jerr.line : 0,
+                                   jerr.column > 0 ? (unsigned)jerr.column : 0, "", "%s", jerr.text) != HS_EOK)
             rc = HS_ENOMEM;
-        json_diag_list_free(list);
         return rc;
     }
     json_locate_t *loc = NULL;
     if (json_locate_new(text, len, &loc) != HS_EOK) {
         json_decref(root);
-        json_diag_list_free(list);
         return HS_ENOMEM;
     }
-    ctx.loc = loc;
-
-    apply_object(&ctx, root, "$", &top_shape, cfg);
-    if (json_is_object(root)) {
-        check_policies(&ctx, cfg);
-        check_devices(&ctx, root, cfg);
-        resolve(root, cfg);
-        check_cross(&ctx, cfg);
-    }
-
-    json_diag_sort(list);
-    rc = ctx.nomem ? HS_ENOMEM : worst_code(list);
-    if (diags_append(diags, list) != HS_EOK)
-        rc = HS_ENOMEM;
-    json_diag_list_free(list);
+    hs_err_t rc = load_value(root, loc, name, "$", cfg, diags);
     json_locate_free(loc);
     json_decref(root);
     return rc;

@@ -215,6 +215,14 @@ hs_err_t hub_config_load_file(const char *path, hub_config_t *cfg, json_diag_lis
 hs_err_t hub_config_load_json(const char *text, size_t len, const char *name,
                               hub_config_t *cfg, json_diag_list_t *diags);
 
+/* As above for a value already parsed, e.g. the inline "hub" object of a
+ * scenario file: `loc` indexes the whole file (may be NULL: no positions),
+ * `base_path` is the value's JSON path in it ("$.hub"; NULL = "$"), and
+ * messages name `file`.  The value is not kept (routing takes its own
+ * reference). */
+hs_err_t hub_config_load_value(const json_t *value, const json_locate_t *loc, const char *file,
+                               const char *base_path, hub_config_t *cfg, json_diag_list_t *diags);
+
 /* Lookups (linear; the config is small and the hub builds its own index). */
 const hub_config_device_t *hub_config_find_device(const hub_config_t *cfg, const char *device_id);
 const hub_config_policy_t *hub_config_find_policy(const hub_config_t *cfg, const char *name);

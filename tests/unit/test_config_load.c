@@ -600,6 +600,48 @@ static void test_inconsistent_is_einval(void **state)
     hub_config_free(&cfg);
 }
 
+/* A hub object inline in a bigger file (a scenario's "hub"): paths and
+ * positions are those of the enclosing file. */
+static void test_inline_value(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"seed\": 7,\n"
+        " \"hub\": {\"methods\": {\"responseTimeoutMax\": \"10s\"},\n"
+        "         \"devices\": [{\"id\": \"a\", \"keys\": {\"primary\": \"MDEyMzQ1Njc4OWFiY2RlZg==\"}},\n"
+        "                     {\"id\": \"a\", \"keys\": {\"primary\": \"MDEyMzQ1Njc4OWFiY2RlZg==\"}}],\n"
+        "         \"c2d\": {\"ttlMax\": \"49h\"}, \"routing\": {\"routes\": []}}}\n";
+    json_error_t jerr;
+    json_t *root = json_loads(text, 0, &jerr);
+    assert_non_null(root);
+    json_locate_t *loc = NULL;
+    assert_int_equal(json_locate_new(text, strlen(text), &loc), HS_EOK);
+    json_diag_list_t *d = NULL;
+    assert_int_equal(json_diag_list_new(&d), HS_EOK);
+    hub_config_t cfg;
+    assert_int_equal(hub_config_load_value(json_object_get(root, "hub"), loc, "scn.json", "$.hub", &cfg, d),
+                     HS_EINVAL);
+    static const char *const want[] = {
+        "scn.json:2:44: $.hub.methods.responseTimeoutMax: expected responseTimeoutDefault (30s) <= responseTimeoutMax (10s)",
+        "scn.json:4:29: $.hub.devices[1].id: duplicate device id \"a\" (first at 3:29)",
+        "scn.json:5:28: $.hub.c2d.ttlMax: expected a duration in 1ms..48h, got \"49h\"",
+    };
+    assert_int_equal(json_diag_count(d), 3);
+    for (size_t i = 0; i < 3; i++) {
+        char buf[256];
+        json_diag_format(json_diag_get(d, i), buf, sizeof buf);
+        assert_string_equal(buf, want[i]);
+    }
+    /* the routing section outlives the parsed document: the config holds a reference */
+    json_decref(root);
+    assert_non_null(json_object_get(cfg.routing, "routes"));
+    hub_config_free(&cfg);
+    json_diag_list_free(d);
+    json_locate_free(loc);
+    assert_int_equal(hub_config_load_value(NULL, NULL, NULL, NULL, &cfg, NULL), HS_EINVAL);
+    hub_config_free(&cfg);
+}
+
 /* Deterministic byte mutations of full.json: the loader must never crash
  * or leak (ASan/UBSan watch), whatever it is fed. */
 static void test_mutations_never_crash(void **state)
@@ -660,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_method_timeout_order),
         cmocka_unit_test(test_many_errors_at_once),
         cmocka_unit_test(test_inconsistent_is_einval),
+        cmocka_unit_test(test_inline_value),
         cmocka_unit_test(test_mutations_never_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

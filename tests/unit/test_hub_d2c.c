@@ -1,0 +1,318 @@
+/* Device-to-cloud through the hub: stamps and anti-spoofing, 256 KB, MessageId, HTTPS character rule, routing, throttling, conservation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sim/hub/auth.h"
+#include "sim/hub/hub.h"
+
+#define KEY "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define EPOCH 1767225600LL
+
+typedef struct {
+    int deliveries;
+    char endpoints[8][32];
+    char last_device[64];
+    char last_module[64];
+} ep_t;
+
+static void ep_deliver(void *ctx, const char *endpoint, const hub_msg_t *msg, uint32_t device_no)
+{
+    (void)device_no;
+    ep_t *e = ctx;
+    if (e->deliveries < 8)
+        snprintf(e->endpoints[e->deliveries], sizeof e->endpoints[0], "%s", endpoint);
+    e->deliveries++;
+    const char *d = hub_msg_get_sys(msg, HUB_SYS_CONNECTION_DEVICE_ID);
+    const char *m = hub_msg_get_sys(msg, HUB_SYS_CONNECTION_MODULE_ID);
+    snprintf(e->last_device, sizeof e->last_device, "%s", d ? d : "");
+    snprintf(e->last_module, sizeof e->last_module, "%s", m ? m : "");
+}
+
+static const hub_endpoint_ops_t ep_ops = { .deliver = ep_deliver };
+
+typedef struct {
+    sim_kernel_t *k;
+    hub_t *hub;
+    hub_conn_t conn;
+    ep_t ep;
+} fx_t;
+
+static hub_conn_t connect_as(fx_t *f, const char *dev, const char *mod, hub_protocol_t proto)
+{
+    char res[256], tok[512];
+    if (mod)
+        snprintf(res, sizeof res, "hubsim.azure-devices.net/devices/%s/modules/%s", dev, mod);
+    else
+        snprintf(res, sizeof res, "hubsim.azure-devices.net/devices/%s", dev);
+    assert_int_equal(hub_sas_make(KEY, res, EPOCH + 86400, NULL, tok, sizeof tok), HS_EOK);
+    hub_connect_params_t p = { .device_id = dev, .module_id = mod, .sas_token = tok, .protocol = proto };
+    hub_conn_t c = 0;
+    assert_int_equal(hub_device_connect(f->hub, &p, NULL, NULL, &c), HUB_EOK);
+    return c;
+}
+
+static fx_t *fx_new_cfg(hub_config_t *cfg, hub_protocol_t proto)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    f->k = sim_kernel_new(3, EPOCH);
+    char why[256];
+    assert_int_equal(hub_new(f->k, cfg, &f->hub, why, sizeof why), HS_EOK);
+    hub_set_endpoint_sink(f->hub, &ep_ops, &f->ep);
+    hub_identity_spec_t s = { .device_id = "dev1", .primary_key = KEY };
+    assert_int_equal(hub_identity_create(f->hub, &s, NULL), HUB_EOK);
+    f->conn = connect_as(f, "dev1", NULL, proto);
+    return f;
+}
+
+static fx_t *fx_new(hub_protocol_t proto)
+{
+    return fx_new_cfg(NULL, proto);
+}
+
+static void fx_free(fx_t *f, bool expect_balanced)
+{
+    char why[256];
+    assert_int_equal(hub_check(f->hub, why, sizeof why), expect_balanced ? HS_EOK : HS_ESTATE);
+    hub_free(f->hub);
+    assert_int_equal(sim_kernel_pending(f->k), 0);
+    sim_kernel_free(f->k);
+    free(f);
+}
+
+static hub_msg_t *msg_of(size_t body_len)
+{
+    hub_msg_t *m = hub_msg_new();
+    char *b = malloc(body_len ? body_len : 1);
+    memset(b, 'b', body_len);
+    assert_int_equal(hub_msg_set_body(m, b, body_len), HS_EOK);
+    free(b);
+    return m;
+}
+
+static int code(hub_err_t e)
+{
+    return hub_error_info(e)->code;
+}
+
+static void test_stamps_and_antispoofing(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new(HUB_PROTO_MQTT);
+    sim_kernel_run_until(f->k, 1500 * SIM_MS);
+    hub_msg_t *m = msg_of(10);
+    /* The device tries to set what only the hub may set. */
+    assert_int_equal(hub_msg_set_sys(m, HUB_SYS_CONNECTION_DEVICE_ID, "evil"), HS_EOK);
+    assert_int_equal(hub_msg_set_sys(m, HUB_SYS_CONNECTION_MODULE_ID, "evilmod"), HS_EOK);
+    assert_int_equal(hub_msg_set_sys(m, HUB_SYS_CONNECTION_DEVICE_GENERATION_ID, "1"), HS_EOK);
+    assert_int_equal(hub_msg_set_sys(m, HUB_SYS_ENQUEUED_TIME, "1999-01-01T00:00:00Z"), HS_EOK);
+    assert_int_equal(hub_msg_set_sys(m, HUB_SYS_CONNECTION_AUTH_METHOD, "{}"), HS_EOK);
+    assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    hub_identity_t id;
+    assert_int_equal(hub_identity_get(f->hub, "dev1", NULL, &id), HUB_EOK);
+    assert_string_equal(hub_msg_get_sys(m, HUB_SYS_CONNECTION_DEVICE_ID), "dev1");
+    assert_null(hub_msg_get_sys(m, HUB_SYS_CONNECTION_MODULE_ID));
+    assert_string_equal(hub_msg_get_sys(m, HUB_SYS_CONNECTION_DEVICE_GENERATION_ID), id.generation_id);
+    /* 2026-01-01T00:00:01.5 UTC, 7 fractional digits as the hub writes them */
+    assert_string_equal(hub_msg_get_sys(m, HUB_SYS_ENQUEUED_TIME), "2026-01-01T00:00:01.5000000Z");
+    assert_non_null(strstr(hub_msg_get_sys(m, HUB_SYS_CONNECTION_AUTH_METHOD), "\"type\":\"sas\""));
+    assert_non_null(strstr(hub_msg_get_sys(m, HUB_SYS_CONNECTION_AUTH_METHOD), "\"scope\":\"device\""));
+    /* Delivered once, to the built-in endpoint. */
+    assert_int_equal(f->ep.deliveries, 1);
+    assert_string_equal(f->ep.endpoints[0], "events");
+    assert_string_equal(f->ep.last_device, "dev1");
+    hub_msg_free(m);
+    /* A module's messages carry the module id and the module scope. */
+    hub_identity_spec_t s = { .device_id = "dev1", .module_id = "mod1", .primary_key = KEY };
+    assert_int_equal(hub_identity_create(f->hub, &s, NULL), HUB_EOK);
+    hub_conn_t mc = connect_as(f, "dev1", "mod1", HUB_PROTO_AMQP);
+    m = msg_of(1);
+    assert_int_equal(hub_device_send_d2c(f->hub, mc, m), HUB_EOK);
+    assert_string_equal(f->ep.last_module, "mod1");
+    assert_string_equal(hub_msg_get_sys(m, HUB_SYS_CONNECTION_DEVICE_GENERATION_ID), id.generation_id);
+    assert_non_null(strstr(hub_msg_get_sys(m, HUB_SYS_CONNECTION_AUTH_METHOD), "\"scope\":\"module\""));
+    hub_msg_free(m);
+    assert_int_equal(hub_counter(f->hub, "d2c.accepted"), 2);
+    fx_free(f, true);
+}
+
+static void test_size_limit_256k(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new(HUB_PROTO_MQTT);
+    /* 256 KB = 262144 bytes: exactly the limit passes, one more byte is 413. */
+    hub_msg_t *m = msg_of(262144);
+    assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    hub_msg_free(m);
+    m = msg_of(262145);
+    hub_err_t e = hub_device_send_d2c(f->hub, f->conn, m);
+    assert_int_equal(hub_error_info(e)->http_status, 413);
+    assert_int_equal(code(e), 413001);
+    hub_msg_free(m);
+    /* Properties count: body 262140 + "ab"="cd" (4 bytes) = 262144 passes; "abc"="cd" does not. */
+    m = msg_of(262140);
+    assert_int_equal(hub_msg_add_app(m, "ab", "cd"), HS_EOK);
+    assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    hub_msg_free(m);
+    m = msg_of(262140);
+    assert_int_equal(hub_msg_add_app(m, "abc", "cd"), HS_EOK);
+    assert_int_equal(code(hub_device_send_d2c(f->hub, f->conn, m)), 413001);
+    /* Device-set stamps do not count: they are removed before measuring. */
+    hub_msg_free(m);
+    m = msg_of(262144);
+    assert_int_equal(hub_msg_set_sys(m, HUB_SYS_CONNECTION_DEVICE_ID, "spoofed-and-long"), HS_EOK);
+    assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    hub_msg_free(m);
+    assert_int_equal(hub_counter(f->hub, "d2c.rejected_size"), 2);
+    fx_free(f, true);
+}
+
+static void test_message_id_and_https_chars(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new(HUB_PROTO_HTTPS);
+    char id[131];
+    memset(id, 'i', 130);
+    id[128] = '\0';
+    hub_msg_t *m = msg_of(1);
+    assert_int_equal(hub_msg_set_sys(m, HUB_SYS_MESSAGE_ID, id), HS_EOK);
+    assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    id[128] = 'i';
+    id[129] = '\0';
+    assert_int_equal(hub_msg_set_sys(m, HUB_SYS_MESSAGE_ID, id), HS_EOK);
+    assert_int_equal(code(hub_device_send_d2c(f->hub, f->conn, m)), 400004);
+    hub_msg_free(m);
+    /* Over HTTPS the property character rule applies... */
+    m = msg_of(1);
+    assert_int_equal(hub_msg_add_app(m, "a b", "v"), HS_EOK);
+    assert_int_equal(code(hub_device_send_d2c(f->hub, f->conn, m)), 400004);
+    /* ...over MQTT it does not (message-format.txt: HTTP D2C and C2D only). */
+    hub_conn_t mq = connect_as(f, "dev1", NULL, HUB_PROTO_MQTT);
+    assert_int_equal(hub_device_send_d2c(f->hub, mq, m), HUB_EOK);
+    hub_msg_free(m);
+    /* A stale connection (dropped by the second connect) is refused. */
+    m = msg_of(1);
+    assert_int_equal(hub_error_info(hub_device_send_d2c(f->hub, f->conn, m))->http_status, 401);
+    hub_msg_free(m);
+    fx_free(f, true);
+}
+
+static void test_routing_to_custom_endpoint(void **state)
+{
+    (void)state;
+    hub_config_t cfg;
+    hub_config_defaults(&cfg);
+    json_error_t je;
+    cfg.routing = json_loads("{\"endpoints\":{\"eventHubs\":[{\"name\":\"hot\"}]},"
+                             "\"routes\":[{\"name\":\"r1\",\"source\":\"DeviceMessages\","
+                             "\"condition\":\"level = 'hot'\",\"endpointNames\":[\"hot\"]}]}",
+                             0, &je);
+    assert_non_null(cfg.routing);
+    fx_t *f = fx_new_cfg(&cfg, HUB_PROTO_MQTT);
+    hub_config_free(&cfg);
+    hub_msg_t *m = msg_of(1);
+    assert_int_equal(hub_msg_add_app(m, "level", "hot"), HS_EOK);
+    assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    assert_int_equal(f->ep.deliveries, 1);
+    assert_string_equal(f->ep.endpoints[0], "hot");
+    hub_msg_free(m);
+    /* No route matches: the fallback sends to events. */
+    m = msg_of(1);
+    assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    assert_int_equal(f->ep.deliveries, 2);
+    assert_string_equal(f->ep.endpoints[1], "events");
+    hub_msg_free(m);
+    assert_int_equal(hub_counter(f->hub, "d2c.delivered"), 2);
+    fx_free(f, true);
+}
+
+static void test_throttle_s1_d2c(void **state)
+{
+    (void)state;
+    hub_config_t cfg;
+    hub_config_defaults(&cfg);
+    cfg.throttling.profile = HUB_THROTTLE_S1;
+    fx_t *f = fx_new_cfg(&cfg, HUB_PROTO_MQTT);
+    hub_config_free(&cfg);
+    /* S1, one unit: 100/s/unit but at least 12,000/min per hub = 200/s. */
+    hub_msg_t *m = msg_of(8);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    hub_err_t e = hub_device_send_d2c(f->hub, f->conn, m);
+    assert_int_equal(hub_error_info(e)->http_status, 429);
+    assert_int_equal(code(e), 429001);
+    assert_int_equal(hub_counter(f->hub, "throttled.d2c"), 1);
+    /* One second later the bucket is full again. */
+    sim_kernel_run_until(f->k, SIM_SEC);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    assert_int_equal(code(hub_device_send_d2c(f->hub, f->conn, m)), 429001);
+    hub_msg_free(m);
+    fx_free(f, true);
+}
+
+static void test_throttle_off_by_default(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new(HUB_PROTO_MQTT);
+    hub_msg_t *m = msg_of(8);
+    for (int i = 0; i < 5000; i++)
+        assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    hub_msg_free(m);
+    fx_free(f, true);
+}
+
+static void test_conservation_catches_lost_message(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new(HUB_PROTO_MQTT);
+    assert_int_equal(hub_break(f->hub, "LEDGER-LOSE-ONE"), HS_EOK);
+    hub_msg_t *m = msg_of(8);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    hub_msg_free(m);
+    assert_int_equal(f->ep.deliveries, 2);
+    char why[256];
+    assert_int_equal(hub_check(f->hub, why, sizeof why), HS_ESTATE);
+    assert_non_null(strstr(why, "d2c"));
+    fx_free(f, false);
+}
+
+static void test_breaks_msg_rules(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new(HUB_PROTO_HTTPS);
+    assert_int_equal(hub_break(f->hub, "MSG-SIZE-LIMIT:off-by-one"), HS_EOK);
+    assert_int_equal(hub_break(f->hub, "MSG-ANTISPOOF"), HS_EOK);
+    assert_int_equal(hub_break(f->hub, "MSG-PROP-CHARSET"), HS_EOK);
+    hub_msg_t *m = msg_of(262144);
+    assert_int_equal(code(hub_device_send_d2c(f->hub, f->conn, m)), 413001);
+    hub_msg_free(m);
+    m = msg_of(1);
+    assert_int_equal(hub_msg_set_sys(m, HUB_SYS_CONNECTION_DEVICE_ID, "evil"), HS_EOK);
+    assert_int_equal(hub_msg_add_app(m, "a b", "v"), HS_EOK);
+    assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    assert_string_equal(hub_msg_get_sys(m, HUB_SYS_CONNECTION_DEVICE_ID), "evil");
+    hub_msg_free(m);
+    fx_free(f, true);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stamps_and_antispoofing),
+        cmocka_unit_test(test_size_limit_256k),
+        cmocka_unit_test(test_message_id_and_https_chars),
+        cmocka_unit_test(test_routing_to_custom_endpoint),
+        cmocka_unit_test(test_throttle_s1_d2c),
+        cmocka_unit_test(test_throttle_off_by_default),
+        cmocka_unit_test(test_conservation_catches_lost_message),
+        cmocka_unit_test(test_breaks_msg_rules),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,11 +1,13 @@
 /* The subcommand registry: one entry per tools/cmd_*.c file, in help order. */
 #include "cli.h"
 
+extern const hs_command_t hs_cmd_run;
 extern const hs_command_t hs_cmd_rules;
 extern const hs_command_t hs_cmd_query;
 extern const hs_command_t hs_cmd_diff;
 
 const hs_command_t *const hs_commands[] = {
+    &hs_cmd_run,
     &hs_cmd_rules,
     &hs_cmd_query,
     &hs_cmd_diff,

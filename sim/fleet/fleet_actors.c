@@ -1,0 +1,336 @@
+/* Service actors (method invokers, C2D senders, twin updaters, registry operations) and hub-side faults.
+ *
+ * Each actor draws from its own stream (seed, "actor:<name>") and targets
+ * the shard's slice of its group; with --shard K/N every shard runs every
+ * actor at 1/N of its rate (its interval times N), so merged shard reports
+ * add up to the whole fleet's load.
+ */
+#include "fleet_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *filled_json(uint64_t size, const char *key)
+{
+    if (size < 16)
+        size = 16;
+    char *p = malloc(size + 1);
+    if (!p)
+        return NULL;
+    size_t w = (size_t)snprintf(p, size + 1, "{\"%s\":\"", key);
+    while (w + 2 < size)
+        p[w++] = 'v';
+    p[w++] = '"';
+    p[w++] = '}';
+    p[w] = 0;
+    return p;
+}
+
+/* Pick a target device (fleet index) in the actor's slice; UINT32_MAX when
+ * the slice is empty.  EXPLICIT ids are resolved by the caller. */
+static uint32_t pick_target(const scn_actor_t *a, actor_state_t *st)
+{
+    if (st->count == 0)
+        return UINT32_MAX;
+    uint64_t i;
+    switch (a->pick.kind) {
+    case SCN_PICK_ZIPF:
+        i = sim_rng_zipf(&st->rng, st->count, a->pick.zipf_s) - 1;
+        break;
+    case SCN_PICK_ROUND_ROBIN:
+        i = st->rr_next++ % st->count;
+        break;
+    default:
+        i = sim_rng_below(&st->rng, st->count);
+    }
+    return (uint32_t)(st->first + i);
+}
+
+static const char *target_id(struct fleet *f, const scn_actor_t *a, actor_state_t *st, char *buf,
+                             size_t cap)
+{
+    if (a->pick.kind == SCN_PICK_EXPLICIT) {
+        if (a->pick.nids == 0)
+            return NULL;
+        return a->pick.ids[sim_rng_below(&st->rng, a->pick.nids)];
+    }
+    uint32_t dev = pick_target(a, st);
+    if (dev == UINT32_MAX)
+        return NULL;
+    return fleet_device_id(f, dev, buf, cap);
+}
+
+static void on_method_result(void *ctx, const hub_method_result_t *r)
+{
+    call_t *c = ctx;
+    struct fleet *f = c->fleet;
+    const scn_actor_t *a = &f->s->actors[c->actor];
+    sim_time_t lat = sim_kernel_now(f->k) - c->invoked;
+    fleet_countf(f, 1, "method.%s.status.%d", a->method, r->http_status);
+    fleet_countf(f, 1, "method.status.%d", r->http_status);
+    if (r->error != HUB_EOK) {
+        f->errors++;
+        fleet_countf(f, 1, "method.%s.code.%d", a->method, hub_error_info(r->error)->code);
+    } else {
+        fleet_countf(f, 1, "method.%s.device_status.%d", a->method, r->device_status);
+    }
+    char name[160];
+    snprintf(name, sizeof name, "method.%s.latency", a->method);
+    report_hist_t *h;
+    if (report_result_hist(f->result, name, &h) == HS_EOK)
+        report_hist_record(h, lat);
+    report_hist_record(f->method_latency, lat);
+    for (size_t i = 0; i < f->ncalls; i++)
+        if (f->calls[i] == c) {
+            f->calls[i] = f->calls[--f->ncalls];
+            break;
+        }
+    free(c);
+}
+
+static void invoke_method(struct fleet *f, uint32_t ai, actor_state_t *st)
+{
+    const scn_actor_t *a = &f->s->actors[ai];
+    char id[HUB_CONFIG_ID_MAX + 1];
+    const char *target = target_id(f, a, st, id, sizeof id);
+    if (!target)
+        return;
+    char *payload = a->payload_size > 4 ? filled_json(a->payload_size, "input") : NULL;
+    hub_method_call_t call = {
+        .device_id = target,
+        .method_name = a->method,
+        .payload = payload,
+        .payload_len = payload ? strlen(payload) : 0,
+        .has_response_timeout = a->has_response_timeout,
+        .response_timeout_s = a->response_timeout_s,
+        .has_connect_timeout = a->has_connect_timeout,
+        .connect_timeout_s = a->connect_timeout_s,
+    };
+    if (f->ncalls == f->calls_cap) {
+        size_t cap = f->calls_cap ? f->calls_cap * 2 : 64;
+        call_t **grown = realloc(f->calls, cap * sizeof *grown);
+        if (!grown) {
+            free(payload);
+            fleet_count(f, "fleet.out_of_memory", 1);
+            return;
+        }
+        f->calls = grown;
+        f->calls_cap = cap;
+    }
+    call_t *c = malloc(sizeof *c);
+    if (!c) {
+        free(payload);
+        fleet_count(f, "fleet.out_of_memory", 1);
+        return;
+    }
+    *c = (call_t){ f, ai, sim_kernel_now(f->k) };
+    f->calls[f->ncalls++] = c;
+    fleet_countf(f, 1, "method.%s.invoked", a->method);
+    hub_err_t err = hub_method_invoke(f->hub, &call, on_method_result, c, NULL);
+    free(payload);
+    if (err != HUB_EOK) {
+        /* Synchronous answer: the callback is never called. */
+        hub_method_result_t r = { .http_status = hub_error_info(err)->http_status, .error = err };
+        on_method_result(c, &r);
+    }
+}
+
+static void send_c2d(struct fleet *f, uint32_t ai, actor_state_t *st)
+{
+    const scn_actor_t *a = &f->s->actors[ai];
+    char id[HUB_CONFIG_ID_MAX + 1], mid[64];
+    const char *target = target_id(f, a, st, id, sizeof id);
+    if (!target)
+        return;
+    hub_msg_t *msg = hub_msg_new();
+    char *body = filled_json(a->message_size ? a->message_size : 64, "command");
+    if (!msg || !body) {
+        hub_msg_free(msg);
+        free(body);
+        return;
+    }
+    hub_msg_take_body(msg, body, strlen(body));
+    snprintf(mid, sizeof mid, "%s-%llu", a->name, (unsigned long long)sim_rng_next(&st->rng) % 1000000000ULL);
+    hub_msg_set_sys(msg, HUB_SYS_MESSAGE_ID, mid);
+    if (a->ack)
+        hub_msg_set_sys(msg, HUB_SYS_ACK, a->ack);
+    fleet_count(f, "c2d.sent", 1);
+    hub_err_t err = hub_c2d_send(f->hub, target, msg, a->ttl, NULL);
+    if (err == HUB_EOK) {
+        fleet_count(f, "c2d.accepted", 1);
+    } else {
+        hub_msg_free(msg);
+        f->errors++;
+        fleet_countf(f, 1, "c2d.rejected.%d", hub_error_info(err)->code);
+    }
+}
+
+static void update_twin(struct fleet *f, uint32_t ai, actor_state_t *st)
+{
+    const scn_actor_t *a = &f->s->actors[ai];
+    char id[HUB_CONFIG_ID_MAX + 1];
+    const char *target = target_id(f, a, st, id, sizeof id);
+    if (!target)
+        return;
+    char *patch = malloc(a->patch_size + 96);
+    if (!patch)
+        return;
+    size_t w = (size_t)snprintf(patch, 96, "{\"properties\":{\"desired\":{\"setting\":%llu,\"pad\":\"",
+                                (unsigned long long)sim_rng_below(&st->rng, 1000000));
+    while (w < a->patch_size + 60 && w + 5 < a->patch_size)
+        patch[w++] = 's';
+    memcpy(patch + w, "\"}}}", 5);
+    w += 4;
+    fleet_count(f, "twin.desired.sent", 1);
+    hub_err_t err = hub_twin_patch(f->hub, target, NULL, patch, w, NULL, NULL);
+    free(patch);
+    if (err == HUB_EOK)
+        fleet_count(f, "twin.desired.accepted", 1);
+    else {
+        f->errors++;
+        fleet_countf(f, 1, "twin.desired.rejected.%d", hub_error_info(err)->code);
+    }
+}
+
+static void registry_op(struct fleet *f, uint32_t ai, actor_state_t *st)
+{
+    const scn_actor_t *a = &f->s->actors[ai];
+    static const char *const ops[] = { "disable", "enable", "delete" };
+    char id[HUB_CONFIG_ID_MAX + 1];
+    /* Walk the slice in order; each device is chosen by a Bernoulli draw. */
+    for (uint64_t i = 0; i < st->count; i++) {
+        if (!sim_rng_bernoulli(&st->rng, a->fraction))
+            continue;
+        uint32_t dev = (uint32_t)(st->first + i);
+        fleet_device_id(f, dev, id, sizeof id);
+        hub_err_t err;
+        if (a->op == SCN_REG_DELETE) {
+            err = hub_identity_delete(f->hub, id, NULL, "*");
+        } else {
+            hub_identity_spec_t spec = { .device_id = id, .disabled = a->op == SCN_REG_DISABLE };
+            hub_identity_t cur;
+            err = hub_identity_get(f->hub, id, NULL, &cur);
+            if (err == HUB_EOK) {
+                spec.x509 = cur.x509;
+                spec.primary_key = cur.primary_key;
+                spec.secondary_key = cur.secondary_key;
+                spec.primary_thumbprint = cur.primary_thumbprint;
+                spec.secondary_thumbprint = cur.secondary_thumbprint;
+                err = hub_identity_update(f->hub, &spec, "*", NULL);
+            }
+        }
+        if (err == HUB_EOK)
+            fleet_countf(f, 1, "registry.%s.ok", ops[a->op]);
+        else
+            fleet_countf(f, 1, "registry.%s.failed.%d", ops[a->op], hub_error_info(err)->code);
+    }
+}
+
+static void on_actor(sim_kernel_t *k, void *ctx, uint64_t arg)
+{
+    (void)k;
+    struct fleet *f = ctx;
+    uint32_t ai = (uint32_t)arg;
+    const scn_actor_t *a = &f->s->actors[ai];
+    actor_state_t *st = &f->actors[ai];
+    sim_time_t end = a->end ? a->end : f->s->duration;
+    if (sim_kernel_now(f->k) > end)
+        return;
+    switch (a->kind) {
+    case SCN_ACTOR_METHOD_INVOKER: invoke_method(f, ai, st); break;
+    case SCN_ACTOR_C2D_SENDER: send_c2d(f, ai, st); break;
+    case SCN_ACTOR_TWIN_UPDATER: update_twin(f, ai, st); break;
+    case SCN_ACTOR_REGISTRY: registry_op(f, ai, st); return; /* one-shot */
+    }
+    sim_time_t gap = scn_dist_draw(&a->interval, &st->rng) * st->interval_scale;
+    sim_kernel_after(f->k, gap ? gap : SIM_MS, SIM_PRIO_DEVICE, f->h_actor, ai, NULL);
+}
+
+/* ---- faults ------------------------------------------------------------------- */
+
+static void on_fault(sim_kernel_t *k, void *ctx, uint64_t arg)
+{
+    (void)k;
+    struct fleet *f = ctx;
+    const scn_fault_t *ft = &f->s->faults[arg];
+    sim_tf_t tf[] = { TF_INT("index", (int64_t)arg) };
+    sim_kernel_emit(f->k, "fleet.fault", tf, 1);
+    fleet_count(f, "fleet.faults", 1);
+    switch (ft->kind) {
+    case SCN_FAULT_DROP_CONNECTIONS: {
+        uint32_t g = (uint32_t)ft->group_index;
+        sim_rng_t r;
+        sim_kernel_stream(f->k, sim_rng_stream_id("fault", 5) ^ arg, &r);
+        for (uint64_t i = 0; i < f->group_count[g]; i++)
+            if (sim_rng_bernoulli(&r, ft->fraction))
+                fleet_device_drop(f, (uint32_t)(f->group_first[g] + i), "fault");
+        break;
+    }
+    case SCN_FAULT_BREAK:
+        if (hub_break(f->hub, ft->rule) != HS_EOK)
+            fleet_count(f, "fleet.fault_unknown_rule", 1);
+        break;
+    default:
+        /* Hub-side run-time switches (throttle, method delay, endpoint). */
+        if (fleet_hub_fault(f, ft, true) != HS_EOK)
+            fleet_count(f, "fleet.fault_unsupported", 1);
+        else if (ft->duration)
+            sim_kernel_after(f->k, ft->duration, SIM_PRIO_CONTROL, f->h_fault_end, arg, NULL);
+    }
+}
+
+static void on_fault_end(sim_kernel_t *k, void *ctx, uint64_t arg)
+{
+    (void)k;
+    struct fleet *f = ctx;
+    fleet_hub_fault(f, &f->s->faults[arg], false);
+}
+
+void fleet_actor_handlers(struct fleet *f)
+{
+    f->h_actor = sim_kernel_register(f->k, on_actor, f);
+    f->h_fault = sim_kernel_register(f->k, on_fault, f);
+    f->h_fault_end = sim_kernel_register(f->k, on_fault_end, f);
+}
+
+hs_err_t fleet_actors_start(struct fleet *f, char *why, size_t cap)
+{
+    const scenario_t *s = f->s;
+    f->actors = calloc(s->nactors ? s->nactors : 1, sizeof *f->actors);
+    if (!f->actors)
+        return HS_ENOMEM;
+    for (size_t i = 0; i < s->nactors; i++) {
+        const scn_actor_t *a = &s->actors[i];
+        actor_state_t *st = &f->actors[i];
+        char name[300];
+        int n = snprintf(name, sizeof name, "actor:%s", a->name);
+        sim_kernel_stream(f->k, sim_rng_stream_id(name, (size_t)n), &st->rng);
+        st->first = f->group_first[a->group_index];
+        st->count = f->group_count[a->group_index];
+        st->interval_scale = f->opt.shard_count ? f->opt.shard_count : 1;
+        if (a->kind == SCN_ACTOR_REGISTRY)
+            st->interval_scale = 1;
+        sim_kernel_at(f->k, a->start, SIM_PRIO_DEVICE, f->h_actor, i, NULL);
+    }
+    for (size_t i = 0; i < s->nfaults; i++) {
+        if (s->faults[i].kind == SCN_FAULT_BREAK && s->faults[i].at == 0) {
+            /* Armed before anything runs, so the very first calls see it. */
+            if (hub_break(f->hub, s->faults[i].rule) != HS_EOK) {
+                snprintf(why, cap, "faults[%zu]: unknown break switch '%s'", i, s->faults[i].rule);
+                return HS_EINVAL;
+            }
+            continue;
+        }
+        sim_kernel_at(f->k, s->faults[i].at, SIM_PRIO_CONTROL, f->h_fault, i, NULL);
+    }
+    return HS_EOK;
+}
+
+void fleet_calls_free(struct fleet *f)
+{
+    for (size_t i = 0; i < f->ncalls; i++)
+        free(f->calls[i]);
+    free(f->calls);
+    f->calls = NULL;
+    f->ncalls = 0;
+}

@@ -1,0 +1,147 @@
+/* Fleet internals shared by fleet.c, fleet_device.c, fleet_actors.c and fleet_metrics.c. */
+#ifndef FLEET_INTERNAL_H
+#define FLEET_INTERNAL_H
+
+#include <stdio.h>
+#include "sim/fleet/fleet.h"
+#include "sim/fleet/dist.h"
+#include "reports/histogram.h"
+
+/* Device connection state. */
+enum { DEV_OFFLINE = 0, DEV_CONNECTING, DEV_ONLINE, DEV_GONE /* deleted or disabled */ };
+/* Why a device is held offline (bits): it reconnects when none remain. */
+enum { HOLD_WINDOW = 1u, HOLD_OUTAGE = 2u, HOLD_DISABLED = 4u, HOLD_DELETED = 8u };
+
+/* Per virtual device: ~80 bytes, in one array indexed by fleet device number. */
+typedef struct {
+    struct fleet *fleet;   /* sink context back-pointer */
+    hub_conn_t conn;
+    sim_rng_t rng;         /* the device's own stream: (seed, "device:<id>") */
+    uint32_t group;
+    uint32_t epoch;        /* bumped on every connect and drop: stale timers see a mismatch */
+    uint64_t n;            /* index within its group */
+    uint32_t seq;          /* next telemetry sequence number */
+    uint8_t state;
+    uint8_t hold;
+    uint8_t failures;      /* consecutive failed connects: the backoff exponent */
+    uint8_t telemetry_armed;
+} fleet_device_t;
+
+/* A telemetry message in flight from device to hub (link latency). */
+typedef struct {
+    uint32_t dev;
+    uint32_t seq;
+    sim_time_t created;
+    uint32_t next_free;
+} inflight_t;
+
+/* A method answer the device will send after its handler's latency. */
+typedef struct {
+    uint32_t dev;
+    uint32_t epoch;
+    int status;
+    uint32_t handler;
+    uint64_t size;
+    char rid[40];
+    uint32_t next_free;
+} answer_t;
+
+/* A locked C2D message the device will settle after processing. */
+enum { SETTLE_COMPLETE = 0, SETTLE_REJECT, SETTLE_ABANDON };
+typedef struct {
+    uint32_t dev;
+    uint32_t epoch;
+    uint32_t next_free;
+    uint32_t action;
+    char token[44];
+} settle_t;
+
+/* A method call in progress (the hub calls back with the outcome). */
+typedef struct {
+    struct fleet *fleet;
+    uint32_t actor;
+    sim_time_t invoked;
+} call_t;
+
+typedef struct {
+    sim_rng_t rng;
+    uint64_t rr_next;      /* round-robin cursor */
+    uint64_t first, count; /* the shard's slice of the target group */
+    sim_time_t interval_scale; /* shards: each runs 1/N of the rate */
+} actor_state_t;
+
+#define NO_FREE UINT32_MAX
+
+struct fleet {
+    sim_kernel_t *k;
+    hub_t *hub;
+    const scenario_t *s;
+    report_result_t *result;
+    fleet_options_t opt;
+
+    fleet_device_t *devices;
+    uint64_t ndevices;
+    uint64_t *group_first;   /* fleet index of each group's first device in this shard */
+    uint64_t *group_count;   /* devices of each group in this shard */
+    uint64_t *group_n0;      /* group-relative index of the shard's first device */
+
+    actor_state_t *actors;
+
+    /* handlers */
+    uint32_t h_connect, h_telemetry, h_arrive, h_outage_start, h_outage_end, h_window,
+        h_storm, h_answer, h_c2d_receive, h_c2d_settle, h_twin_report, h_twin_periodic,
+        h_actor, h_fault, h_fault_end, h_sample;
+
+    /* pools */
+    inflight_t *inflight;
+    uint32_t inflight_cap, inflight_free;
+    answer_t *answers;
+    uint32_t answers_cap, answers_free;
+    settle_t *settles;
+    uint32_t settles_cap, settles_free;
+    call_t **calls;          /* outstanding method calls (freed at the end if the hub keeps them) */
+    size_t ncalls, calls_cap;
+
+    const inflight_t *arriving; /* the message being handed to the hub right now */
+
+    /* hot counters, exported at the end */
+    uint64_t online, online_max;
+    uint64_t conn_attempts, conn_ok, conn_failed, conn_dropped_by_hub, conn_closed_by_device;
+    uint64_t d2c_sent, d2c_accepted, d2c_rejected, d2c_skipped_offline, d2c_lost_offline;
+    uint64_t d2c_delivered;
+    uint64_t errors;
+    report_hist_t *d2c_latency;
+    report_hist_t *method_latency;
+
+    /* time series state */
+    uint64_t last_sample_accepted;
+    sim_time_t last_sample_at;
+    uint64_t last_method_count, last_method_sum;
+
+    hub_sink_ops_t sink;
+    char scratch[512];
+};
+
+/* fleet_device.c */
+void fleet_device_handlers(struct fleet *f);
+void fleet_device_start(struct fleet *f, uint32_t dev);
+void fleet_device_hold(struct fleet *f, uint32_t dev, unsigned hold_bit, bool on);
+void fleet_device_drop(struct fleet *f, uint32_t dev, const char *why);
+const char *fleet_device_id(struct fleet *f, uint32_t dev, char *buf, size_t cap);
+
+/* fleet_actors.c */
+void fleet_actor_handlers(struct fleet *f);
+hs_err_t fleet_actors_start(struct fleet *f, char *why, size_t cap);
+void fleet_calls_free(struct fleet *f);
+
+/* fleet_hubfaults.c: run-time hub switches for throttle / method delay /
+ * endpoint faults; HS_EUNSUPPORTED when the hub model lacks the switch. */
+hs_err_t fleet_hub_fault(struct fleet *f, const scn_fault_t *ft, bool on);
+
+/* fleet.c */
+void fleet_count(struct fleet *f, const char *name, int64_t delta);
+void fleet_countf(struct fleet *f, int64_t delta, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+uint64_t fleet_ev_arg(uint32_t dev, uint32_t epoch);
+
+#endif

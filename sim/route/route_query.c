@@ -1534,6 +1534,25 @@ static const char *memfind(const char *h, size_t hl, const char *n, size_t nl)
     return NULL;
 }
 
+/* Integer exponents by repeated squaring: exact whenever the result is
+ * representable (POWER(2, 3) must equal 8), and deterministic everywhere;
+ * other exponents go through the kernel's deterministic pow. */
+static double power(double x, double y)
+{
+    if (y == trunc(y) && fabs(y) <= 1024) {
+        double r = 1, b = x;
+        unsigned long e = (unsigned long)fabs(y);
+        while (e) {
+            if (e & 1)
+                r *= b;
+            b *= b;
+            e >>= 1;
+        }
+        return y < 0 ? 1 / r : r;
+    }
+    return det_pow(x, y);
+}
+
 static void call(ectx_t *c, const node_t *n, rv_t *r)
 {
     const route_options_t *o = &c->q->opt;
@@ -1579,7 +1598,7 @@ static void call(ectx_t *c, const node_t *n, rv_t *r)
         switch ((fn_t)n->fn) {
         case F_ABS: set_num(r, fabs(x)); break;
         case F_EXP: set_num(r, det_exp(x)); break;
-        case F_POWER: set_num(r, det_pow(x, a[1].n)); break;
+        case F_POWER: set_num(r, power(x, a[1].n)); break;
         case F_SQUARE: set_num(r, x * x); break;
         case F_FLOOR: set_num(r, floor(x)); break;
         case F_CEILING: set_num(r, ceil(x)); break;

@@ -313,6 +313,10 @@ hs_err_t fleet_actors_start(struct fleet *f, char *why, size_t cap)
         sim_kernel_at(f->k, a->start, SIM_PRIO_DEVICE, f->h_actor, i, NULL);
     }
     for (size_t i = 0; i < s->nfaults; i++) {
+        if (!fleet_hub_fault_supported(s->faults[i].kind)) {
+            snprintf(why, cap, "faults[%zu]: this hub model cannot apply that fault kind at run time yet", i);
+            return HS_EUNSUPPORTED;
+        }
         if (s->faults[i].kind == SCN_FAULT_BREAK && s->faults[i].at == 0) {
             /* Armed before anything runs, so the very first calls see it. */
             if (hub_break(f->hub, s->faults[i].rule) != HS_EOK) {

@@ -137,6 +137,7 @@ void fleet_calls_free(struct fleet *f);
 /* fleet_hubfaults.c: run-time hub switches for throttle / method delay /
  * endpoint faults; HS_EUNSUPPORTED when the hub model lacks the switch. */
 hs_err_t fleet_hub_fault(struct fleet *f, const scn_fault_t *ft, bool on);
+bool fleet_hub_fault_supported(scn_fault_kind_t kind);
 
 /* fleet.c */
 void fleet_count(struct fleet *f, const char *name, int64_t delta);

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "sim/hub/twin_doc.h"
+#include "sim/rng.h"
 
 #define SEC ((sim_time_t)1000000000)
 
@@ -402,6 +403,118 @@ static void test_string_value_4k(void **state)
     hub_twin_free(t);
 }
 
+static void test_bad_input(void **state)
+{
+    (void)state;
+    hub_twin_t *t = hub_twin_new();
+    hub_twin_op_t op = op_at(SEC, NULL);
+    hub_twin_change_t ch;
+    json_t *p = J("{\"a\":1}");
+    assert_int_equal(hub_twin_patch_section(NULL, &op, HUB_TWIN_TAGS, p, &ch), HUB_EARGUMENT_NULL);
+    assert_int_equal(hub_twin_patch_section(t, NULL, HUB_TWIN_TAGS, p, &ch), HUB_EARGUMENT_NULL);
+    assert_int_equal(hub_twin_patch_section(t, &op, HUB_TWIN_TAGS, NULL, &ch), HUB_EARGUMENT_NULL);
+    assert_int_equal(hub_twin_patch_section(t, &op, (hub_twin_section_t)7, p, &ch), HUB_EARGUMENT_INVALID);
+    assert_int_equal(hub_twin_patch_section(t, &op, HUB_TWIN_TAGS, p, NULL), HUB_EOK);
+    json_decref(p);
+    const char *bad[] = { "[]", "{\"properties\":5}", "{\"tags\":[1]}", "{\"properties\":{\"desired\":\"x\"}}" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        p = J(bad[i]);
+        assert_int_equal(hub_twin_update(t, &op, p, &ch), HUB_EARGUMENT_INVALID);
+        assert_true(ch.error[0] != '\0');
+        hub_twin_change_clear(&ch);
+        assert_int_equal(hub_twin_replace(t, &op, p, &ch), HUB_EARGUMENT_INVALID);
+        hub_twin_change_clear(&ch);
+        json_decref(p);
+    }
+    assert_int_equal(hub_twin_version(t), 2);
+    assert_null(hub_twin_section(t, (hub_twin_section_t)3));
+    assert_null(hub_twin_section_name((hub_twin_section_t)3));
+    assert_int_equal(hub_twin_section_version(t, HUB_TWIN_TAGS), 0);
+    assert_null(hub_twin_device_json(NULL));
+    assert_null(hub_twin_service_json(NULL, "d", NULL));
+    hub_twin_change_clear(NULL);
+    hub_twin_free(t);
+}
+
+/* A random JSON value of bounded depth with keys from a small alphabet that includes
+ * forbidden characters, long strings and nulls. */
+static json_t *rand_value(sim_rng_t *r, int depth)
+{
+    switch (sim_rng_below(r, depth > 12 ? 4 : 7)) {
+    case 0: return json_integer((json_int_t)sim_rng_below(r, 1000));
+    case 1: return json_true();
+    case 2: return json_null();
+    case 3: {
+        size_t n = sim_rng_below(r, 8) == 0 ? 3000 + sim_rng_below(r, 2000) : sim_rng_below(r, 20);
+        char *s = str_of('s', n);
+        json_t *v = json_string(s);
+        free(s);
+        return v;
+    }
+    case 4: {
+        json_t *a = json_array();
+        size_t n = sim_rng_below(r, 3);
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(a, rand_value(r, depth + 1));
+        return a;
+    }
+    default: {
+        static const char *const keys[] = { "a", "b", "c", "d", "e", "x.y", "$z", "sp ace", "\xc3\xa9" };
+        json_t *o = json_object();
+        size_t n = sim_rng_below(r, 4);
+        for (size_t i = 0; i < n; i++) {
+            size_t ki = sim_rng_below(r, 20) == 0 ? 5 + sim_rng_below(r, 4) : sim_rng_below(r, 5);
+            json_object_set_new(o, keys[ki], rand_value(r, depth + 1));
+        }
+        return o;
+    }
+    }
+}
+
+static void test_random_patches_keep_invariants(void **state)
+{
+    (void)state;
+    hub_twin_t *t = hub_twin_new();
+    sim_rng_t r;
+    sim_rng_init(&r, 11, 2);
+    hub_twin_limits_t lim;
+    hub_twin_limits_default(&lim, 1024);
+    int ok = 0, refused = 0;
+    for (int i = 0; i < 3000; i++) {
+        hub_twin_section_t s = (hub_twin_section_t)sim_rng_below(&r, 3);
+        json_t *p = json_object();
+        size_t n = 1 + sim_rng_below(&r, 4);
+        for (size_t j = 0; j < n; j++) {
+            char k[4] = { (char)('a' + sim_rng_below(&r, 5)), 0 };
+            json_object_set_new(p, k, rand_value(&r, 1));
+        }
+        json_t *before = json_deep_copy(hub_twin_section(t, s));
+        uint64_t v0 = hub_twin_version(t);
+        hub_twin_op_t op = op_at((sim_time_t)i * SEC, NULL);
+        hub_twin_change_t ch;
+        hub_err_t e = hub_twin_patch_section(t, &op, s, p, &ch);
+        if (e == HUB_EOK) {
+            ok++;
+            assert_int_equal(hub_twin_version(t), v0 + 1);
+            assert_int_equal(hub_twin_check_section(hub_twin_section(t, s), s, &lim, NULL, 0), HUB_EOK);
+        } else {
+            refused++;
+            assert_int_equal(e, HUB_EARGUMENT_INVALID);
+            assert_int_equal(hub_twin_version(t), v0);
+            assert_true(json_equal(before, (json_t *)hub_twin_section(t, s)));
+        }
+        hub_twin_change_clear(&ch);
+        json_decref(before);
+        json_decref(p);
+        json_t *svc = hub_twin_service_json(t, "d", NULL);
+        assert_non_null(svc);
+        json_decref(svc);
+    }
+    assert_true(ok > 100);
+    assert_true(refused > 100);
+    hub_twin_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +530,8 @@ int main(void)
         cmocka_unit_test(test_depth_10),
         cmocka_unit_test(test_key_rules),
         cmocka_unit_test(test_string_value_4k),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_random_patches_keep_invariants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

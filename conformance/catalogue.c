@@ -532,3 +532,13 @@ const char *catalogue_protocols_format(unsigned protocols, char *buf, size_t cap
     }
     return buf;
 }
+
+const char *catalogue_spec_ref(const catalogue_rule_t *rule, char *buf, size_t cap)
+{
+    if (!cap)
+        return buf;
+    snprintf(buf, cap, "%s%s%s%s%s%s", rule->doc, rule->confidence ? " [" : "",
+             rule->confidence ? rule->confidence : "", rule->confidence ? "]" : "",
+             rule->section ? ", " : "", rule->section ? rule->section : "");
+    return buf;
+}

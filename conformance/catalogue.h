@@ -55,6 +55,9 @@ int catalogue_is_retired(const catalogue_t *cat, const char *id);
 size_t catalogue_area_count(const catalogue_t *cat);
 const char *catalogue_area_at(const catalogue_t *cat, size_t i);
 int catalogue_has_area(const catalogue_t *cat, const char *area);
+/* "direct-methods.txt, Method invocation (timeouts)" or "NOTES.md [?], Twins":
+ * the spec reference a report prints for a rule. */
+const char *catalogue_spec_ref(const catalogue_rule_t *rule, char *buf, size_t cap);
 /* "mqtt,amqp,https" style list of a protocol mask into buf. */
 const char *catalogue_protocols_format(unsigned protocols, char *buf, size_t cap);
 

@@ -176,14 +176,13 @@ static hs_err_t write_junit(const report_result_t *r, FILE *f)
     const char **areas = report_result_areas(r, &nareas);
     if (!areas)
         return HS_ENOMEM;
-    size_t nfail = 0, nerr = 0, nskip = 0;
+    size_t nfail = 0, nerr = 0;
     sim_time_t total = 0;
     for (size_t i = 0; i < r->ncases; i++) {
         const report_case_t *c = &r->cases[i];
         nfail += c->verdict == REPORT_FAIL || c->verdict == REPORT_WRONG_CODE ||
                  (c->verdict == REPORT_NON_STRICT && r->strict);
         nerr += c->verdict == REPORT_ERROR;
-        nskip += c->verdict == REPORT_SKIP;
         total += c->duration;
     }
     char t[32], stamp[48];

@@ -100,12 +100,15 @@ static void test_rule_fields(void **state)
     /* The rule sentence carries the spec's bounds. */
     assert_non_null(strstr(r->text, "5"));
     assert_non_null(strstr(r->text, "300"));
+    char ref[256];
+    assert_string_equal(catalogue_spec_ref(r, ref, sizeof ref), "direct-methods.txt, Method invocation (timeouts)");
     r = catalogue_find(cat, "METHOD-LATE-RESPONSE");
     assert_non_null(r);
     assert_int_equal(r->level, CATALOGUE_KNOB);
     assert_string_equal(r->doc, "NOTES.md");
     assert_string_equal(r->confidence, "?");
     assert_non_null(r->knob_name);
+    assert_string_equal(catalogue_spec_ref(r, ref, sizeof ref), "NOTES.md [?], Direct methods (service side)");
     for (size_t i = 0; i < catalogue_count(cat); i++) {
         const catalogue_rule_t *x = catalogue_rule_at(cat, i);
         assert_true(x->protocols != 0);

@@ -99,9 +99,14 @@ static int run_query(const hs_command_t *cmd, int argc, char **argv)
     if (hub_path) {
         if (!(hub = load_json(hub_path, "hub config")))
             goto out;
-        const json_t *ro = json_object_get(routing_section(hub), "options");
-        if (ro && route_options_from_json(&opt, ro, err, sizeof err)) {
-            fprintf(stderr, "hubsim query: %s: routing.options: %s\n", hub_path, err);
+        /* a hub config: routeQuery + routing.options; a bare routing section: its options */
+        hs_err_t oe = json_object_get(hub, "routing") || json_object_get(hub, "routeQuery")
+                          ? route_options_from_hub_json(&opt, hub, err, sizeof err)
+                          : json_object_get(hub, "options")
+                                ? route_options_from_json(&opt, json_object_get(hub, "options"), err, sizeof err)
+                                : HS_EOK;
+        if (oe) {
+            fprintf(stderr, "hubsim query: %s: %s\n", hub_path, err);
             goto out;
         }
     }

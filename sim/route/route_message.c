@@ -110,6 +110,45 @@ hs_err_t route_options_from_json(route_options_t *o, const json_t *obj, char *er
     return HS_EOK;
 }
 
+hs_err_t route_options_from_hub_json(route_options_t *o, const json_t *hub, char *err, size_t cap)
+{
+    if (!json_is_object(hub)) {
+        snprintf(err, cap, "a hub config must be a JSON object");
+        return HS_EPARSE;
+    }
+    route_options_t tmp = *o;
+    const json_t *rq = json_object_get(hub, "routeQuery");
+    if (rq) {
+        const json_t *b = json_object_get(rq, "bareDollarName");
+        const json_t *tf = json_object_get(rq, "typeFunctions");
+        if (!json_is_object(rq) || (b && !json_is_string(b)) || (tf && !json_is_boolean(tf))) {
+            snprintf(err, cap, "routeQuery: bareDollarName must be a string, typeFunctions a Boolean");
+            return HS_EPARSE;
+        }
+        if (b) {
+            if (!strcmp(json_string_value(b), "systemFirst"))
+                tmp.dollar_app_first = false;
+            else if (!strcmp(json_string_value(b), "appFirst"))
+                tmp.dollar_app_first = true;
+            else {
+                snprintf(err, cap, "routeQuery.bareDollarName must be \"systemFirst\" or \"appFirst\"");
+                return HS_EPARSE;
+            }
+        }
+        if (tf)
+            tmp.extended_type_functions = json_is_true(tf);
+    }
+    const json_t *routing = json_object_get(hub, "routing");
+    const json_t *ro = json_is_object(routing) ? json_object_get(routing, "options") : NULL;
+    if (ro) {
+        hs_err_t e = route_options_from_json(&tmp, ro, err, cap);
+        if (e)
+            return e;
+    }
+    *o = tmp;
+    return HS_EOK;
+}
+
 void route_message_init(route_message_t *m)
 {
     memset(m, 0, sizeof *m);

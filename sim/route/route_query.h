@@ -80,6 +80,10 @@ void route_options_default(route_options_t *o);
  * names above in camelCase, e.g. "dollarAppFirst"); unknown keys and
  * non-booleans are HS_EPARSE with a message in err. */
 hs_err_t route_options_from_json(route_options_t *o, const json_t *obj, char *err, size_t cap);
+/* From a whole hub config: its "routeQuery" object (bareDollarName
+ * "systemFirst"|"appFirst", typeFunctions, as docs/hub-config.md defines
+ * them), then its "routing.options" object (the full knob set above). */
+hs_err_t route_options_from_hub_json(route_options_t *o, const json_t *hub, char *err, size_t cap);
 
 /* One application property.  value NULL means a property present with a null
  * value (edgeHub allows it; the JSON message form writes null). */

@@ -516,6 +516,62 @@ static void test_options_json(void **state)
     json_decref(j);
 }
 
+static void test_options_from_hub(void **state)
+{
+    (void)state;
+    route_options_t o;
+    route_options_default(&o);
+    char err[160];
+    json_t *hub = json_loads("{\"name\":\"h\",\"routeQuery\":{\"bareDollarName\":\"appFirst\",\"typeFunctions\":false},"
+                             "\"routing\":{\"options\":{\"coerceNumericStrings\":true}}}", 0, NULL);
+    assert_int_equal(route_options_from_hub_json(&o, hub, err, sizeof err), HS_EOK);
+    assert_true(o.dollar_app_first);
+    assert_false(o.extended_type_functions);
+    assert_true(o.coerce_numeric_strings);
+    json_decref(hub);
+    hub = json_loads("{\"routeQuery\":{\"bareDollarName\":\"sideways\"}}", 0, NULL);
+    route_options_default(&o);
+    assert_int_equal(route_options_from_hub_json(&o, hub, err, sizeof err), HS_EPARSE);
+    assert_false(o.dollar_app_first);
+    json_decref(hub);
+}
+
+/* The schema's option keys are exactly the loader's, and its defaults are the code's. */
+static void test_schema_matches_options(void **state)
+{
+    (void)state;
+    const char *src = getenv("HUBSIM_SOURCE_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/sim/route/routing.schema.json", src ? src : ".");
+    json_t *schema = json_load_file(path, 0, NULL);
+    assert_non_null(schema);
+    json_t *props = json_object_get(json_object_get(json_object_get(schema, "properties"), "options"), "properties");
+    assert_true(json_object_size(props) >= 14);
+    const char *key;
+    json_t *val;
+    char err[160];
+    json_object_foreach(props, key, val) {
+        route_options_t def, o;
+        route_options_default(&def);
+        route_options_default(&o);
+        json_t *one = json_pack("{s:O}", key, json_object_get(val, "default"));
+        if (route_options_from_json(&o, one, err, sizeof err) != HS_EOK) {
+            print_error("schema option %s not accepted: %s\n", key, err);
+            fail();
+        }
+        if (memcmp(&o, &def, sizeof o)) {
+            print_error("schema default of %s differs from route_options_default\n", key);
+            fail();
+        }
+        /* and the opposite value changes something: the key is wired */
+        json_object_set_new(one, key, json_boolean(!json_is_true(json_object_get(val, "default"))));
+        assert_int_equal(route_options_from_json(&o, one, err, sizeof err), HS_EOK);
+        assert_memory_not_equal(&o, &def, sizeof o);
+        json_decref(one);
+    }
+    json_decref(schema);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,6 +590,8 @@ int main(void)
         cmocka_unit_test(test_empty_condition),
         cmocka_unit_test(test_explain),
         cmocka_unit_test(test_options_json),
+        cmocka_unit_test(test_options_from_hub),
+        cmocka_unit_test(test_schema_matches_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,21 +168,33 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
         return d2c_reject(hub, rec, HUB_EQUOTA_EXCEEDED, HUB_L_D2C_REJECTED_QUOTA, "daily quota");
     }
 
-    /* Stamps. */
+    /* Stamps.  The device's own id is the NUL-terminated head of its key
+     * in the arena (a module's id is its tail), so no copy is needed for
+     * the common case; the enqueued time is cached per instant. */
     const hub_rec_t *rr = &hub->recs[rec];
-    char dev[HUB_CONFIG_ID_MAX + 1], mod[HUB_CONFIG_ID_MAX + 1], gen[HUB_GENERATION_ID_CAP],
-        when[40];
-    hub_rec_ids(hub, rr, dev, sizeof dev, mod, sizeof mod);
+    const char *key = hub_str(hub, rr->key_off);
+    char dev[HUB_CONFIG_ID_MAX + 1], gen[HUB_GENERATION_ID_CAP];
+    const char *dev_id = key, *mod_id = NULL;
+    if (rr->parent != HUB_NONE) {
+        memcpy(dev, key, rr->dev_len);
+        dev[rr->dev_len] = '\0';
+        dev_id = dev;
+        mod_id = key + rr->dev_len + 1;
+    }
     /* A module's messages carry its device's generation id. */
     hub_rec_generation_id(hub, rr->parent != HUB_NONE ? &hub->recs[rr->parent] : rr, gen,
                           sizeof gen);
-    sim_utc_format(hub->epoch, now, when, sizeof when);
-    if (hub_msg_set_sys(msg, HUB_SYS_CONNECTION_DEVICE_ID, spoof ? spoof : dev) ||
-        (mod[0] && hub_msg_set_sys(msg, HUB_SYS_CONNECTION_MODULE_ID, mod)) ||
+    if (!hub->when_valid || hub->when_t != now) {
+        sim_utc_format(hub->epoch, now, hub->when, sizeof hub->when);
+        hub->when_t = now;
+        hub->when_valid = true;
+    }
+    if (hub_msg_set_sys(msg, HUB_SYS_CONNECTION_DEVICE_ID, spoof ? spoof : dev_id) ||
+        (mod_id && hub_msg_set_sys(msg, HUB_SYS_CONNECTION_MODULE_ID, mod_id)) ||
         hub_msg_set_sys(msg, HUB_SYS_CONNECTION_DEVICE_GENERATION_ID, gen) ||
         hub_msg_set_sys(msg, HUB_SYS_CONNECTION_AUTH_METHOD,
-                        hub_d2c_auth_method_json(mod[0] != 0, x509)) ||
-        hub_msg_set_sys(msg, HUB_SYS_ENQUEUED_TIME, when) ||
+                        hub_d2c_auth_method_json(mod_id != NULL, x509)) ||
+        hub_msg_set_sys(msg, HUB_SYS_ENQUEUED_TIME, hub->when) ||
         hub_msg_set_sys(msg, HUB_SYS_MESSAGE_SOURCE, "Telemetry")) {
         free(spoof);
         return d2c_reject(hub, rec, HUB_ESERVER_ERROR, HUB_L_D2C_REJECTED_ARGUMENT, "out of memory");

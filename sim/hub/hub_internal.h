@@ -129,7 +129,13 @@ struct hub {
     /* daily quota */
     int64_t quota_day;
     uint64_t quota_used;
-    bool lost_one;                    /* LEDGER-LOSE-ONE already lost its message */
+    bool lost_one;
+    /* enqueuedTime text cached per instant (many messages share one) */
+    char when[40];
+    sim_time_t when_t;
+    bool when_valid;
+    bool pad_when[7];
+    bool lost_one_pad;                    /* LEDGER-LOSE-ONE already lost its message */
 };
 
 /* registry.c */

@@ -161,19 +161,39 @@ uint32_t hub_registry_find(const hub_t *hub, const char *device_id, const char *
 void hub_rec_ids(const hub_t *hub, const hub_rec_t *r, char *dev, size_t devcap, char *mod,
                  size_t modcap)
 {
+    /* memcpy, not snprintf: this runs for every accepted D2C message. */
     const char *k = hub->arena + r->key_off;
-    snprintf(dev, devcap, "%.*s", (int)r->dev_len, k);
-    if (r->parent != HUB_NONE)
-        snprintf(mod, modcap, "%s", k + r->dev_len + 1);
-    else if (modcap)
+    size_t dl = r->dev_len < devcap ? r->dev_len : devcap - 1;
+    memcpy(dev, k, dl);
+    dev[dl] = '\0';
+    if (!modcap)
+        return;
+    if (r->parent != HUB_NONE) {
+        size_t ml = (size_t)r->key_len - r->dev_len - 1;
+        if (ml >= modcap)
+            ml = modcap - 1;
+        memcpy(mod, k + r->dev_len + 1, ml);
+        mod[ml] = '\0';
+    } else {
         mod[0] = '\0';
+    }
 }
 
 void hub_rec_generation_id(const hub_t *hub, const hub_rec_t *r, char *buf, size_t cap)
 {
     (void)hub;
-    /* 18 decimal digits like the hub's ("637...") and never repeated. */
-    snprintf(buf, cap, "6380%014u", r->gen_seq);
+    /* 18 decimal digits like the hub's ("637...") and never repeated:
+     * "6380" + the generation counter zero-padded to 14 digits. */
+    char tmp[19] = "638000000000000000";
+    uint32_t v = r->gen_seq;
+    for (int i = 17; i >= 4 && v; i--) {
+        tmp[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    if (cap >= sizeof tmp)
+        memcpy(buf, tmp, sizeof tmp);
+    else
+        snprintf(buf, cap, "%s", tmp);
 }
 
 static void rec_etag(const hub_rec_t *r, char *buf, size_t cap)

@@ -13,6 +13,7 @@
 
 #include "conformance/catalogue.h"
 #include "reports/jschema.h"
+#include "sim/hub/faults.h"
 #include "sim/hub/hub_errors.h"
 
 static const char *src_dir(void)
@@ -85,6 +86,28 @@ static void test_hub_error_table_rules_exist(void **state)
             fail_msg("hub error %s names rule %s, which the catalogue lacks", info->name, info->rule_id);
     }
     assert_true(named >= 10); /* the table does name rules: this loop checked something */
+    catalogue_free(cat);
+}
+
+/* Every break switch names the rule whose cases must kill it: that rule
+ * must be in the catalogue, or the kill matrix would point nowhere. */
+static void test_break_switch_rules_exist(void **state)
+{
+    (void)state;
+    catalogue_t *cat = load_shipped();
+    size_t n = 0;
+    for (int f = 0; f < HUB_FAULT__COUNT; f++) {
+        const hub_fault_info_t *info = hub_fault_info((hub_fault_t)f);
+        assert_non_null(info);
+        n++;
+        if (!catalogue_find(cat, info->rule_id))
+            fail_msg("break switch %s names rule %s, which the catalogue lacks", info->name, info->rule_id);
+    }
+    assert_true(n >= 10);
+    /* A retired ID is known as retired, and is not a rule. */
+    assert_true(catalogue_is_retired(cat, "METHOD-STATUS-PASSTHROUGH"));
+    assert_null(catalogue_find(cat, "METHOD-STATUS-PASSTHROUGH"));
+    assert_false(catalogue_is_retired(cat, "METHOD-RESPONSE-PASSTHROUGH"));
     catalogue_free(cat);
 }
 
@@ -299,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_shipped_catalogue_loads),
         cmocka_unit_test(test_hub_rule_ids_exist),
         cmocka_unit_test(test_hub_error_table_rules_exist),
+        cmocka_unit_test(test_break_switch_rules_exist),
         cmocka_unit_test(test_rule_fields),
         cmocka_unit_test(test_catalogue_matches_schema),
         cmocka_unit_test(test_loader_rejects_bad_catalogues),

@@ -282,7 +282,7 @@ static void diag(load_ctx_t *ctx, int at_key, hs_err_t code, const char *path, c
 }
 
 /* Quote a JSON value compactly for "got ..." (strings quoted, long text cut). */
-static void describe_value(const json_t *v, char *buf, size_t cap)
+static const char *describe_value(const json_t *v, char *buf, size_t cap)
 {
     if (json_is_string(v)) {
         const char *s = json_string_value(v);
@@ -298,6 +298,7 @@ static void describe_value(const json_t *v, char *buf, size_t cap)
     } else {
         snprintf(buf, cap, "%s", json_type_label(v));
     }
+    return buf;
 }
 
 static void store_u(void *p, size_t width, uint64_t v)
@@ -490,7 +491,6 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
     char *dst = f->off == NO_TARGET ? NULL : (char *)base + f->off;
     char got[64];
     char lo[32], hi[32];
-    describe_value(v, got, sizeof got);
 
     switch (f->kind) {
     case K_BOOL:
@@ -512,7 +512,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
         if (f->kind == K_UINT) {
             if (x < 0 || (uint64_t)x < f->min || (uint64_t)x > f->max) {
                 diag(ctx, 0, HS_ERANGE, path, "expected an integer in %llu..%llu, got %s",
-                     (unsigned long long)f->min, (unsigned long long)f->max, got);
+                     (unsigned long long)f->min, (unsigned long long)f->max, describe_value(v, got, sizeof got));
                 return;
             }
         } else {
@@ -526,7 +526,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
                          (unsigned long long)f->values[i]);
             }
             if (!ok) {
-                diag(ctx, 0, HS_ERANGE, path, "expected %s, got %s", set, got);
+                diag(ctx, 0, HS_ERANGE, path, "expected %s, got %s", set, describe_value(v, got, sizeof got));
                 return;
             }
         }
@@ -541,13 +541,13 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
             if (json_integer_value(v) < 0) {
                 format_size(f->min, lo, sizeof lo);
                 format_size(f->max, hi, sizeof hi);
-                diag(ctx, 0, HS_ERANGE, path, "expected a size in %s..%s, got %s", lo, hi, got);
+                diag(ctx, 0, HS_ERANGE, path, "expected a size in %s..%s, got %s", lo, hi, describe_value(v, got, sizeof got));
                 return;
             }
             x = (uint64_t)json_integer_value(v);
         } else if (json_is_string(v)) {
             if (!parse_size_text(json_string_value(v), &x)) {
-                diag(ctx, 0, HS_EPARSE, path, "expected a size such as 4096 or \"256KB\", got %s", got);
+                diag(ctx, 0, HS_EPARSE, path, "expected a size such as 4096 or \"256KB\", got %s", describe_value(v, got, sizeof got));
                 return;
             }
         } else {
@@ -557,7 +557,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
         if (x < f->min || x > f->max) {
             format_size(f->min, lo, sizeof lo);
             format_size(f->max, hi, sizeof hi);
-            diag(ctx, 0, HS_ERANGE, path, "expected a size in %s..%s, got %s", lo, hi, got);
+            diag(ctx, 0, HS_ERANGE, path, "expected a size in %s..%s, got %s", lo, hi, describe_value(v, got, sizeof got));
             return;
         }
         if (dst)
@@ -572,13 +572,13 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
         if (json_is_integer(v)) {
             json_int_t s = json_integer_value(v);
             if (s < 0 || (uint64_t)s > UINT64_MAX / SIM_SEC) {
-                diag(ctx, 0, HS_ERANGE, path, "expected a duration in %s..%s, got %s", lo, hi, got);
+                diag(ctx, 0, HS_ERANGE, path, "expected a duration in %s..%s, got %s", lo, hi, describe_value(v, got, sizeof got));
                 return;
             }
             x = (sim_time_t)s * SIM_SEC;
         } else if (json_is_string(v)) {
             if (sim_duration_parse(json_string_value(v), &x) != HS_EOK) {
-                diag(ctx, 0, HS_EPARSE, path, "expected a duration such as \"250ms\" or \"1h\", got %s", got);
+                diag(ctx, 0, HS_EPARSE, path, "expected a duration such as \"250ms\" or \"1h\", got %s", describe_value(v, got, sizeof got));
                 return;
             }
         } else {
@@ -586,7 +586,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
             return;
         }
         if (x < f->min || x > f->max) {
-            diag(ctx, 0, HS_ERANGE, path, "expected a duration in %s..%s, got %s", lo, hi, got);
+            diag(ctx, 0, HS_ERANGE, path, "expected a duration in %s..%s, got %s", lo, hi, describe_value(v, got, sizeof got));
             return;
         }
         if (dst)
@@ -617,7 +617,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
                 return;
             }
         }
-        diag(ctx, 0, HS_ERANGE, path, "expected %s, got %s", set, got);
+        diag(ctx, 0, HS_ERANGE, path, "expected %s, got %s", set, describe_value(v, got, sizeof got));
         return;
     }
 
@@ -630,7 +630,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
         double x = json_number_value(v);
         double mn = (double)f->min / 1000.0, mx = (double)f->max / 1000.0;
         if (!(x >= mn && x <= mx)) {
-            diag(ctx, 0, HS_ERANGE, path, "expected a number in %g..%g, got %s", mn, mx, got);
+            diag(ctx, 0, HS_ERANGE, path, "expected a number in %g..%g, got %s", mn, mx, describe_value(v, got, sizeof got));
             return;
         }
         /* thousandths, rounded half up: 1.67 -> 1670 exactly */
@@ -656,7 +656,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
         if (f->check) {
             const char *expected = f->check(s);
             if (expected) {
-                diag(ctx, 0, HS_EPARSE, path, "expected %s, got %s", expected, got);
+                diag(ctx, 0, HS_EPARSE, path, "expected %s, got %s", expected, describe_value(v, got, sizeof got));
                 return;
             }
         }
@@ -1142,6 +1142,37 @@ static void check_auth(load_ctx_t *ctx, const json_t *obj, const char *path, con
     }
 }
 
+/* Device ids sorted once (ties by file order), so duplicate and parent
+ * checks stay O(n log n) for files with many thousands of devices. */
+typedef struct {
+    const char *id;
+    size_t idx;
+} id_ref_t;
+
+static int id_ref_cmp(const void *a, const void *b)
+{
+    const id_ref_t *x = a, *y = b;
+    int r = strcmp(x->id, y->id);
+    if (r)
+        return r;
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* The first device (in file order) with this id, or NULL. */
+static const hub_config_device_t *find_sorted(const hub_config_t *cfg, const id_ref_t *refs, size_t n,
+                                              const char *id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(refs[mid].id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(refs[lo].id, id) == 0 ? &cfg->devices[refs[lo].idx] : NULL;
+}
+
 static void check_devices(load_ctx_t *ctx, const json_t *root, hub_config_t *cfg)
 {
     const json_t *arr = json_object_get(root, "devices");
@@ -1149,6 +1180,33 @@ static void check_devices(load_ctx_t *ctx, const json_t *root, hub_config_t *cfg
         return;
     char dpath[PATH_CAP], sub[PATH_CAP], mpath[PATH_CAP], devs[PATH_CAP];
     path_join(devs, ctx->base, "devices");
+
+    id_ref_t *refs = malloc(cfg->n_devices * sizeof *refs);
+    if (!refs) {
+        ctx->nomem = 1;
+        return;
+    }
+    for (size_t i = 0; i < cfg->n_devices; i++) {
+        refs[i].id = cfg->devices[i].id;
+        refs[i].idx = i;
+    }
+    qsort(refs, cfg->n_devices, sizeof *refs, id_ref_cmp);
+    for (size_t k = 1; k < cfg->n_devices; k++) {
+        if (!refs[k].id[0] || strcmp(refs[k].id, refs[k - 1].id) != 0)
+            continue;
+        size_t first_k = k - 1;
+        while (first_k > 0 && strcmp(refs[first_k - 1].id, refs[k].id) == 0)
+            first_k--;
+        unsigned l = 0, c = 0;
+        char first[PATH_CAP];
+        path_elem(first, devs, refs[first_k].idx);
+        path_join(first, first, "id");
+        json_locate_value(ctx->loc, first, &l, &c);
+        path_elem(sub, devs, refs[k].idx);
+        path_join(sub, sub, "id");
+        diag(ctx, 0, HS_EINVAL, sub, "duplicate device id \"%s\" (first at %u:%u)", refs[k].id, l, c);
+    }
+
     for (size_t i = 0; i < cfg->n_devices; i++) {
         const json_t *dj = json_array_get(arr, i);
         const hub_config_device_t *d = &cfg->devices[i];
@@ -1156,23 +1214,9 @@ static void check_devices(load_ctx_t *ctx, const json_t *root, hub_config_t *cfg
             continue;
         path_elem(dpath, devs, i);
         check_auth(ctx, dj, dpath, &d->auth);
-        if (d->id[0]) {
-            for (size_t j = 0; j < i; j++) {
-                if (strcmp(cfg->devices[j].id, d->id) == 0) {
-                    unsigned l = 0, c = 0;
-                    char first[PATH_CAP];
-                    path_elem(first, devs, j);
-                    path_join(first, first, "id");
-                    json_locate_value(ctx->loc, first, &l, &c);
-                    path_join(sub, dpath, "id");
-                    diag(ctx, 0, HS_EINVAL, sub, "duplicate device id \"%s\" (first at %u:%u)", d->id, l, c);
-                    break;
-                }
-            }
-        }
         if (d->parent_id[0]) {
             path_join(sub, dpath, "parentId");
-            const hub_config_device_t *p = hub_config_find_device(cfg, d->parent_id);
+            const hub_config_device_t *p = find_sorted(cfg, refs, cfg->n_devices, d->parent_id);
             if (!p)
                 diag(ctx, 0, HS_EINVAL, sub, "parent \"%s\" is not a device in this file", d->parent_id);
             else if (p == d)
@@ -1198,6 +1242,7 @@ static void check_devices(load_ctx_t *ctx, const json_t *root, hub_config_t *cfg
             }
         }
     }
+    free(refs);
 }
 
 static void check_policies(load_ctx_t *ctx, const hub_config_t *cfg)

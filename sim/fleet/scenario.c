@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "sim/fleet/expect.h"
@@ -1256,7 +1257,10 @@ static void group_names(const scenario_t *s, char *buf, size_t cap)
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < s->ngroups; i++) {
-        if (!s->groups[i].name)
+        int seen = !s->groups[i].name;
+        for (size_t j = 0; !seen && j < i; j++)
+            seen = s->groups[j].name && strcmp(s->groups[j].name, s->groups[i].name) == 0;
+        if (seen)
             continue;
         int n = snprintf(buf + used, cap - used, "%s\"%s\"", used ? ", " : "", s->groups[i].name);
         if (n < 0 || (size_t)n >= cap - used)
@@ -1460,6 +1464,29 @@ static void load_actor(ctx_t *c, const json_t *o, const char *path, size_t index
     }
 }
 
+/* "events" or an endpoint named in the hub's routing section (shape:
+ * sim/route/routing.schema.json; names are case-insensitive there). */
+static int endpoint_known(const hub_config_t *hub, const char *name)
+{
+    if (strcasecmp(name, "events") == 0)
+        return 1;
+    json_t *eps = hub->routing ? json_object_get(hub->routing, "endpoints") : NULL;
+    const char *key;
+    json_t *arr;
+    if (!json_is_object(eps))
+        return 0;
+    json_object_foreach(eps, key, arr) {
+        size_t i;
+        json_t *ep;
+        json_array_foreach(arr, i, ep) {
+            json_t *n = json_object_get(ep, "name");
+            if (json_is_string(n) && strcasecmp(json_string_value(n), name) == 0)
+                return 1;
+        }
+    }
+    return 0;
+}
+
 static void load_fault(ctx_t *c, const json_t *o, const char *path, scenario_t *s, scn_fault_t *f)
 {
     char sub[PATH_CAP];
@@ -1499,7 +1526,11 @@ static void load_fault(ctx_t *c, const json_t *o, const char *path, scenario_t *
     case SCN_FAULT_ENDPOINT_UNREACHABLE:
         if (!json_object_get(o, "endpoint"))
             diag(c, 0, HS_EPARSE, path, "missing required key \"endpoint\"");
-        get_string(c, o, path, "endpoint", 1, &f->endpoint);
+        if (get_string(c, o, path, "endpoint", 1, &f->endpoint) && !endpoint_known(&s->hub, f->endpoint)) {
+            path_join(sub, path, "endpoint");
+            diag(c, 0, HS_EINVAL, sub, "unknown endpoint \"%s\" (not \"events\" nor an endpoint of the hub's routing)",
+                 f->endpoint);
+        }
         break;
     case SCN_FAULT_BREAK:
         if (!json_object_get(o, "rule"))

@@ -8,8 +8,8 @@
 #include "run_common.h"
 #include "sim/fleet/fleet.h"
 #include "sim/fleet/fleet_metrics.h"
+#include "sim/fleet/play.h"
 #include "sim/fleet/scenario.h"
-#include "sim/hub/hub.h"
 
 enum { OPT_SEED, OPT_OUT, OPT_JSON, OPT_HTML, OPT_JUNIT, OPT_TRACE, OPT_SHARD, OPT_QUIET, OPT_BREAK };
 static const cli_opt_t run_options[] = {
@@ -115,6 +115,28 @@ static void print_summary(const report_result_t *r, fleet_metrics_t *m)
     }
 }
 
+typedef struct {
+    double start, last;
+    int enabled;
+} progress_t;
+
+static void show_progress(void *ctx, sim_time_t t, sim_time_t duration, uint64_t events,
+                          const fleet_progress_t *p)
+{
+    progress_t *pr = ctx;
+    double now = run_mono_s();
+    if (!pr->enabled || (now - pr->last < 0.2 && t != duration))
+        return;
+    char vt[32];
+    sim_duration_format(t - t % SIM_SEC, vt, sizeof vt);
+    double el = now - pr->start;
+    fprintf(stderr, "\r[%5.1f%%] t=%-10s %6.2fM events/s  online %llu/%llu  d2c %llu  errors %llu   ",
+            100.0 * (double)t / (double)duration, vt, el > 0 ? (double)events / el / 1e6 : 0.0,
+            (unsigned long long)p->online, (unsigned long long)p->devices,
+            (unsigned long long)p->d2c_accepted, (unsigned long long)p->errors);
+    pr->last = now;
+}
+
 static int run_run(const hs_command_t *cmd, int argc, char **argv)
 {
     run_args_t a;
@@ -144,107 +166,51 @@ static int run_run(const hs_command_t *cmd, int argc, char **argv)
            (unsigned long long)scenario_device_count(&s), dur, a.shard_k, a.shard_n);
     fflush(stdout);
 
-    int64_t wall_start = run_wall_ms();
-    double mono_start = run_mono_s();
     FILE *trace = NULL;
-    sim_kernel_t *k = sim_kernel_new(s.seed, s.start_unix);
-    hub_t *hub = NULL;
-    fleet_t *fleet = NULL;
-    report_result_t *result = report_result_new(REPORT_KIND_SCENARIO, s.name ? s.name : "scenario");
-    char why[512] = "";
-    rc = HS_EXIT_HARNESS;
-    if (!k || !result)
-        goto out;
-    if (a.trace) {
-        trace = fopen(a.trace, "w");
-        if (!trace) {
-            fprintf(stderr, "hubsim run: cannot write trace %s\n", a.trace);
-            goto out;
-        }
-        sim_trace_attach(sim_kernel_trace(k), trace);
+    if (a.trace && !(trace = fopen(a.trace, "w"))) {
+        fprintf(stderr, "hubsim run: cannot write trace %s\n", a.trace);
+        scenario_free(&s);
+        return HS_EXIT_HARNESS;
     }
-    if (hub_new(k, &s.hub, &hub, why, sizeof why) != HS_EOK) {
-        fprintf(stderr, "hubsim run: %s: hub configuration: %s\n", a.path, why);
-        rc = HS_EXIT_USAGE;
-        goto out;
-    }
-    for (int i = 0; i < a.nbreaks; i++)
-        if (hub_break(hub, a.breaks[i]) != HS_EOK) {
-            fprintf(stderr, "hubsim run: unknown fault switch '%s' (see hubsim rules)\n", a.breaks[i]);
-            rc = HS_EXIT_USAGE;
-            goto out;
-        }
-    report_result_set_seed(result, s.seed);
-    report_result_set_target(result, "inproc");
-    report_result_set_virtual(result, s.start_unix, s.duration);
-    report_result_set_info(result, "scenario", a.path);
-    char shard[32];
-    snprintf(shard, sizeof shard, "%u/%u", a.shard_k, a.shard_n);
-    report_result_set_info(result, "shard", shard);
-    run_stamp_knobs(result, &s.hub);
-    fleet_options_t fo = { a.shard_k, a.shard_n };
-    if (fleet_new(k, hub, &s, &fo, result, &fleet, why, sizeof why) != HS_EOK) {
-        fprintf(stderr, "hubsim run: %s: %s\n", a.path, why);
-        rc = HS_EXIT_USAGE;
-        goto out;
-    }
-
-    int progress = !a.quiet && isatty(STDERR_FILENO);
-    sim_time_t step = s.duration / 200 ? s.duration / 200 : 1;
-    double last_print = 0;
-    for (sim_time_t t = 0; t < s.duration;) {
-        t = t + step > s.duration ? s.duration : t + step;
-        fleet_run_until(fleet, t);
-        if (progress) {
-            double now = run_mono_s();
-            if (now - last_print >= 0.2 || t == s.duration) {
-                fleet_progress_t p;
-                fleet_progress(fleet, &p);
-                char vt[32];
-                sim_duration_format(t, vt, sizeof vt);
-                double el = now - mono_start;
-                fprintf(stderr, "\r[%5.1f%%] t=%-12s %7.2fM events/s  online %llu/%llu  d2c %llu  errors %llu   ",
-                        100.0 * (double)t / (double)s.duration, vt,
-                        el > 0 ? (double)sim_kernel_fired(k) / el / 1e6 : 0.0,
-                        (unsigned long long)p.online, (unsigned long long)p.devices,
-                        (unsigned long long)p.d2c_accepted, (unsigned long long)p.errors);
-                last_print = now;
-            }
-        }
-    }
-    if (progress)
+    progress_t pr = { run_mono_s(), 0, !a.quiet && isatty(STDERR_FILENO) };
+    play_options_t po = {
+        .shard = { a.shard_k, a.shard_n },
+        .trace = trace,
+        .breaks = a.breaks,
+        .nbreaks = (size_t)a.nbreaks,
+        .progress = show_progress,
+        .progress_ctx = &pr,
+    };
+    int64_t wall_start = run_wall_ms();
+    play_outcome_t out;
+    err = play_scenario(&s, &po, &out);
+    if (pr.enabled)
         fputc('\n', stderr);
-
-    bool conserved = fleet_finish(fleet, why, sizeof why);
-    double elapsed = run_mono_s() - mono_start;
-    report_result_set_trace_hash(result, sim_trace_hash(sim_kernel_trace(k)));
-    report_result_set_wallclock(result, wall_start, run_wall_ms());
-    fleet_metrics_t *m = fleet_metrics_new(result, hub, conserved);
-    if (!m)
+    double elapsed = run_mono_s() - pr.start;
+    if (err != HS_EOK) {
+        fprintf(stderr, "hubsim run: %s: %s\n", a.path, out.why);
+        rc = err == HS_EINVAL ? HS_EXIT_USAGE : HS_EXIT_HARNESS;
         goto out;
-    int failed = fleet_expectations_evaluate(&s, m, result, conserved, why);
-    if (!a.quiet) {
-        print_summary(result, m);
-        printf("\nwall %.2fs, %llu events (%.2fM events/s)\n", elapsed,
-               (unsigned long long)sim_kernel_fired(k),
-               elapsed > 0 ? (double)sim_kernel_fired(k) / elapsed / 1e6 : 0.0);
     }
-    fleet_metrics_free(m);
-    rc = run_write_reports(cmd->name, result, &a.reports);
-    if (rc == HS_EXIT_OK && failed)
-        rc = report_result_exit_code(result) == HS_EXIT_HARNESS ? HS_EXIT_HARNESS : HS_EXIT_CHECK;
-    if (!conserved)
-        fprintf(stderr, "hubsim run: conservation check failed: %s\n", why);
-    char line[40];
-    sim_trace_hash_line(sim_kernel_trace(k), line, sizeof line);
-    printf("%s\n", line);
+    report_result_set_wallclock(out.result, wall_start, run_wall_ms());
+    if (!a.quiet) {
+        fleet_metrics_t *m = fleet_metrics_new(out.result, NULL, out.conserved);
+        if (m)
+            print_summary(out.result, m);
+        fleet_metrics_free(m);
+        printf("\nwall %.2fs, %llu events (%.2fM events/s)\n", elapsed, (unsigned long long)out.events,
+               elapsed > 0 ? (double)out.events / elapsed / 1e6 : 0.0);
+    }
+    rc = run_write_reports(cmd->name, out.result, &a.reports);
+    if (rc == HS_EXIT_OK && out.failed)
+        rc = report_result_exit_code(out.result) == HS_EXIT_HARNESS ? HS_EXIT_HARNESS : HS_EXIT_CHECK;
+    if (!out.conserved)
+        fprintf(stderr, "hubsim run: conservation check failed: %s\n", out.why);
+    printf("trace-hash=%016llx\n", (unsigned long long)out.trace_hash);
 out:
-    fleet_free(fleet);
-    hub_free(hub);
-    sim_kernel_free(k);
+    report_result_free(out.result);
     if (trace)
         fclose(trace);
-    report_result_free(result);
     scenario_free(&s);
     return rc;
 }

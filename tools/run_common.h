@@ -7,8 +7,6 @@
 #include "reports/result.h"
 #include "reports/writer.h"
 
-/* Stamp every hub knob value into the report (key/value text). */
-void run_stamp_knobs(report_result_t *r, const hub_config_t *cfg);
 /* Wall-clock milliseconds since the Unix epoch (reports' wall-clock fields
  * only; never fed to the simulation). */
 int64_t run_wall_ms(void);

@@ -190,10 +190,11 @@ void hub_rec_generation_id(const hub_t *hub, const hub_rec_t *r, char *buf, size
         tmp[i] = (char)('0' + v % 10);
         v /= 10;
     }
-    if (cap >= sizeof tmp)
-        memcpy(buf, tmp, sizeof tmp);
-    else
-        snprintf(buf, cap, "%s", tmp);
+    if (!cap)
+        return;
+    size_t n = cap < sizeof tmp ? cap - 1 : sizeof tmp - 1;
+    memcpy(buf, tmp, n);
+    buf[n] = '\0';
 }
 
 static void rec_etag(const hub_rec_t *r, char *buf, size_t cap)

@@ -313,7 +313,7 @@ hub_err_t hub_auth_check_device(hub_t *hub, uint32_t rec, const char *token)
     if (hub_sas_parse(token, &t, NULL, 0) != HS_EOK) {
         hub_ledger_add(&hub->ledger, HUB_L_AUTH_MALFORMED, 1);
         auth_emit(hub, key, "malformed");
-        return HUB_EUNAUTHORIZED;
+        return HUB_EUNAUTHORIZED_ACCESS;
     }
     /* Expiry against virtual time: a token is valid while now < se. */
     int64_t now = hub_now_unix(hub);
@@ -322,7 +322,7 @@ hub_err_t hub_auth_check_device(hub_t *hub, uint32_t rec, const char *token)
     if (expired && !hub_faults_on(&hub->faults, HUB_FAULT_AUTH_SAS_EXPIRED)) {
         hub_ledger_add(&hub->ledger, HUB_L_AUTH_EXPIRED, 1);
         auth_emit(hub, key, "expired");
-        return HUB_EUNAUTHORIZED;
+        return HUB_EUNAUTHORIZED_ACCESS;
     }
     /* The resource this identity authenticates for. */
     char resource[HUB_CONFIG_HOST_MAX + 2 * HUB_CONFIG_ID_MAX + 32];
@@ -340,14 +340,14 @@ hub_err_t hub_auth_check_device(hub_t *hub, uint32_t rec, const char *token)
         if (!pol || !(pol->rights & HUB_RIGHT_DEVICE_CONNECT)) {
             hub_ledger_add(&hub->ledger, HUB_L_AUTH_BAD_SCOPE, 1);
             auth_emit(hub, key, "bad_policy");
-            return HUB_EUNAUTHORIZED;
+            return HUB_EUNAUTHORIZED_ACCESS;
         }
     }
     if (!hub_faults_on(&hub->faults, HUB_FAULT_AUTH_SAS_SCOPE) &&
         !hub_sas_scope_covers(t.sr, resource, pol == NULL)) {
         hub_ledger_add(&hub->ledger, HUB_L_AUTH_BAD_SCOPE, 1);
         auth_emit(hub, key, "bad_scope");
-        return HUB_EUNAUTHORIZED;
+        return HUB_EUNAUTHORIZED_ACCESS;
     }
     if (!hub_faults_on(&hub->faults, HUB_FAULT_AUTH_SAS_SIGNATURE)) {
         bool ok = false;
@@ -361,7 +361,7 @@ hub_err_t hub_auth_check_device(hub_t *hub, uint32_t rec, const char *token)
         if (!ok) {
             hub_ledger_add(&hub->ledger, HUB_L_AUTH_BAD_SIGNATURE, 1);
             auth_emit(hub, key, "bad_signature");
-            return HUB_EUNAUTHORIZED;
+            return HUB_EUNAUTHORIZED_ACCESS;
         }
     }
     hub_ledger_add(&hub->ledger, HUB_L_AUTH_OK, 1);
@@ -378,7 +378,7 @@ hub_err_t hub_auth_check_x509(hub_t *hub, uint32_t rec, const char *thumbprint)
     if (!ok) {
         hub_ledger_add(&hub->ledger, HUB_L_AUTH_BAD_THUMBPRINT, 1);
         auth_emit(hub, hub_str(hub, r->key_off), "bad_thumbprint");
-        return HUB_EUNAUTHORIZED;
+        return HUB_EUNAUTHORIZED_ACCESS;
     }
     hub_ledger_add(&hub->ledger, HUB_L_AUTH_OK, 1);
     return HUB_EOK;
@@ -390,19 +390,19 @@ hub_err_t hub_service_authorize(hub_t *hub, const char *token, unsigned rights)
         return HUB_EARGUMENT_NULL;
     hub_sas_t t;
     if (hub_sas_parse(token, &t, NULL, 0) != HS_EOK || !t.has_skn)
-        return HUB_EUNAUTHORIZED;
+        return HUB_EUNAUTHORIZED_ACCESS;
     int64_t now = hub_now_unix(hub);
     if (now >= t.se && !hub_faults_on(&hub->faults, HUB_FAULT_AUTH_SAS_EXPIRED))
-        return HUB_EUNAUTHORIZED;
+        return HUB_EUNAUTHORIZED_ACCESS;
     const hub_config_policy_t *pol = hub_config_find_policy(&hub->cfg, t.skn);
     if (!pol || (pol->rights & rights) != rights)
-        return HUB_EUNAUTHORIZED;
+        return HUB_EUNAUTHORIZED_ACCESS;
     if (!hub_faults_on(&hub->faults, HUB_FAULT_AUTH_SAS_SCOPE) &&
         !hub_sas_scope_covers(t.sr, hub->cfg.host, true))
-        return HUB_EUNAUTHORIZED;
+        return HUB_EUNAUTHORIZED_ACCESS;
     if (!hub_faults_on(&hub->faults, HUB_FAULT_AUTH_SAS_SIGNATURE) &&
         hub_sas_verify(&t, pol->primary_key) != HS_EOK &&
         !(pol->secondary_key[0] && hub_sas_verify(&t, pol->secondary_key) == HS_EOK))
-        return HUB_EUNAUTHORIZED;
+        return HUB_EUNAUTHORIZED_ACCESS;
     return HUB_EOK;
 }

@@ -118,13 +118,13 @@ hub_err_t hub_device_connect(hub_t *hub, const hub_connect_params_t *p, const hu
     uint32_t rec = hub_registry_find(hub, p->device_id, p->module_id);
     if (rec == HUB_NONE) {
         hub_ledger_add(&hub->ledger, HUB_L_AUTH_UNKNOWN_IDENTITY, 1);
-        return connect_fail(hub, p->device_id, HUB_EUNAUTHORIZED);
+        return connect_fail(hub, p->device_id, HUB_EUNAUTHORIZED_ACCESS);
     }
     if (!hub->recs[rec].enabled ||
         (hub->recs[rec].parent != HUB_NONE && !hub->recs[hub->recs[rec].parent].enabled)) {
         if (!hub_faults_on(&hub->faults, HUB_FAULT_AUTH_DISABLED)) {
             hub_ledger_add(&hub->ledger, HUB_L_AUTH_DISABLED, 1);
-            return connect_fail(hub, p->device_id, HUB_EUNAUTHORIZED);
+            return connect_fail(hub, p->device_id, HUB_EUNAUTHORIZED_ACCESS);
         }
     }
     hub_err_t e;
@@ -136,14 +136,14 @@ hub_err_t hub_device_connect(hub_t *hub, const hub_connect_params_t *p, const hu
         x509 = true;
     } else {
         hub_ledger_add(&hub->ledger, HUB_L_AUTH_MALFORMED, 1);
-        e = HUB_EUNAUTHORIZED;
+        e = HUB_EUNAUTHORIZED_ACCESS;
     }
     if (e)
         return connect_fail(hub, p->device_id, e);
 
     /* A second connection for the same identity drops the first. */
     if (hub->recs[rec].conn && !hub_faults_on(&hub->faults, HUB_FAULT_CONN_SECOND_DROPS_FIRST))
-        hub_conn_drop_rec(hub, rec, HUB_EOK, "second connection for the identity",
+        hub_conn_drop_rec(hub, rec, HUB_ECONNECTION_REPLACED, "second connection for the identity",
                           HUB_L_CONN_DROPPED_SECOND);
     uint32_t slot;
     if ((e = alloc_slot(hub, &slot)) != HUB_EOK)

@@ -3,7 +3,11 @@
 #define HUB_ERRORS_H
 
 /* X(ENUM, http_status, hub_code, "ErrorCodeName", "RULE-ID", "message").
- * Codes follow the public IoT Hub error-code tables; where the rule is a
+ * Codes follow the public IoT Hub error-code tables (checked against the C#
+ * service SDK's ErrorCode / IotHubServiceErrorCode enums and the
+ * troubleshooting page: 400027, 504101).  The SDK marks 401003
+ * IotHubUnauthorized obsolete ("replaced by IotHubUnauthorizedAccess"), so
+ * the model answers auth failures with 401002; the row stays for decoding; where the rule is a
  * knob (NOTES.md [?]) the rule ID says so in the catalogue.  The same table
  * drives the REST error bodies `serve` sends:
  *   {"Message":"ErrorCode:<Name>;<message>","ExceptionMessage":"..."}
@@ -12,6 +16,7 @@
     X(OK,                      200, 0,      "OK",                              "",                       "success") \
     X(ARGUMENT_INVALID,        400, 400004, "ArgumentInvalid",                 "HUB-ARGUMENT-INVALID",   "the request is not valid") \
     X(ARGUMENT_NULL,           400, 400005, "ArgumentNull",                    "HUB-ARGUMENT-INVALID",   "a required argument is missing") \
+    X(CONNECTION_REPLACED,     400, 400027, "ConnectionForcefullyClosedOnNewConnection", "CONN-SECOND-DROPS-FIRST", "another connection for the same identity replaced this one") \
     X(INVALID_CONTENT,         400, 400103, "InvalidContentEncodingOrType",    "MSG-CONTENT-TYPE",       "invalid content encoding or type") \
     X(UNAUTHORIZED,            401, 401003, "IotHubUnauthorized",              "AUTH-SAS",               "the authorization token cannot be validated") \
     X(UNAUTHORIZED_ACCESS,     401, 401002, "IotHubUnauthorizedAccess",        "AUTH-SAS",               "unauthorized access") \

@@ -436,11 +436,11 @@ hub_err_t hub_identity_update(hub_t *hub, const hub_identity_spec_t *spec, const
     registry_emit(hub, "update", idx, HUB_EOK);
     /* A disabled device is disconnected and can no longer authenticate. */
     if (was_enabled && spec->disabled && !hub_faults_on(&hub->faults, HUB_FAULT_AUTH_DISABLED)) {
-        hub_conn_drop_rec(hub, idx, HUB_EUNAUTHORIZED, "identity disabled",
+        hub_conn_drop_rec(hub, idx, HUB_EUNAUTHORIZED_ACCESS, "identity disabled",
                           HUB_L_CONN_DROPPED_DISABLED);
         for (uint32_t i = 0; i < hub->nrecs; i++)
             if (hub->recs[i].parent == idx && !hub->recs[i].deleted)
-                hub_conn_drop_rec(hub, i, HUB_EUNAUTHORIZED, "device disabled",
+                hub_conn_drop_rec(hub, i, HUB_EUNAUTHORIZED_ACCESS, "device disabled",
                                   HUB_L_CONN_DROPPED_DISABLED);
     }
     fill_identity(hub, idx, out);

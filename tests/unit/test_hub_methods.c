@@ -30,6 +30,7 @@ typedef struct {
     char payload[256];
     size_t payload_len;
     int disconnects;
+    int disc_code;
     /* respond from inside the sink */
     int auto_status;
 } sink_t;
@@ -80,9 +81,9 @@ static void sink_method(void *ctx, hub_conn_t conn, const char *name, const char
 static void sink_disc(void *ctx, hub_conn_t conn, hub_err_t err, const char *reason)
 {
     (void)conn;
-    (void)err;
     (void)reason;
     ((sink_t *)ctx)->disconnects++;
+    ((sink_t *)ctx)->disc_code = hub_error_info(err)->code;
 }
 
 static const hub_sink_ops_t sink_ops = { .method_request = sink_method, .disconnected = sink_disc };
@@ -571,6 +572,8 @@ static void test_second_connection_gets_calls(void **state)
     hub_conn_t c2 = 0;
     assert_int_equal(connect_as(f, "dev1", NULL, &s2, &c2), HUB_EOK);
     assert_int_equal(f->sink.disconnects, 1);
+    /* troubleshooting page: 400027 ConnectionForcefullyClosedOnNewConnection */
+    assert_int_equal(f->sink.disc_code, 400027);
     assert_false(hub_device_is_connected(f->hub, f->conn));
     hub_method_call_t c = call("m");
     result_t r = { 0 };

@@ -2,12 +2,14 @@
 #include "cli.h"
 
 extern const hs_command_t hs_cmd_run;
+extern const hs_command_t hs_cmd_shrink;
 extern const hs_command_t hs_cmd_rules;
 extern const hs_command_t hs_cmd_query;
 extern const hs_command_t hs_cmd_diff;
 
 const hs_command_t *const hs_commands[] = {
     &hs_cmd_run,
+    &hs_cmd_shrink,
     &hs_cmd_rules,
     &hs_cmd_query,
     &hs_cmd_diff,

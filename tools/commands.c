@@ -3,6 +3,7 @@
 
 extern const hs_command_t hs_cmd_run;
 extern const hs_command_t hs_cmd_shrink;
+extern const hs_command_t hs_cmd_merge;
 extern const hs_command_t hs_cmd_rules;
 extern const hs_command_t hs_cmd_query;
 extern const hs_command_t hs_cmd_diff;
@@ -10,6 +11,7 @@ extern const hs_command_t hs_cmd_diff;
 const hs_command_t *const hs_commands[] = {
     &hs_cmd_run,
     &hs_cmd_shrink,
+    &hs_cmd_merge,
     &hs_cmd_rules,
     &hs_cmd_query,
     &hs_cmd_diff,

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "conformance/catalogue.h"
+#include "sim/hub/faults.h"
 
 enum { OPT_JSON, OPT_AREA, OPT_CATALOGUE };
 static const cli_opt_t rules_options[] = {
@@ -15,6 +16,19 @@ static const cli_opt_t rules_options[] = {
     { "catalogue", 0, "FILE", "read this catalogue instead of the shipped one" },
     { 0 },
 };
+
+/* The in-process hub's --break switches that violate this rule (what the
+ * kill matrix expects the rule's cases to catch). */
+static json_t *switches_of(const char *rule_id)
+{
+    json_t *list = json_array();
+    for (int f = 0; f < HUB_FAULT__COUNT; f++) {
+        const hub_fault_info_t *info = hub_fault_info((hub_fault_t)f);
+        if (info && !strcmp(info->rule_id, rule_id))
+            json_array_append_new(list, json_string(info->name));
+    }
+    return list;
+}
 
 static json_t *rule_to_json(const catalogue_rule_t *r)
 {
@@ -33,6 +47,7 @@ static json_t *rule_to_json(const catalogue_rule_t *r)
     if (r->knob_name)
         json_object_set_new(o, "knob", json_pack("{s:s, s:s}", "name", r->knob_name, "default",
                                                  r->knob_default));
+    json_object_set_new(o, "break_switches", switches_of(r->id));
     return o;
 }
 
@@ -49,6 +64,14 @@ static void print_text(const catalogue_rule_t *r)
     printf("    %s\n", r->text);
     if (r->knob_name)
         printf("    knob: %s (default %s)\n", r->knob_name, r->knob_default);
+    json_t *sw = switches_of(r->id);
+    size_t i;
+    json_t *v;
+    json_array_foreach(sw, i, v)
+        printf("%s%s", i ? ", " : "    --break: ", json_string_value(v));
+    if (json_array_size(sw))
+        printf("\n");
+    json_decref(sw);
 }
 
 static int run_rules(const hs_command_t *cmd, int argc, char **argv)
@@ -123,7 +146,8 @@ const hs_command_t hs_cmd_rules = {
         "Lists every rule the conformance suite checks, in catalogue order: its stable ID,\n"
         "level (MUST, SHOULD, KNOB), area, the spec document and section it rests on (for\n"
         "NOTES.md with its confidence mark), the protocols it applies to and the rule\n"
-        "sentence.  KNOB rules name the hub knob and its default.  The catalogue is\n"
+        "sentence.  KNOB rules name the hub knob and its default; rules the in-process\n"
+        "hub can be made to break list their --break switches.  The catalogue is\n"
         "conformance/catalogue.json (or $HUBSIM_CATALOGUE); its version is stamped in\n"
         "every report.\n"
         "Exit 0: listed; 2: unknown area or malformed catalogue; 3: catalogue not found.",

@@ -306,6 +306,22 @@ static void test_rules_command(void **state)
         assert_string_equal(json_string_value(json_object_get(r, "area")), "c2d");
     json_decref(doc);
 
+    /* Break switches are listed under their rule. */
+    assert_int_equal(run_hubsim("rules --json --area methods", out, cap), 0);
+    doc = json_loads(out, 0, &e);
+    assert_non_null(doc);
+    int seen_obo = 0;
+    json_array_foreach(json_object_get(doc, "rules"), i, r) {
+        if (strcmp(json_string_value(json_object_get(r, "id")), "METHOD-504-TIMEOUT"))
+            continue;
+        size_t k;
+        json_t *sw;
+        json_array_foreach(json_object_get(r, "break_switches"), k, sw)
+            seen_obo += !strcmp(json_string_value(sw), "METHOD-504-TIMEOUT:off-by-one");
+    }
+    assert_int_equal(seen_obo, 1);
+    json_decref(doc);
+
     assert_int_equal(run_hubsim("rules", out, cap), 0);
     assert_non_null(strstr(out, "METHOD-504-TIMEOUT"));
     assert_non_null(strstr(out, "rule catalogue version"));

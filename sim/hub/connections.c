@@ -68,6 +68,7 @@ void hub_conn_drop_rec(hub_t *hub, uint32_t rec, hub_err_t err, const char *reas
     slot_release(hub, slot);
     hub_ledger_add(&hub->ledger, counter, 1);
     conn_emit(hub, "hub.drop", rec, reason);
+    hub_event_connection(hub, rec, false);
     /* Tell the sink last: it may reconnect from inside the callback. */
     if (ops && ops->disconnected)
         ops->disconnected(ctx, handle, err, reason);
@@ -160,6 +161,7 @@ hub_err_t hub_device_connect(hub_t *hub, const hub_connect_params_t *p, const hu
     hub_ledger_add(&hub->ledger, HUB_L_CONN_OPENED, 1);
     conn_emit(hub, "hub.connect", rec, proto_names[p->protocol]);
     *out = hub_conn_handle(hub, slot);
+    hub_event_connection(hub, rec, true);
     return HUB_EOK;
 }
 
@@ -172,6 +174,7 @@ hub_err_t hub_device_disconnect(hub_t *hub, hub_conn_t conn)
     slot_release(hub, (uint32_t)(s - hub->conns));
     hub_ledger_add(&hub->ledger, HUB_L_CONN_CLOSED, 1);
     conn_emit(hub, "hub.disconnect", rec, "device");
+    hub_event_connection(hub, rec, false);
     return HUB_EOK;
 }
 

@@ -74,8 +74,8 @@ static hs_err_t grow_props(hub_t *hub, size_t n)
     return HS_EOK;
 }
 
-/* Route one accepted message and deliver it; returns the endpoints reached. */
-static size_t d2c_route(hub_t *hub, uint32_t rec, hub_msg_t *msg)
+/* Route one message of a source and deliver it; returns the endpoints reached. */
+size_t hub_route_message(hub_t *hub, uint32_t rec, const hub_msg_t *msg, int source)
 {
     route_message_t view;
     route_message_init(&view);
@@ -103,7 +103,7 @@ static size_t d2c_route(hub_t *hub, uint32_t rec, hub_msg_t *msg)
     route_match_t res;
     memset(&res, 0, sizeof res);
     size_t n = 0;
-    if (route_table_match(hub->routes, &view, ROUTE_SRC_DEVICE_MESSAGES, hub->route_eps,
+    if (route_table_match(hub->routes, &view, (route_source_t)source, hub->route_eps,
                           hub->route_eps_cap, &res, NULL) == HS_EOK)
         n = res.nendpoints;
     route_message_reset(&view);
@@ -205,7 +205,7 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
         hub->lost_one = true; /* the test switch: accepted, then silently gone */
         return HUB_EOK;
     }
-    size_t n = d2c_route(hub, rec, msg);
+    size_t n = hub_route_message(hub, rec, msg, ROUTE_SRC_DEVICE_MESSAGES);
     if (n) {
         hub_ledger_add(&hub->ledger, HUB_L_D2C_DELIVERED, 1);
         hub_ledger_add(&hub->ledger, HUB_L_D2C_ENDPOINT_DELIVERIES, n);

@@ -127,6 +127,7 @@ static hs_err_t routes_setup(hub_t *hub, char *why, size_t cap)
         const char *q = hub_msg_sys_query_name((hub_msg_sys_t)i);
         hub->sys_to_route[i] = q ? route_sysprop_lookup(q, strlen(q)) : -1;
     }
+    hub_events_setup(hub);
     return HS_EOK;
 }
 

@@ -117,6 +117,8 @@ struct hub {
 
     /* routing and endpoints */
     route_table_t *routes;
+    uint64_t conn_event_seq;          /* connection-state event sequence numbers */
+    unsigned route_sources;           /* bit per route_source_t that some route reads */
     int sys_to_route[HUB_SYS__COUNT]; /* hub_msg_sys_t -> route_sysprop_t slot, -1 none */
     route_prop_t *route_props;        /* reused per message */
     size_t route_props_cap;
@@ -173,6 +175,15 @@ hs_err_t hub_methods_init(hub_t *hub);
 void hub_methods_release(hub_t *hub);
 /* The identity just became online for methods: deliver waiting calls. */
 void hub_methods_on_online(hub_t *hub, uint32_t rec);
+
+/* d2c.c: route a message of a route source (route_source_t) and deliver it. */
+size_t hub_route_message(hub_t *hub, uint32_t rec, const hub_msg_t *msg, int source);
+
+/* events.c: twin-change, lifecycle and connection-state events for routing. */
+void hub_events_setup(hub_t *hub);
+void hub_event_twin_change(hub_t *hub, uint32_t rec, const hub_twin_change_t *ch);
+void hub_event_lifecycle(hub_t *hub, uint32_t rec, bool created);
+void hub_event_connection(hub_t *hub, uint32_t rec, bool connected);
 
 /* d2c.c / hub.c */
 void hub_emit_err(hub_t *hub, const char *kind, const char *id, hub_err_t err);

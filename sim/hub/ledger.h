@@ -53,6 +53,8 @@
     X(D2C_ENDPOINT_DELIVERIES, "d2c.endpoint_deliveries")    \
     X(D2C_DROPPED_NO_ROUTE, "d2c.dropped_no_route")          \
     X(D2C_DROPPED_ENDPOINT, "d2c.dropped_endpoint")          \
+    X(EVENT_ROUTED, "event.routed")                          \
+    X(EVENT_UNROUTED, "event.unrouted")                      \
     X(C2D_SENT, "c2d.sent")                                  \
     X(C2D_REFUSED, "c2d.refused")                            \
     X(TWIN_READ, "twin.read")                                \

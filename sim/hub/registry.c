@@ -381,6 +381,7 @@ hub_err_t hub_identity_create(hub_t *hub, const hub_identity_spec_t *spec, hub_i
     hub->live++;
     hub_ledger_add(&hub->ledger, HUB_L_REGISTRY_CREATED, 1);
     registry_emit(hub, "create", idx, HUB_EOK);
+    hub_event_lifecycle(hub, idx, true);
     fill_identity(hub, idx, out);
     return HUB_EOK;
 }
@@ -472,6 +473,7 @@ hub_err_t hub_identity_get(hub_t *hub, const char *device_id, const char *module
 
 static void delete_rec(hub_t *hub, uint32_t idx)
 {
+    hub_event_lifecycle(hub, idx, false);
     hub_conn_drop_rec(hub, idx, HUB_EDEVICE_NOT_FOUND, "identity deleted",
                       HUB_L_CONN_DROPPED_DELETED);
     if (hub->recs[idx].parent == HUB_NONE && hub->c2d)

@@ -139,6 +139,7 @@ static hub_err_t service_change(hub_t *hub, const char *device_id, const char *m
         if (etag_out)
             hub_twin_etag(t, etag_out);
         push_desired(hub, rec, &ch);
+        hub_event_twin_change(hub, rec, &ch);
     }
     hub_twin_change_clear(&ch);
     return e;
@@ -211,6 +212,8 @@ hub_err_t hub_device_twin_patch_reported(hub_t *hub, hub_conn_t conn, const char
     twin_emit(hub, "reported", rec, e, e == HUB_EOK ? ch.reported_version : 0);
     if (e == HUB_EOK && version_out)
         *version_out = ch.reported_version;
+    if (e == HUB_EOK)
+        hub_event_twin_change(hub, rec, &ch);
     hub_twin_change_clear(&ch);
     return e;
 }

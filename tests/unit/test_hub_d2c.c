@@ -19,6 +19,8 @@ typedef struct {
     char endpoints[8][32];
     char last_device[64];
     char last_module[64];
+    char last_optype[64];
+    char last_body[256];
 } ep_t;
 
 static void ep_deliver(void *ctx, const char *endpoint, const hub_msg_t *msg, uint32_t device_no)
@@ -32,6 +34,11 @@ static void ep_deliver(void *ctx, const char *endpoint, const hub_msg_t *msg, ui
     const char *m = hub_msg_get_sys(msg, HUB_SYS_CONNECTION_MODULE_ID);
     snprintf(e->last_device, sizeof e->last_device, "%s", d ? d : "");
     snprintf(e->last_module, sizeof e->last_module, "%s", m ? m : "");
+    const char *op = hub_msg_get_app(msg, "opType");
+    snprintf(e->last_optype, sizeof e->last_optype, "%s", op ? op : "");
+    size_t bl = 0;
+    const char *body = hub_msg_body(msg, &bl);
+    snprintf(e->last_body, sizeof e->last_body, "%.*s", (int)bl, body);
 }
 
 static const hub_endpoint_ops_t ep_ops = { .deliver = ep_deliver };
@@ -302,6 +309,44 @@ static void test_breaks_msg_rules(void **state)
     fx_free(f, true);
 }
 
+static void test_events_routed(void **state)
+{
+    (void)state;
+    hub_config_t cfg;
+    hub_config_defaults(&cfg);
+    json_error_t je;
+    cfg.routing = json_loads(
+        "{\"endpoints\":{\"eventHubs\":[{\"name\":\"twins\"},{\"name\":\"life\"},{\"name\":\"conn\"}]},"
+        "\"routes\":["
+        "{\"name\":\"t\",\"source\":\"TwinChangeEvents\",\"condition\":\"true\",\"endpointNames\":[\"twins\"]},"
+        "{\"name\":\"l\",\"source\":\"DeviceLifecycleEvents\",\"condition\":\"opType = 'deleteDeviceIdentity'\",\"endpointNames\":[\"life\"]},"
+        "{\"name\":\"c\",\"source\":\"DeviceConnectionStateEvents\",\"condition\":\"true\",\"endpointNames\":[\"conn\"]}]}",
+        0, &je);
+    assert_non_null(cfg.routing);
+    fx_t *f = fx_new_cfg(&cfg, HUB_PROTO_MQTT);
+    hub_config_free(&cfg);
+    /* fx_new_cfg connected dev1: one deviceConnected event (created is not routed: condition). */
+    assert_int_equal(f->ep.deliveries, 1);
+    assert_string_equal(f->ep.endpoints[0], "conn");
+    assert_string_equal(f->ep.last_optype, "deviceConnected");
+    const char *p = "{\"properties\":{\"desired\":{\"x\":1}}}";
+    assert_int_equal(hub_twin_patch(f->hub, "dev1", NULL, p, strlen(p), NULL, NULL), HUB_EOK);
+    assert_int_equal(f->ep.deliveries, 2);
+    assert_string_equal(f->ep.endpoints[1], "twins");
+    assert_string_equal(f->ep.last_optype, "updateTwin");
+    assert_non_null(strstr(f->ep.last_body, "\"desired\":{\"x\":1"));
+    assert_int_equal(hub_identity_delete(f->hub, "dev1", NULL, NULL), HUB_EOK);
+    /* delete: lifecycle event, then the dropped connection's deviceDisconnected */
+    assert_int_equal(f->ep.deliveries, 4);
+    assert_string_equal(f->ep.endpoints[2], "life");
+    assert_string_equal(f->ep.endpoints[3], "conn");
+    assert_string_equal(f->ep.last_optype, "deviceDisconnected");
+    assert_int_equal(hub_counter(f->hub, "event.routed"), 4);
+    assert_int_equal(hub_counter(f->hub, "event.unrouted"), 1); /* the create, filtered out */
+    assert_int_equal(hub_counter(f->hub, "d2c.accepted"), 0);
+    fx_free(f, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_throttle_off_by_default),
         cmocka_unit_test(test_conservation_catches_lost_message),
         cmocka_unit_test(test_breaks_msg_rules),
+        cmocka_unit_test(test_events_routed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

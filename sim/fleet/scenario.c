@@ -1785,7 +1785,7 @@ static void load_root(ctx_t *c, const json_t *root, scenario_t *s)
     check_keys(c, root, "$", top_keys);
     json_t *schema = json_object_get(root, "$schema");
     if (schema && !json_is_string(schema))
-        diag(c, 0, HS_EPARSE, "$[\"$schema\"]", "expected string, got %s", json_type_label(schema));
+        diag(c, 0, HS_EPARSE, "$.$schema", "expected string, got %s", json_type_label(schema));
     if (!get_string(c, root, "$", "name", 1, &s->name) && !c->nomem) {
         /* default: the file's base name without .json */
         const char *base = strrchr(c->file, '/');

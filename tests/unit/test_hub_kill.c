@@ -1,0 +1,514 @@
+/* Every break switch changes what the hub does: one probe battery, run clean and with each switch armed, must differ. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sim/hub/auth.h"
+#include "sim/hub/hub.h"
+
+/*
+ * The battery touches every rule at its boundary (values from the spec
+ * sentences: 5/300 s, 0/300 s, 128 KB, 256 KB, 64 KB, 50 messages, 128-char
+ * ids, se, ...) and records each outcome as a token.  A switch that leaves
+ * the whole signature unchanged is dead code: this test fails on it.  (The
+ * conformance kill matrix asks the stronger question — that a case of the
+ * switch's own rule fails — this one guards the model's side.)
+ */
+
+#define KEY "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define KEY2 "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+#define EPOCH 1767225600LL
+#define HOST "hubsim.azure-devices.net"
+#define THUMB "0123456789ABCDEF0123456789ABCDEF01234567"
+
+typedef struct {
+    char *s;
+    size_t len, cap;
+} sig_t;
+
+static void put(sig_t *g, const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (g->len + (size_t)n + 2 > g->cap) {
+        g->cap = (g->cap + (size_t)n + 2) * 2;
+        g->s = realloc(g->s, g->cap);
+    }
+    memcpy(g->s + g->len, buf, (size_t)n);
+    g->len += (size_t)n;
+    g->s[g->len++] = ';';
+    g->s[g->len] = '\0';
+}
+
+static int code(hub_err_t e)
+{
+    return hub_error_info(e)->code;
+}
+
+typedef struct {
+    int requests;
+    char rid[64];
+    int disconnects;
+    int desired;
+} sink_t;
+
+static void s_method(void *ctx, hub_conn_t c, const char *n, const char *rid, const char *p, size_t l)
+{
+    (void)c;
+    (void)n;
+    (void)p;
+    (void)l;
+    sink_t *s = ctx;
+    s->requests++;
+    snprintf(s->rid, sizeof s->rid, "%s", rid);
+}
+static void s_disc(void *ctx, hub_conn_t c, hub_err_t e, const char *r)
+{
+    (void)c;
+    (void)e;
+    (void)r;
+    ((sink_t *)ctx)->disconnects++;
+}
+static void s_desired(void *ctx, hub_conn_t c, uint64_t v, const char *j, size_t l)
+{
+    (void)c;
+    (void)v;
+    (void)j;
+    (void)l;
+    ((sink_t *)ctx)->desired++;
+}
+static const hub_sink_ops_t ops = { .method_request = s_method, .disconnected = s_disc,
+                                    .desired_patch = s_desired };
+
+typedef struct {
+    int calls;
+    int http;
+    int code;
+    int dev_status;
+} res_t;
+
+static void on_res(void *ctx, const hub_method_result_t *r)
+{
+    res_t *x = ctx;
+    x->calls++;
+    x->http = r->http_status;
+    x->code = hub_error_info(r->error)->code;
+    x->dev_status = r->device_status;
+}
+
+typedef struct {
+    sim_kernel_t *k;
+    hub_t *hub;
+    uint32_t h_act;
+    int act;
+    hub_conn_t *act_conn;
+    sink_t *act_sink;
+} env_t;
+
+static hub_err_t connect(env_t *e, const char *dev, const char *mod, int64_t se, const char *key,
+                         hub_protocol_t proto, sink_t *s, hub_conn_t *c)
+{
+    char res[256], tok[512];
+    if (mod)
+        snprintf(res, sizeof res, HOST "/devices/%s/modules/%s", dev, mod);
+    else
+        snprintf(res, sizeof res, HOST "/devices/%s", dev);
+    hub_sas_make(key, res, se, NULL, tok, sizeof tok);
+    hub_connect_params_t p = { .device_id = dev, .module_id = mod, .sas_token = tok, .protocol = proto };
+    hub_conn_t dummy;
+    return hub_device_connect(e->hub, &p, &ops, s, c ? c : &dummy);
+}
+
+/* Kernel-scheduled device action: connect dev2 and subscribe to methods. */
+static void on_act(sim_kernel_t *k, void *ctx, uint64_t arg)
+{
+    (void)k;
+    (void)arg;
+    env_t *e = ctx;
+    if (connect(e, "dev2", NULL, EPOCH + 86400, KEY, HUB_PROTO_MQTT, e->act_sink, e->act_conn) == HUB_EOK)
+        hub_device_subscribe(e->hub, *e->act_conn, HUB_SUB_METHODS);
+}
+
+static void env_open(env_t *e, const char *brk, bool s1)
+{
+    memset(e, 0, sizeof *e);
+    e->k = sim_kernel_new(11, EPOCH);
+    hub_config_t cfg;
+    hub_config_defaults(&cfg);
+    if (s1)
+        cfg.throttling.profile = HUB_THROTTLE_S1;
+    assert_int_equal(hub_new(e->k, &cfg, &e->hub, NULL, 0), HS_EOK);
+    hub_config_free(&cfg);
+    if (brk)
+        assert_int_equal(hub_break(e->hub, brk), HS_EOK);
+    e->h_act = sim_kernel_register(e->k, on_act, e);
+}
+
+static void env_close(env_t *e, sig_t *g)
+{
+    sim_kernel_run_until(e->k, sim_kernel_now(e->k) + 1000 * SIM_SEC);
+    char why[256];
+    put(g, "check:%d", hub_check(e->hub, why, sizeof why));
+    hub_free(e->hub);
+    sim_kernel_free(e->k);
+}
+
+static char *json_str(size_t n)
+{
+    char *p = malloc(n + 1);
+    p[0] = '"';
+    memset(p + 1, 'x', n - 2);
+    p[n - 1] = '"';
+    p[n] = '\0';
+    return p;
+}
+
+static hub_msg_t *msg_of(size_t n)
+{
+    hub_msg_t *m = hub_msg_new();
+    char *b = calloc(1, n + 1);
+    memset(b, 'b', n);
+    hub_msg_set_body(m, b, n);
+    free(b);
+    return m;
+}
+
+static void battery_methods(const char *brk, sig_t *g)
+{
+    env_t e;
+    env_open(&e, brk, false);
+    hub_identity_spec_t d1 = { .device_id = "dev1", .primary_key = KEY };
+    hub_identity_spec_t d2 = { .device_id = "dev2", .primary_key = KEY };
+    hub_identity_spec_t m1 = { .device_id = "dev1", .module_id = "mod1", .primary_key = KEY };
+    hub_identity_create(e.hub, &d1, NULL);
+    hub_identity_create(e.hub, &d2, NULL);
+    hub_identity_create(e.hub, &m1, NULL);
+    sink_t s = { 0 }, ms = { 0 }, s2 = { 0 };
+    hub_conn_t c = 0, mc = 0, c2 = 0;
+    hub_method_call_t call = { .device_id = "nosuch", .method_name = "m", .payload = "1", .payload_len = 1 };
+    res_t r = { 0 };
+    put(g, "unknown:%d", code(hub_method_invoke(e.hub, &call, on_res, &r, NULL)));
+    call.device_id = "dev1";
+    put(g, "offline:%d", code(hub_method_invoke(e.hub, &call, on_res, &r, NULL)));
+    connect(&e, "dev1", NULL, EPOCH + 86400, KEY, HUB_PROTO_MQTT, &s, &c);
+    put(g, "unsub:%d", code(hub_method_invoke(e.hub, &call, on_res, &r, NULL)));
+    hub_device_subscribe(e.hub, c, HUB_SUB_METHODS);
+    /* timeouts */
+    static const int64_t rts[] = { 4, 5, 300, 301 };
+    for (size_t i = 0; i < 4; i++) {
+        hub_method_call_t t = call;
+        t.has_response_timeout = true;
+        t.response_timeout_s = rts[i];
+        res_t rr = { 0 };
+        hub_err_t er = hub_method_invoke(e.hub, &t, on_res, &rr, NULL);
+        if (er == HUB_EOK)
+            hub_device_method_respond(e.hub, c, s.rid, 200, "1", 1);
+        put(g, "rt%lld:%d", (long long)rts[i], code(er));
+    }
+    hub_method_call_t ct = call;
+    ct.has_connect_timeout = true;
+    ct.connect_timeout_s = 301;
+    put(g, "ct301:%d", code(hub_method_invoke(e.hub, &ct, on_res, &r, NULL)));
+    /* payload 128 KB exact */
+    char *exact = json_str(131072), *over = json_str(131073);
+    hub_method_call_t p = call;
+    p.payload = exact;
+    p.payload_len = 131072;
+    hub_err_t pe = hub_method_invoke(e.hub, &p, on_res, &r, NULL);
+    if (pe == HUB_EOK)
+        hub_device_method_respond(e.hub, c, s.rid, 200, "1", 1);
+    put(g, "p128k:%d", code(pe));
+    p.payload = over;
+    p.payload_len = 131073;
+    pe = hub_method_invoke(e.hub, &p, on_res, &r, NULL);
+    if (pe == HUB_EOK)
+        hub_device_method_respond(e.hub, c, s.rid, 200, "1", 1);
+    put(g, "p128k+1:%d", code(pe));
+    free(exact);
+    free(over);
+    /* names */
+    hub_method_call_t nm = call;
+    nm.method_name = "a$b";
+    pe = hub_method_invoke(e.hub, &nm, on_res, &r, NULL);
+    if (pe == HUB_EOK)
+        hub_device_method_respond(e.hub, c, s.rid, 200, "1", 1);
+    put(g, "name$:%d", code(pe));
+    char n101[102];
+    memset(n101, 'a', 101);
+    n101[101] = '\0';
+    nm.method_name = n101;
+    pe = hub_method_invoke(e.hub, &nm, on_res, &r, NULL);
+    if (pe == HUB_EOK)
+        hub_device_method_respond(e.hub, c, s.rid, 200, "1", 1);
+    put(g, "name101:%d", code(pe));
+    /* status passthrough and the rid format */
+    res_t ok = { 0 };
+    hub_method_invoke(e.hub, &call, on_res, &ok, NULL);
+    put(g, "rid-hex:%d", (int)(strspn(s.rid, "0123456789abcdef") == strlen(s.rid)));
+    hub_device_method_respond(e.hub, c, s.rid, 201, "1", 1);
+    put(g, "pass:%d/%d/%d", ok.calls, ok.http, ok.dev_status);
+    /* concurrency */
+    res_t a = { 0 }, b = { 0 };
+    hub_err_t ea = hub_method_invoke(e.hub, &call, on_res, &a, NULL);
+    char rid_a[64];
+    snprintf(rid_a, sizeof rid_a, "%s", s.rid);
+    hub_err_t eb = hub_method_invoke(e.hub, &call, on_res, &b, NULL);
+    put(g, "conc:%d/%d", code(ea), code(eb));
+    if (eb == HUB_EOK)
+        hub_device_method_respond(e.hub, c, s.rid, 200, "1", 1);
+    hub_device_method_respond(e.hub, c, rid_a, 200, "1", 1);
+    /* module */
+    connect(&e, "dev1", "mod1", EPOCH + 86400, KEY, HUB_PROTO_MQTT, &ms, &mc);
+    hub_device_subscribe(e.hub, mc, HUB_SUB_METHODS);
+    hub_method_call_t mcall = call;
+    mcall.module_id = "mod1";
+    pe = hub_method_invoke(e.hub, &mcall, on_res, &r, NULL);
+    if (pe == HUB_EOK)
+        hub_device_method_respond(e.hub, mc, ms.rid, 200, "1", 1);
+    put(g, "module:%d/%d", code(pe), ms.requests);
+    /* 504 at 5 s + 1 ms, then a late response */
+    hub_method_call_t t5 = call;
+    t5.has_response_timeout = true;
+    t5.response_timeout_s = 5;
+    res_t late = { 0 };
+    hub_method_invoke(e.hub, &t5, on_res, &late, NULL);
+    sim_kernel_run_until(e.k, sim_kernel_now(e.k) + 5 * SIM_SEC + SIM_MS);
+    put(g, "504:%d/%d", late.calls, late.code);
+    hub_device_method_respond(e.hub, c, s.rid, 200, "1", 1);
+    put(g, "late:%d/%llu", late.calls, (unsigned long long)hub_counter(e.hub, "method.late_response"));
+    hub_device_method_respond(e.hub, c, "abc", 200, "1", 1);
+    put(g, "unknown-rid:%d", (int)hub_device_is_connected(e.hub, c));
+    /* default timeout 30 s: response at 30 s + 1 ms */
+    res_t dflt = { 0 };
+    hub_method_invoke(e.hub, &call, on_res, &dflt, NULL);
+    sim_kernel_run_until(e.k, sim_kernel_now(e.k) + 30 * SIM_SEC + SIM_MS);
+    put(g, "default30:%d/%d", dflt.calls, dflt.code);
+    /* connect window 10 s: dev2 comes online at 10 s + 1 ms */
+    res_t win = { 0 };
+    hub_method_call_t w = call;
+    w.device_id = "dev2";
+    w.has_connect_timeout = true;
+    w.connect_timeout_s = 10;
+    hub_method_invoke(e.hub, &w, on_res, &win, NULL);
+    e.act_conn = &c2;
+    e.act_sink = &s2;
+    sim_kernel_after(e.k, 10 * SIM_SEC + SIM_MS, SIM_PRIO_DEVICE, e.h_act, 0, NULL);
+    sim_kernel_run_until(e.k, sim_kernel_now(e.k) + 10 * SIM_SEC + SIM_MS);
+    if (s2.requests)
+        hub_device_method_respond(e.hub, c2, s2.rid, 200, "1", 1);
+    put(g, "window:%d/%d", win.calls, win.code);
+    hub_device_disconnect(e.hub, c2);
+    /* connect window 10 s: online at 5 s */
+    res_t win2 = { 0 };
+    hub_method_invoke(e.hub, &w, on_res, &win2, NULL);
+    sim_kernel_after(e.k, 5 * SIM_SEC, SIM_PRIO_DEVICE, e.h_act, 0, NULL);
+    sim_kernel_run_until(e.k, sim_kernel_now(e.k) + 5 * SIM_SEC);
+    if (s2.requests > 0 && win2.calls == 0)
+        hub_device_method_respond(e.hub, c2, s2.rid, 200, "1", 1);
+    put(g, "window-in:%d/%d", win2.calls, win2.code);
+    env_close(&e, g);
+}
+
+static void battery_auth_registry(const char *brk, sig_t *g)
+{
+    env_t e;
+    env_open(&e, brk, false);
+    hub_identity_spec_t d1 = { .device_id = "dev1", .primary_key = KEY };
+    hub_identity_t id, id2;
+    hub_identity_create(e.hub, &d1, &id);
+    sink_t s = { 0 };
+    hub_conn_t c = 0, c2 = 0;
+    sim_kernel_run_until(e.k, 100 * SIM_SEC);
+    put(g, "se=now:%d", code(connect(&e, "dev1", NULL, EPOCH + 100, KEY, HUB_PROTO_MQTT, &s, NULL)));
+    put(g, "se<now:%d", code(connect(&e, "dev1", NULL, EPOCH + 99, KEY, HUB_PROTO_MQTT, &s, NULL)));
+    put(g, "badkey:%d", code(connect(&e, "dev1", NULL, EPOCH + 999, KEY2, HUB_PROTO_MQTT, &s, NULL)));
+    char tok[512];
+    hub_sas_make(KEY, HOST "/devices/other", EPOCH + 999, NULL, tok, sizeof tok);
+    hub_connect_params_t p = { .device_id = "dev1", .sas_token = tok };
+    put(g, "scope:%d", code(hub_device_connect(e.hub, &p, NULL, NULL, &c2)));
+    hub_identity_spec_t x = { .device_id = "x1", .x509 = true, .primary_thumbprint = THUMB };
+    hub_identity_create(e.hub, &x, NULL);
+    hub_connect_params_t xp = { .device_id = "x1", .x509_thumbprint = "FFFF456789ABCDEF0123456789ABCDEF01234567" };
+    put(g, "x509:%d", code(hub_device_connect(e.hub, &xp, NULL, NULL, &c2)));
+    /* second connection */
+    sink_t s1 = { 0 }, s2 = { 0 };
+    connect(&e, "dev1", NULL, EPOCH + 999, KEY, HUB_PROTO_MQTT, &s1, &c);
+    connect(&e, "dev1", NULL, EPOCH + 999, KEY, HUB_PROTO_MQTT, &s2, &c2);
+    put(g, "second:%d/%d", s1.disconnects, (int)hub_device_is_connected(e.hub, c));
+    /* disabled */
+    hub_identity_spec_t dis = { .device_id = "dev1", .disabled = true };
+    hub_identity_update(e.hub, &dis, NULL, &id2);
+    put(g, "disabled:%d/%d", (int)hub_device_is_connected(e.hub, c2),
+        code(connect(&e, "dev1", NULL, EPOCH + 999, KEY, HUB_PROTO_MQTT, &s, NULL)));
+    /* etag and If-Match */
+    put(g, "etag-changed:%d", strcmp(id.etag, id2.etag) != 0);
+    put(g, "ifmatch:%d", code(hub_identity_update(e.hub, &dis, id.etag, NULL)));
+    /* ids */
+    char id129[131];
+    memset(id129, 'd', 129);
+    id129[129] = '\0';
+    hub_identity_spec_t big = { .device_id = id129 };
+    put(g, "id129:%d", code(hub_identity_create(e.hub, &big, NULL)));
+    hub_identity_spec_t bad = { .device_id = "a&b" };
+    put(g, "id&:%d", code(hub_identity_create(e.hub, &bad, NULL)));
+    /* generation id on re-create */
+    hub_identity_delete(e.hub, "dev1", NULL, NULL);
+    hub_identity_create(e.hub, &d1, &id2);
+    put(g, "gen-new:%d", strcmp(id.generation_id, id2.generation_id) != 0);
+    env_close(&e, g);
+}
+
+static void battery_messages(const char *brk, sig_t *g)
+{
+    env_t e;
+    env_open(&e, brk, false);
+    hub_identity_spec_t d1 = { .device_id = "dev1", .primary_key = KEY };
+    hub_identity_create(e.hub, &d1, NULL);
+    sink_t s = { 0 };
+    hub_conn_t c = 0;
+    connect(&e, "dev1", NULL, EPOCH + 86400, KEY, HUB_PROTO_HTTPS, &s, &c);
+    hub_msg_t *m = msg_of(262144);
+    put(g, "256k:%d", code(hub_device_send_d2c(e.hub, c, m)));
+    hub_msg_free(m);
+    m = msg_of(262145);
+    put(g, "256k+1:%d", code(hub_device_send_d2c(e.hub, c, m)));
+    hub_msg_free(m);
+    m = msg_of(1);
+    hub_msg_set_sys(m, HUB_SYS_CONNECTION_DEVICE_ID, "evil");
+    hub_device_send_d2c(e.hub, c, m);
+    put(g, "spoof:%s", hub_msg_get_sys(m, HUB_SYS_CONNECTION_DEVICE_ID));
+    hub_msg_free(m);
+    m = msg_of(1);
+    hub_msg_add_app(m, "a b", "v");
+    put(g, "chars:%d", code(hub_device_send_d2c(e.hub, c, m)));
+    hub_msg_free(m);
+    char mid[131];
+    memset(mid, 'i', 129);
+    mid[129] = '\0';
+    m = msg_of(1);
+    hub_msg_set_sys(m, HUB_SYS_MESSAGE_ID, mid);
+    put(g, "mid129:%d", code(hub_device_send_d2c(e.hub, c, m)));
+    hub_msg_free(m);
+    /* C2D */
+    int accepted = 0;
+    hub_err_t last = HUB_EOK;
+    for (int i = 0; i < 52 && last == HUB_EOK; i++) {
+        hub_msg_t *cm = msg_of(1);
+        last = hub_c2d_send(e.hub, "dev1", cm, 0, NULL);
+        if (last == HUB_EOK)
+            accepted++;
+        else
+            hub_msg_free(cm);
+    }
+    put(g, "c2d-depth:%d/%d", accepted, code(last));
+    hub_c2d_purge_device(e.hub, "dev1", NULL);
+    m = msg_of(65537);
+    hub_err_t ce = hub_c2d_send(e.hub, "dev1", m, 0, NULL);
+    if (ce != HUB_EOK)
+        hub_msg_free(m);
+    put(g, "c2d-64k+1:%d", code(ce));
+    m = msg_of(1);
+    hub_msg_add_app(m, "a b", "v");
+    ce = hub_c2d_send(e.hub, "dev1", m, 0, NULL);
+    if (ce != HUB_EOK)
+        hub_msg_free(m);
+    put(g, "c2d-chars:%d", code(ce));
+    m = msg_of(1);
+    hub_msg_set_sys(m, HUB_SYS_MESSAGE_ID, mid);
+    ce = hub_c2d_send(e.hub, "dev1", m, 0, NULL);
+    if (ce != HUB_EOK)
+        hub_msg_free(m);
+    put(g, "c2d-mid129:%d", code(ce));
+    hub_c2d_purge_device(e.hub, "dev1", NULL);
+    /* twins */
+    hub_device_subscribe(e.hub, c, HUB_SUB_DESIRED);
+    char etag[HUB_ETAG_CAP];
+    const char *pt = "{\"properties\":{\"desired\":{\"a\":1}}}";
+    hub_twin_patch(e.hub, "dev1", NULL, pt, strlen(pt), NULL, etag);
+    put(g, "desired-push:%d", s.desired);
+    hub_twin_patch(e.hub, "dev1", NULL, pt, strlen(pt), NULL, NULL);
+    put(g, "twin-ifmatch:%d", code(hub_twin_patch(e.hub, "dev1", NULL, pt, strlen(pt), etag, NULL)));
+    /* three D2C messages for the conservation check */
+    m = msg_of(1);
+    for (int i = 0; i < 3; i++)
+        hub_device_send_d2c(e.hub, c, m);
+    hub_msg_free(m);
+    env_close(&e, g);
+}
+
+static void battery_throttle(const char *brk, sig_t *g)
+{
+    env_t e;
+    env_open(&e, brk, true);
+    hub_identity_spec_t d1 = { .device_id = "dev1", .primary_key = KEY };
+    hub_identity_create(e.hub, &d1, NULL);
+    hub_conn_t c = 0;
+    sink_t s = { 0 };
+    connect(&e, "dev1", NULL, EPOCH + 86400, KEY, HUB_PROTO_MQTT, &s, &c);
+    hub_msg_t *m = msg_of(1);
+    int ok = 0;
+    for (int i = 0; i < 210; i++)
+        if (hub_device_send_d2c(e.hub, c, m) == HUB_EOK)
+            ok++;
+    hub_msg_free(m);
+    put(g, "s1-d2c:%d", ok);
+    env_close(&e, g);
+}
+
+static char *signature(const char *brk)
+{
+    sig_t g = { 0 };
+    battery_methods(brk, &g);
+    battery_auth_registry(brk, &g);
+    battery_messages(brk, &g);
+    battery_throttle(brk, &g);
+    return g.s;
+}
+
+static void test_every_switch_changes_the_signature(void **state)
+{
+    (void)state;
+    char *clean = signature(NULL);
+    char *again = signature(NULL);
+    assert_string_equal(clean, again); /* the battery itself is deterministic */
+    free(again);
+    /* spot-check the clean run against the spec literals */
+    assert_non_null(strstr(clean, "unknown:404001;offline:404103;unsub:404103;"));
+    assert_non_null(strstr(clean, "rt4:400004;rt5:0;rt300:0;rt301:400004;ct301:400004;"));
+    assert_non_null(strstr(clean, "p128k:0;p128k+1:400004;"));
+    assert_non_null(strstr(clean, "504:1/504101;late:1/1;"));
+    assert_non_null(strstr(clean, "window:1/404103;window-in:1/0;"));
+    assert_non_null(strstr(clean, "256k:0;256k+1:413001;spoof:dev1;"));
+    assert_non_null(strstr(clean, "c2d-depth:50/403004;"));
+    assert_non_null(strstr(clean, "s1-d2c:200;"));
+    int dead = 0;
+    for (int f = 0; f < HUB_FAULT__COUNT; f++) {
+        const char *name = hub_fault_info((hub_fault_t)f)->name;
+        char *broken = signature(name);
+        if (strcmp(clean, broken) == 0) {
+            print_error("switch %s changes nothing the battery observes\n", name);
+            dead++;
+        }
+        free(broken);
+    }
+    free(clean);
+    assert_int_equal(dead, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_switch_changes_the_signature),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

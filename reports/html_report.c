@@ -96,6 +96,7 @@ static const char css[] =
     ".chart h3{font-size:14px;margin:0 0 4px}"
     "svg .axis{stroke:#9aa3ad;stroke-width:1}svg .line{fill:none;stroke:#1565c0;stroke-width:1.5}"
     "svg text{font-size:11px;fill:#5b6470}"
+    "tr.group th{background:#e8ecf1;font-size:12px;text-transform:uppercase;letter-spacing:.04em}"
     "footer{color:#5b6470;font-size:12px;padding:0 24px 24px}"
     "[hidden]{display:none!important}";
 
@@ -418,6 +419,18 @@ static void metrics(out_t *o, const report_result_t *r)
         put(o, "<h3>Outcomes</h3><table id=\"outcomes\"><thead><tr><th>counter</th><th class=\"num\">value</th>"
                "</tr></thead><tbody>");
         for (size_t i = 0; i < r->ncounters; i++) {
+            /* Counters are sorted, so one heading row per first name segment
+             * ("method", "d2c", "c2d") groups the outcome table. */
+            const char *name = r->counters[i].name, *dot = strchr(name, '.');
+            size_t plen = dot ? (size_t)(dot - name) : strlen(name);
+            const char *prev = i ? r->counters[i - 1].name : NULL;
+            if (!prev || strncmp(prev, name, plen) != 0 || (prev[plen] != '.' && prev[plen] != 0)) {
+                put(o, "<tr class=\"group\"><th colspan=\"2\">");
+                char *head = strndup(name, plen);
+                esc(o, head ? head : "");
+                free(head);
+                put(o, "</th></tr>");
+            }
             put(o, "<tr><td><code>");
             esc(o, r->counters[i].name);
             putf(o, "</code></td><td class=\"num\">%lld</td></tr>", (long long)r->counters[i].value);

@@ -282,6 +282,8 @@ hub_err_t hub_c2d_purge_device(hub_t *hub, const char *device_id, size_t *n_out)
 void hub_set_feedback_sink(hub_t *hub, void (*fn)(void *ctx, const hub_c2d_fb_batch_t *b),
                            void *ctx)
 {
+    if (!hub)
+        return;
     hub->fb_fn = fn;
     hub->fb_ctx = ctx;
 }
@@ -323,6 +325,8 @@ hub_err_t hub_device_c2d_abandon(hub_t *hub, hub_conn_t conn, const char *lock_t
 
 void hub_set_endpoint_sink(hub_t *hub, const hub_endpoint_ops_t *ops, void *ctx)
 {
+    if (!hub)
+        return;
     hub->ep_ops = ops;
     hub->ep_ctx = ctx;
 }

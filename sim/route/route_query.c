@@ -1150,6 +1150,22 @@ void route_query_free(route_query_t *q)
     free(q);
 }
 
+bool route_query_reads_twin(const route_query_t *q)
+{
+    for (int32_t i = 0; i < q->nnodes; i++)
+        if (q->nodes[i].kind == N_TWIN)
+            return true;
+    return false;
+}
+
+bool route_query_reads_body(const route_query_t *q)
+{
+    for (int32_t i = 0; i < q->nnodes; i++)
+        if (q->nodes[i].kind == N_BODY)
+            return true;
+    return false;
+}
+
 uint64_t route_query_eval_errors(const route_query_t *q)
 {
     return q->eval_errors;

@@ -139,6 +139,10 @@ void route_query_free(route_query_t *q);
  * as an evaluation error (route_query_eval_errors). */
 route_tri_t route_query_eval(route_query_t *q, route_message_t *m);
 uint64_t route_query_eval_errors(const route_query_t *q);
+/* Whether the condition reads $twin / $body at all: a caller can skip
+ * building the twin document (or the body) for queries that never look. */
+bool route_query_reads_twin(const route_query_t *q);
+bool route_query_reads_body(const route_query_t *q);
 /* Evaluate and print the evaluation tree, each node with its value. */
 route_tri_t route_query_explain(route_query_t *q, route_message_t *m, FILE *f);
 const char *route_tri_name(route_tri_t t);

@@ -423,6 +423,14 @@ hs_err_t route_table_route_stats(const route_table_t *t, size_t i, route_stats_t
     return HS_EOK;
 }
 
+bool route_table_reads_twin(const route_table_t *t, route_source_t src)
+{
+    for (size_t i = 0; i < t->nroutes; i++)
+        if (t->routes[i].enabled && t->routes[i].source == src && route_query_reads_twin(t->routes[i].cond))
+            return true;
+    return src == ROUTE_SRC_DEVICE_MESSAGES && t->fallback.enabled && route_query_reads_twin(t->fallback.cond);
+}
+
 static route_tri_t eval_route(route_t *r, route_message_t *msg)
 {
     r->stats.evaluated++;

@@ -76,6 +76,11 @@ uint32_t route_table_route_endpoint(const route_table_t *t, size_t i);
 /* Enable or disable route i (i == count: the fallback route). */
 hs_err_t route_table_route_enable(route_table_t *t, size_t i, bool enabled);
 
+/* Whether any enabled route of source src (or the fallback, for
+ * DeviceMessages) reads $twin: when false the hub need not build the twin
+ * document for route_message_t.twin. */
+bool route_table_reads_twin(const route_table_t *t, route_source_t src);
+
 typedef struct {
     uint64_t evaluated; /* conditions evaluated */
     uint64_t matched;   /* evaluated to true */

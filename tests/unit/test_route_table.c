@@ -259,6 +259,20 @@ static void test_options_section(void **state)
     route_table_free(t);
 }
 
+static void test_reads_twin(void **state)
+{
+    (void)state;
+    const char *cfg = "{\"routes\":[{\"name\":\"a\",\"source\":\"DeviceMessages\",\"condition\":\"p = 1\","
+                      "\"endpointNames\":[\"events\"]},{\"name\":\"b\",\"source\":\"TwinChangeEvents\",\"condition\":"
+                      "\"$twin.tags.x = 1\",\"endpointNames\":[\"events\"]}]}";
+    route_table_t *t = load(cfg, NULL, HS_EOK);
+    assert_false(route_table_reads_twin(t, ROUTE_SRC_DEVICE_MESSAGES));
+    assert_true(route_table_reads_twin(t, ROUTE_SRC_TWIN_CHANGE_EVENTS));
+    assert_int_equal(route_table_route_enable(t, 1, false), HS_EOK);
+    assert_false(route_table_reads_twin(t, ROUTE_SRC_TWIN_CHANGE_EVENTS));
+    route_table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_stats_and_sources),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_options_section),
+        cmocka_unit_test(test_reads_twin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,7 @@ enum { OPT_MESSAGE, OPT_TWIN, OPT_HUB, OPT_EXPLAIN, OPT_ROUTES, OPT_SOURCE };
 static const cli_opt_t query_options[] = {
     { "message", 'm', "MSG.json", "the message: {\"systemProperties\":{..},\"appProperties\":{..},\"body\":\"..\"} (or \"bodyBase64\")" },
     { "twin", 't', "TWIN.json", "the sending device's twin ({\"tags\":{..},\"properties\":{\"desired\":{..},\"reported\":{..}}})" },
-    { "hub", 0, "CONFIG", "a hub config file: its routing.options knobs apply (docs/routing.md)" },
+    { "hub", 0, "CONFIG", "a hub config file: its routeQuery and routing.options knobs apply (docs/routing.md)" },
     { "explain", 'x', NULL, "after the result, print the evaluation tree with each node's value" },
     { "routes", 'r', "CONFIG", "instead of EXPR, print the endpoints the message reaches through CONFIG's routing section" },
     { "source", 's', "SOURCE", "with --routes: the route source (default DeviceMessages)" },
@@ -216,8 +216,8 @@ const hs_command_t hs_cmd_query = {
         "Evaluates an IoT Hub routing query (routing-query.txt) against one message, the way the "
         "hub's router would.  The first line on stdout is exactly one of true, false, undefined "
         "(a route matches only on true); the exit status is 0.  --explain then prints each node "
-        "of the expression with its value.  A syntax error prints the expression with a caret "
-        "under the column and exits 2.\n\n"
+        "of the expression with its value.  A syntax error prints, on stderr, the expression with "
+        "a caret under the column and exits 2.  Options go before `--` when the expression starts with '-'.\n\n"
         "With --routes CONFIG (a hub config with a \"routing\" section, or the section alone), "
         "prints the endpoints the message reaches after deduplication and the fallback route, "
         "one per line: the endpoint name, a tab, and the matching routes.\n\n"

@@ -606,6 +606,10 @@ static int parse_path(parser_t *p, const char *s, size_t len, size_t at, int32_t
 {
     *seg0 = p->q->nsegs;
     size_t i = 0;
+    if (!len) {
+        set_error(p, at ? at - 1 : 0, "a path cannot end with '.'%s", NULL);
+        return -1;
+    }
     while (i < len) {
         if (s[i] == '[') {
             size_t j = i + 1, v = 0;

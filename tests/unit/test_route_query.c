@@ -415,6 +415,8 @@ static void test_syntax_errors(void **state)
     expect_syntax("$body.a[x] = 1", 1, 8, "array index");
     expect_syntax("$body.a..b = 1", 1, 9, "empty name");
     expect_syntax("a[0] = 1", 1, 2, "'['");
+    expect_syntax("$body. = 1", 1, 6, "end with '.'");
+    expect_syntax("$twin.tags. = 1", 1, 11, "end with '.'");
     expect_syntax("{processingPath} = 'x'", 1, 2, "$system");
     expect_syntax("1 /* open", 1, 3, "unterminated comment");
     expect_syntax("a = 1 OR", 1, 9, "end of expression");

@@ -433,7 +433,7 @@ static void metrics(out_t *o, const report_result_t *r)
             }
             put(o, "<tr><td><code>");
             esc(o, r->counters[i].name);
-            putf(o, "</code></td><td class=\"num\">%lld</td></tr>", (long long)r->counters[i].value);
+            putf(o, "</code></td><td class=\"num\">%lld</td></tr>", (long long)*r->counters[i].value);
         }
         put(o, "</tbody></table>");
     }

@@ -174,7 +174,7 @@ json_t *report_result_to_json(const report_result_t *r)
     json_t *metrics = json_object(), *counters = json_object(), *hists = json_object(),
            *series = json_object();
     for (size_t i = 0; i < r->ncounters; i++)
-        set_key(counters, r->counters[i].name, json_integer(r->counters[i].value));
+        set_key(counters, r->counters[i].name, json_integer(*r->counters[i].value));
     for (size_t i = 0; i < r->nhists; i++)
         set_key(hists, r->hists[i].name, hist_to_json(r->hists[i].hist));
     for (size_t i = 0; i < r->nseries; i++) {

@@ -95,8 +95,10 @@ void report_result_free(report_result_t *r)
     for (size_t i = 0; i < r->ncases; i++)
         free_case(&r->cases[i]);
     free(r->cases);
-    for (size_t i = 0; i < r->ncounters; i++)
+    for (size_t i = 0; i < r->ncounters; i++) {
         free(r->counters[i].name);
+        free(r->counters[i].value);
+    }
     free(r->counters);
     for (size_t i = 0; i < r->nhists; i++) {
         free(r->hists[i].name);
@@ -320,23 +322,35 @@ const char **report_result_areas(const report_result_t *r, size_t *n)
     return out;
 }
 
-hs_err_t report_result_add_counter(report_result_t *r, const char *name, int64_t delta)
+hs_err_t report_result_counter_ref(report_result_t *r, const char *name, int64_t **out)
 {
+    *out = NULL;
     if (!name || !*name)
         return HS_EINVAL;
     int found;
     size_t pos = find_sorted(r->counters, r->ncounters, sizeof *r->counters, name, &found);
-    if (found) {
-        r->counters[pos].value += delta;
-        return HS_EOK;
+    if (!found) {
+        char *k = strdup(name);
+        int64_t *v = calloc(1, sizeof *v);
+        if (!k || !v || insert_at((void **)&r->counters, &r->ncounters, sizeof *r->counters, pos)) {
+            free(k);
+            free(v);
+            return HS_ENOMEM;
+        }
+        r->counters[pos].name = k;
+        r->counters[pos].value = v;
     }
-    char *k = strdup(name);
-    if (!k || insert_at((void **)&r->counters, &r->ncounters, sizeof *r->counters, pos)) {
-        free(k);
-        return HS_ENOMEM;
-    }
-    r->counters[pos].name = k;
-    r->counters[pos].value = delta;
+    *out = r->counters[pos].value;
+    return HS_EOK;
+}
+
+hs_err_t report_result_add_counter(report_result_t *r, const char *name, int64_t delta)
+{
+    int64_t *v;
+    hs_err_t rc = report_result_counter_ref(r, name, &v);
+    if (rc)
+        return rc;
+    *v += delta;
     return HS_EOK;
 }
 
@@ -475,7 +489,7 @@ hs_err_t report_result_merge(report_result_t *dst, const report_result_t *src)
     for (size_t i = 0; !rc && i < src->ncases; i++)
         rc = report_result_add_case(dst, &src->cases[i]);
     for (size_t i = 0; !rc && i < src->ncounters; i++)
-        rc = report_result_add_counter(dst, src->counters[i].name, src->counters[i].value);
+        rc = report_result_add_counter(dst, src->counters[i].name, *src->counters[i].value);
     for (size_t i = 0; !rc && i < src->nhists; i++) {
         report_hist_t *h;
         rc = report_result_hist(dst, src->hists[i].name, &h);

@@ -86,6 +86,9 @@ size_t report_result_verdict_count(const report_result_t *r, report_verdict_t v)
 /* --- metrics ------------------------------------------------------------------ */
 /* Counters (outcome tables: "method.reboot.status.504"), summed by name. */
 hs_err_t report_result_add_counter(report_result_t *r, const char *name, int64_t delta);
+/* The counter's value cell (created at 0), for hot paths that count per
+ * event without a name lookup: *out stays valid until report_result_free. */
+hs_err_t report_result_counter_ref(report_result_t *r, const char *name, int64_t **out);
 /* A latency histogram (values in ns) owned by the result, created on first
  * use; the pointer stays valid until report_result_free. */
 hs_err_t report_result_hist(report_result_t *r, const char *name, report_hist_t **out);

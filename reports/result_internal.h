@@ -10,7 +10,7 @@ typedef struct {
 
 typedef struct {
     char *name;
-    int64_t value;
+    int64_t *value; /* own allocation, so report_result_counter_ref stays valid */
 } report_counter_t;
 
 typedef struct {

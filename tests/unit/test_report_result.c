@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +196,21 @@ static void test_metrics_and_kills(void **state)
     assert_int_equal(report_result_add_counter(r, "a", 1), HS_EOK);
     assert_int_equal(report_result_add_counter(r, "b", 3), HS_EOK);
     assert_int_equal(report_result_add_counter(r, "", 3), HS_EINVAL);
+    /* A value cell stays put while other counters are inserted around it. */
+    int64_t *cell, *again;
+    assert_int_equal(report_result_counter_ref(r, "m", &cell), HS_EOK);
+    assert_int_equal(*cell, 0);
+    for (int i = 0; i < 100; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%03d", i);
+        assert_int_equal(report_result_add_counter(r, name, i), HS_EOK);
+    }
+    *cell += 7;
+    assert_int_equal(report_result_add_counter(r, "m", 1), HS_EOK);
+    assert_int_equal(report_result_counter_ref(r, "m", &again), HS_EOK);
+    assert_ptr_equal(cell, again);
+    assert_int_equal(*cell, 8);
+    assert_int_equal(report_result_counter_ref(r, NULL, &again), HS_EINVAL);
     assert_int_equal(report_result_set_knob(r, "method_name_max", "100"), HS_EOK);
     assert_int_equal(report_result_set_knob(r, "method_name_max", "101"), HS_EOK);
     assert_int_equal(report_result_set_knob(r, NULL, "1"), HS_EINVAL);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "sim/fleet/expect.h"
+#include "sim/hub/message.h"
 
 #define PATH_CAP 1024
 #define ID_MAX 128
@@ -650,8 +651,11 @@ static int get_times(ctx_t *c, const json_t *obj, const char *path, const char *
     return 1;
 }
 
-/* An object of name -> string (application / system properties). */
-static void get_props(ctx_t *c, const json_t *obj, const char *path, const char *key, scn_kv_t **out, size_t *n)
+/* An object of name -> string (application / system properties).  System
+ * property names must be ones the hub model knows (query or wire name),
+ * else the fleet could not set them. */
+static void get_props(ctx_t *c, const json_t *obj, const char *path, const char *key, int sys, scn_kv_t **out,
+                      size_t *n)
 {
     json_t *o = get_object(c, obj, path, key);
     if (!o)
@@ -672,6 +676,21 @@ static void get_props(ctx_t *c, const json_t *obj, const char *path, const char 
         }
         if (!*k) {
             diag(c, 1, HS_ERANGE, el, "expected a non-empty property name");
+            continue;
+        }
+        hub_msg_sys_t id;
+        if (sys && hub_msg_sys_lookup(k, &id) != HS_EOK) {
+            char names[600];
+            size_t u = 0;
+            names[0] = '\0';
+            for (int i = 0; i < (int)HUB_SYS__COUNT; i++) {
+                int w = snprintf(names + u, sizeof names - u, "%s%s", i ? ", " : "",
+                                 hub_msg_sys_query_name((hub_msg_sys_t)i));
+                if (w < 0 || (size_t)w >= sizeof names - u)
+                    break;
+                u += (size_t)w;
+            }
+            diag(c, 1, HS_EPARSE, el, "unknown system property \"%s\" (known: %s)", k, names);
             continue;
         }
         kv[used].name = xstrdup(c, k);
@@ -903,8 +922,8 @@ static void load_telemetry(ctx_t *c, const json_t *o, const char *path, sim_time
     get_string(c, o, path, "contentType", 1, &t->content_type);
     get_string(c, o, path, "contentEncoding", 1, &t->content_encoding);
     get_string(c, o, path, "messageId", 1, &t->message_id);
-    get_props(c, o, path, "properties", &t->app_props, &t->napp_props);
-    get_props(c, o, path, "systemProperties", &t->sys_props, &t->nsys_props);
+    get_props(c, o, path, "properties", 0, &t->app_props, &t->napp_props);
+    get_props(c, o, path, "systemProperties", 1, &t->sys_props, &t->nsys_props);
     json_t *b = get_object(c, o, path, "burst");
     if (b) {
         char sub[PATH_CAP];

@@ -334,6 +334,11 @@ static void test_error_syntax_and_shape(void **state)
                  "expected \"sas\" or \"x509\", got \"psk\"");
     expect_error(MINI_HEAD ", \"twin\": {\"reportOnDesired\": 1}" MINI_TAIL "}", "1}",
                  "$.groups[0].twin.reportOnDesired", "expected boolean, got integer");
+    expect_error(MINI_HEAD ", \"telemetry\": {\"systemProperties\": {\"corelationId\": \"x\"}}" MINI_TAIL "}",
+                 "\"corelationId\"", "$.groups[0].telemetry.systemProperties.corelationId",
+                 "unknown system property \"corelationId\" (known: messageId, correlationId,");
+    expect_error(MINI_HEAD ", \"telemetry\": {\"properties\": {\"a\": 1}}" MINI_TAIL "}", "1}",
+                 "$.groups[0].telemetry.properties.a", "expected string, got integer");
     expect_error(MINI_HEAD ", \"telemetry\": {\"payload\": 5}" MINI_TAIL "}", "5}",
                  "$.groups[0].telemetry.payload", "template string or a JSON object");
 }

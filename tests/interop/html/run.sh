@@ -21,6 +21,14 @@ report=$(cd "$(dirname "$report")" && pwd)/$(basename "$report")
 chromium=${HUBSIM_CHROMIUM:-/usr/bin/chromium}
 [ -x "$chromium" ] || { echo "html-report: $chromium not found; install it: apt-get install -y chromium" >&2; exit 2; }
 
+# The lockfile must pin versions and integrity only: no download addresses
+# (omit-lockfile-registry-resolved in .npmrc), and no file here names a host.
+if grep -q '"resolved"' "$here/package-lock.json" ||
+   grep -Eq 'https?://|registry=' "$here/package-lock.json" "$here/package.json" "$here/.npmrc"; then
+  echo "html-report: package-lock.json/package.json/.npmrc must not carry resolved URLs or registry hosts" >&2
+  exit 2
+fi
+
 # The npm environment lives in the build folder, never in the source tree.
 env_dir=$out/npm-env
 mkdir -p "$env_dir"

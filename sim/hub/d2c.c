@@ -74,8 +74,11 @@ static hs_err_t grow_props(hub_t *hub, size_t n)
     return HS_EOK;
 }
 
-/* Route one message of a source and deliver it; returns the endpoints reached. */
-size_t hub_route_message(hub_t *hub, uint32_t rec, const hub_msg_t *msg, int source)
+/* Route one message of a source and deliver it to every selected endpoint
+ * that is reachable; returns the endpoints reached, *selected_out the
+ * endpoints the routes chose (reachable or not). */
+size_t hub_route_message(hub_t *hub, uint32_t rec, const hub_msg_t *msg, int source,
+                         size_t *selected_out)
 {
     route_message_t view;
     route_message_init(&view);
@@ -108,12 +111,18 @@ size_t hub_route_message(hub_t *hub, uint32_t rec, const hub_msg_t *msg, int sou
         n = res.nendpoints;
     route_message_reset(&view);
     json_decref(twin);
+    if (selected_out)
+        *selected_out = n;
+    size_t reached = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *ep = route_table_endpoint_name(hub->routes, hub->route_eps[i]);
+        uint32_t ep = hub->route_eps[i];
+        if (ep < hub->ep_down_cap && hub->ep_down[ep])
+            continue; /* unreachable (a fault-timeline switch): not delivered */
+        reached++;
         if (hub->ep_ops && hub->ep_ops->deliver)
-            hub->ep_ops->deliver(hub->ep_ctx, ep, msg, rec);
+            hub->ep_ops->deliver(hub->ep_ctx, route_table_endpoint_name(hub->routes, ep), msg, rec);
     }
-    return n;
+    return reached;
 }
 
 hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
@@ -205,10 +214,14 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
         hub->lost_one = true; /* the test switch: accepted, then silently gone */
         return HUB_EOK;
     }
-    size_t n = hub_route_message(hub, rec, msg, ROUTE_SRC_DEVICE_MESSAGES);
+    size_t selected = 0;
+    size_t n = hub_route_message(hub, rec, msg, ROUTE_SRC_DEVICE_MESSAGES, &selected);
     if (n) {
         hub_ledger_add(&hub->ledger, HUB_L_D2C_DELIVERED, 1);
         hub_ledger_add(&hub->ledger, HUB_L_D2C_ENDPOINT_DELIVERIES, n);
+    } else if (selected) {
+        /* Every endpoint the routes chose is unreachable: dropped, with the reason. */
+        hub_ledger_add(&hub->ledger, HUB_L_D2C_DROPPED_ENDPOINT, 1);
     } else {
         hub_ledger_add(&hub->ledger, HUB_L_D2C_DROPPED_NO_ROUTE, 1);
     }

@@ -68,7 +68,7 @@ static void route_event(hub_t *hub, uint32_t rec, route_source_t src, const char
               hub_msg_add_app(m, "opType", op) == HS_EOK;
     free(text);
     if (ok) {
-        size_t n = hub_route_message(hub, rec, m, (int)src);
+        size_t n = hub_route_message(hub, rec, m, (int)src, NULL);
         hub_ledger_add(&hub->ledger, n ? HUB_L_EVENT_ROUTED : HUB_L_EVENT_UNROUTED, 1);
         sim_tf_t f[] = { TF_STR("source", route_source_name(src)), TF_STR("op", op),
                          TF_STR("id", hub_str(hub, r->key_off)), TF_INT("endpoints", (int64_t)n) };

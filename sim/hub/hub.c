@@ -185,6 +185,7 @@ void hub_free(hub_t *hub)
         hub_twin_free(hub->twins[i]);
     free(hub->twins);
     route_table_free(hub->routes);
+    free(hub->ep_down);
     free(hub->route_props);
     free(hub->route_eps);
     hub_conn_release(hub);
@@ -329,6 +330,90 @@ void hub_set_endpoint_sink(hub_t *hub, const hub_endpoint_ops_t *ops, void *ctx)
         return;
     hub->ep_ops = ops;
     hub->ep_ctx = ctx;
+}
+
+const char *hub_counter_name(size_t i)
+{
+    return i < (size_t)HUB_L__COUNT ? hub_ledger_name((hub_ledger_counter_t)i) : NULL;
+}
+
+uint64_t hub_counter_value(const hub_t *hub, size_t i)
+{
+    return hub && i < (size_t)HUB_L__COUNT ? hub->ledger.n[i] : 0;
+}
+
+/* ---- run-time switches ---------------------------------------------------- */
+
+hs_err_t hub_set_throttling(hub_t *hub, hub_config_throttle_profile_t profile, uint32_t units)
+{
+    if (!hub || (profile != HUB_THROTTLE_OFF && profile != HUB_THROTTLE_S1) || units < 1 ||
+        units > 200)
+        return HS_EINVAL;
+    hub->cfg.throttling.profile = profile;
+    if (units != hub->cfg.throttling.units) {
+        /* Rates scale with units: recompute them from the S1 figures. */
+        hub->cfg.throttling.units = units;
+        hub->cfg.throttling.d2c_milli_per_sec = 0;
+        hub->cfg.throttling.c2d_milli_per_sec = 0;
+        hub->cfg.throttling.twin_read_milli_per_sec = 0;
+        hub->cfg.throttling.twin_update_milli_per_sec = 0;
+        hub->cfg.throttling.connect_milli_per_sec = 0;
+        hub->cfg.throttling.method_bytes_per_sec = 0;
+    }
+    throttle_setup(hub);
+    /* Buckets are relative to "now": start them full at this instant. */
+    sim_time_t now = sim_kernel_now(hub->k);
+    hub->b_d2c.last = hub->b_c2d.last = hub->b_twin_read.last = now;
+    hub->b_twin_update.last = hub->b_connect.last = hub->b_method.last = now;
+    sim_tf_t f[] = { TF_STR("profile", profile == HUB_THROTTLE_S1 ? "s1" : "off"),
+                     TF_INT("units", units) };
+    sim_kernel_emit(hub->k, "hub.throttling", f, 2);
+    return HS_EOK;
+}
+
+hs_err_t hub_set_method_delay(hub_t *hub, sim_time_t delay)
+{
+    if (!hub)
+        return HS_EINVAL;
+    hub->method_delay = delay;
+    sim_tf_t f[] = { TF_INT("delay_ns", (int64_t)delay) };
+    sim_kernel_emit(hub->k, "hub.method_delay", f, 1);
+    return HS_EOK;
+}
+
+hs_err_t hub_set_endpoint_reachable(hub_t *hub, const char *endpoint, bool reachable)
+{
+    if (!hub || !endpoint)
+        return HS_EINVAL;
+    long i = route_table_endpoint_find(hub->routes, endpoint);
+    if (i < 0)
+        return HS_ENOTFOUND;
+    size_t n = route_table_endpoint_count(hub->routes);
+    if (!hub->ep_down) {
+        hub->ep_down = calloc(n ? n : 1, 1);
+        if (!hub->ep_down)
+            return HS_ENOMEM;
+        hub->ep_down_cap = n;
+    }
+    hub->ep_down[i] = reachable ? 0 : 1;
+    sim_tf_t f[] = { TF_STR("endpoint", endpoint), TF_BOOL("reachable", reachable) };
+    sim_kernel_emit(hub->k, "hub.endpoint", f, 2);
+    return HS_EOK;
+}
+
+hub_err_t hub_device_drop(hub_t *hub, const char *device_id, const char *module_id,
+                          const char *reason)
+{
+    if (!hub || !device_id)
+        return HUB_EARGUMENT_NULL;
+    const char *m = (module_id && module_id[0]) ? module_id : NULL;
+    uint32_t rec = hub_registry_find(hub, device_id, m);
+    if (rec == HUB_NONE)
+        return (m && hub_registry_find(hub, device_id, NULL) != HUB_NONE) ? HUB_EMODULE_NOT_FOUND
+                                                                         : HUB_EDEVICE_NOT_FOUND;
+    hub_conn_drop_rec(hub, rec, HUB_ESERVER_ERROR, reason ? reason : "dropped by the hub",
+                      HUB_L_CONN_DROPPED_FAULT);
+    return HUB_EOK;
 }
 
 uint64_t hub_counter(const hub_t *hub, const char *name)

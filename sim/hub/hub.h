@@ -273,7 +273,31 @@ typedef struct {
 
 void hub_set_endpoint_sink(hub_t *hub, const hub_endpoint_ops_t *ops, void *ctx);
 
+/* ---- run-time switches (the scenario fault timeline) ---------------------- */
+
+/* Switch the throttling profile from now on (HUB_THROTTLE_OFF or _S1 with
+ * `units`, 1-200); the buckets start full.  HS_EINVAL for bad values. */
+hs_err_t hub_set_throttling(hub_t *hub, hub_config_throttle_profile_t profile, uint32_t units);
+/* A dispatch delay between the hub's decision to deliver a method request
+ * (when the response deadline starts) and the request reaching the device;
+ * 0 (default) = none.  Calls whose deadline passes first end 504. */
+hs_err_t hub_set_method_delay(hub_t *hub, sim_time_t delay);
+/* Mark a routing endpoint ("events" or a configured one, case-insensitive)
+ * unreachable or reachable again.  A D2C message whose selected endpoints
+ * are all unreachable is counted d2c.dropped_endpoint.  HS_ENOTFOUND for an
+ * unknown name. */
+hs_err_t hub_set_endpoint_reachable(hub_t *hub, const char *endpoint, bool reachable);
+/* Close an identity's connection from the hub side (its sink hears
+ * `disconnected` with `reason`); HUB_EOK also when it was not connected.
+ * DEVICE_NOT_FOUND / MODULE_NOT_FOUND for unknown identities. */
+hub_err_t hub_device_drop(hub_t *hub, const char *device_id, const char *module_id,
+                          const char *reason);
+
 /* ---- bookkeeping ------------------------------------------------------------ */
+
+/* Counters by index, for writers that want every one: NULL past the end. */
+const char *hub_counter_name(size_t i);
+uint64_t hub_counter_value(const hub_t *hub, size_t i);
 
 /* Read one counter by name ("d2c.accepted", see ledger.h); 0 for unknown. */
 uint64_t hub_counter(const hub_t *hub, const char *name);

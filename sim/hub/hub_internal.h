@@ -62,6 +62,7 @@ typedef struct {
     hub_call_state_t state;
     uint8_t delivering;      /* the request is being handed to the sink: keep the slot */
     sim_event_id_t timer;
+    sim_event_id_t handover; /* pending delayed hand-over, 0 = none */
     sim_time_t response_timeout;
     hub_method_cb cb;
     void *cb_ctx;
@@ -102,6 +103,8 @@ struct hub {
     uint32_t in_progress;
     uint32_t waiting_connect;
     uint32_t h_method_timer;
+    uint32_t h_method_deliver;      /* delayed hand-over (method delay fault) */
+    sim_time_t method_delay;
     void *late;              /* methods.c's per-slot memory of timed-out calls */
 
     /* throttling */
@@ -124,6 +127,8 @@ struct hub {
     size_t route_props_cap;
     uint32_t *route_eps;
     size_t route_eps_cap;
+    uint8_t *ep_down;                 /* per endpoint index: 1 = unreachable (fault timeline) */
+    size_t ep_down_cap;
     const hub_endpoint_ops_t *ep_ops;
     void *ep_ctx;
     int64_t epoch;
@@ -177,7 +182,8 @@ void hub_methods_release(hub_t *hub);
 void hub_methods_on_online(hub_t *hub, uint32_t rec);
 
 /* d2c.c: route a message of a route source (route_source_t) and deliver it. */
-size_t hub_route_message(hub_t *hub, uint32_t rec, const hub_msg_t *msg, int source);
+size_t hub_route_message(hub_t *hub, uint32_t rec, const hub_msg_t *msg, int source,
+                         size_t *selected_out);
 
 /* events.c: twin-change, lifecycle and connection-state events for routing. */
 void hub_events_setup(hub_t *hub);

@@ -19,6 +19,7 @@
     X(CONN_DROPPED_DISABLED, "conn.dropped_disabled")        \
     X(CONN_DROPPED_DELETED, "conn.dropped_deleted")          \
     X(CONN_DROPPED_PROTOCOL, "conn.dropped_protocol")        \
+    X(CONN_DROPPED_FAULT, "conn.dropped_fault")              \
     X(AUTH_OK, "auth.ok")                                    \
     X(AUTH_EXPIRED, "auth.expired")                          \
     X(AUTH_BAD_SIGNATURE, "auth.bad_signature")              \

@@ -153,6 +153,9 @@ static void call_complete(hub_t *hub, uint32_t slot, hub_err_t err, int device_s
     if (!from_timer && c->timer)
         (void)sim_kernel_cancel(hub->k, c->timer);
     c->timer = 0;
+    if (c->handover)
+        (void)sim_kernel_cancel(hub->k, c->handover);
+    c->handover = 0;
     if (c->state == HUB_CALL_WAIT_CONNECT)
         hub->waiting_connect--;
     uint64_t rid = c->rid;
@@ -198,25 +201,16 @@ static void arm_timer(hub_t *hub, uint32_t slot, sim_time_t delay)
         c->timer = 0;
 }
 
-/* Hand a call to the identity's live connection and start its response deadline. */
-static void deliver(hub_t *hub, uint32_t slot)
+/* Give the request to the identity's live connection (if it is still
+ * online for methods: with a dispatch delay it may have left meanwhile, and
+ * then the call simply runs into its deadline). */
+static void handover(hub_t *hub, uint32_t slot)
 {
     hub_call_t *c = &hub->calls[slot];
     uint32_t rec = c->rec;
+    if (!hub_conn_methods_online(hub, rec))
+        return;
     uint32_t cs = hub->recs[rec].conn - 1;
-    if (c->state == HUB_CALL_WAIT_CONNECT) {
-        hub->waiting_connect--;
-        if (c->timer)
-            (void)sim_kernel_cancel(hub->k, c->timer);
-        c->timer = 0;
-    }
-    c->state = HUB_CALL_WAIT_RESPONSE;
-    sim_time_t rt = c->response_timeout;
-    if (hub_faults_on(&hub->faults, HUB_FAULT_METHOD_504_OBO))
-        rt += SIM_SEC;
-    arm_timer(hub, slot, rt);
-    hub_ledger_add(&hub->ledger, HUB_L_METHOD_DELIVERED, 1);
-    method_emit(hub, "delivered", c->rid, rec, HUB_EOK, c->name);
     const hub_sink_ops_t *ops = hub->conns[cs].ops;
     void *sctx = hub->conns[cs].ctx;
     hub_conn_t handle = hub_conn_handle(hub, cs);
@@ -233,6 +227,46 @@ static void deliver(hub_t *hub, uint32_t slot)
     c->delivering = 0;
     if (c->state == HUB_CALL_FREE)
         call_free_slot(hub, slot);
+}
+
+static void on_delayed_handover(sim_kernel_t *k, void *ctx, uint64_t rid)
+{
+    (void)k;
+    hub_t *hub = ctx;
+    uint32_t slot = (uint32_t)(rid & HUB_RID_SLOT_MASK);
+    if (slot < hub->ncalls && hub->calls[slot].rid == rid &&
+        hub->calls[slot].state == HUB_CALL_WAIT_RESPONSE) {
+        hub->calls[slot].handover = 0;
+        handover(hub, slot);
+    }
+}
+
+/* Start a call's response deadline and hand it to the device (now, or
+ * after the method-delay fault's dispatch delay). */
+static void deliver(hub_t *hub, uint32_t slot)
+{
+    hub_call_t *c = &hub->calls[slot];
+    uint32_t rec = c->rec;
+    if (c->state == HUB_CALL_WAIT_CONNECT) {
+        hub->waiting_connect--;
+        if (c->timer)
+            (void)sim_kernel_cancel(hub->k, c->timer);
+        c->timer = 0;
+    }
+    c->state = HUB_CALL_WAIT_RESPONSE;
+    sim_time_t rt = c->response_timeout;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_METHOD_504_OBO))
+        rt += SIM_SEC;
+    arm_timer(hub, slot, rt);
+    hub_ledger_add(&hub->ledger, HUB_L_METHOD_DELIVERED, 1);
+    method_emit(hub, "delivered", c->rid, rec, HUB_EOK, c->name);
+    if (hub->method_delay) {
+        if (sim_kernel_after(hub->k, hub->method_delay, SIM_PRIO_DEVICE, hub->h_method_deliver,
+                             c->rid, &c->handover) != HS_EOK)
+            c->handover = 0;
+        return;
+    }
+    handover(hub, slot);
 }
 
 static void on_timer(sim_kernel_t *k, void *ctx, uint64_t rid)
@@ -283,7 +317,8 @@ hs_err_t hub_methods_init(hub_t *hub)
     if (!hub->late)
         return HS_ENOMEM;
     hub->h_method_timer = sim_kernel_register(hub->k, on_timer, hub);
-    return hub->h_method_timer ? HS_EOK : HS_ENOMEM;
+    hub->h_method_deliver = sim_kernel_register(hub->k, on_delayed_handover, hub);
+    return hub->h_method_timer && hub->h_method_deliver ? HS_EOK : HS_ENOMEM;
 }
 
 void hub_methods_release(hub_t *hub)
@@ -292,6 +327,8 @@ void hub_methods_release(hub_t *hub)
         hub_call_t *c = &hub->calls[i];
         if (c->state != HUB_CALL_FREE && c->timer)
             (void)sim_kernel_cancel(hub->k, c->timer);
+        if (c->state != HUB_CALL_FREE && c->handover)
+            (void)sim_kernel_cancel(hub->k, c->handover);
         free(c->name);
         free(c->payload);
     }

@@ -347,6 +347,52 @@ static void test_events_routed(void **state)
     fx_free(f, true);
 }
 
+static void test_runtime_switches(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new(HUB_PROTO_MQTT);
+    hub_msg_t *m = msg_of(4);
+    /* events unreachable: the message is accepted, then dropped with its reason */
+    assert_int_equal(hub_set_endpoint_reachable(f->hub, "EVENTS", false), HS_EOK);
+    assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    assert_int_equal(f->ep.deliveries, 0);
+    assert_int_equal(hub_counter(f->hub, "d2c.dropped_endpoint"), 1);
+    assert_int_equal(hub_set_endpoint_reachable(f->hub, "events", true), HS_EOK);
+    assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    assert_int_equal(f->ep.deliveries, 1);
+    assert_int_equal(hub_set_endpoint_reachable(f->hub, "nosuch", false), HS_ENOTFOUND);
+    /* throttling switched on at 10 s: 200 more, then 429 */
+    sim_kernel_run_until(f->k, 10 * SIM_SEC);
+    assert_int_equal(hub_set_throttling(f->hub, HUB_THROTTLE_S1, 1), HS_EOK);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    assert_int_equal(code(hub_device_send_d2c(f->hub, f->conn, m)), 429001);
+    assert_int_equal(hub_set_throttling(f->hub, HUB_THROTTLE_OFF, 1), HS_EOK);
+    assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    assert_int_equal(hub_set_throttling(f->hub, HUB_THROTTLE_S1, 0), HS_EINVAL);
+    /* 3 units: 300/s */
+    assert_int_equal(hub_set_throttling(f->hub, HUB_THROTTLE_S1, 3), HS_EOK);
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    assert_int_equal(code(hub_device_send_d2c(f->hub, f->conn, m)), 429001);
+    hub_msg_free(m);
+    /* a server-side drop */
+    assert_int_equal(hub_device_drop(f->hub, "dev1", NULL, "fault"), HUB_EOK);
+    assert_false(hub_device_is_connected(f->hub, f->conn));
+    assert_int_equal(hub_counter(f->hub, "conn.dropped_fault"), 1);
+    assert_int_equal(hub_device_drop(f->hub, "dev1", NULL, "again"), HUB_EOK);
+    assert_int_equal(code(hub_device_drop(f->hub, "ghost", NULL, NULL)), 404001);
+    /* counters by index */
+    size_t n = 0;
+    while (hub_counter_name(n))
+        n++;
+    assert_true(n > 40);
+    for (size_t i = 0; i < n; i++)
+        assert_true(hub_counter_value(f->hub, i) == hub_counter(f->hub, hub_counter_name(i)));
+    assert_int_equal(hub_counter_value(f->hub, n), 0);
+    fx_free(f, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -359,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_conservation_catches_lost_message),
         cmocka_unit_test(test_breaks_msg_rules),
         cmocka_unit_test(test_events_routed),
+        cmocka_unit_test(test_runtime_switches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -669,6 +669,43 @@ static void test_break_late_response_double_completion(void **state)
     fx_free(f);
 }
 
+static void test_method_dispatch_delay(void **state)
+{
+    (void)state;
+    /* Delay 3 s, responseTimeout 5 s: the device hears at 3 s and answers at 4.999 s. */
+    fx_t *f = fx_new(true);
+    fx_online(f);
+    assert_int_equal(hub_set_method_delay(f->hub, 3 * SIM_SEC), HS_EOK);
+    hub_method_call_t c = call("m");
+    c.has_response_timeout = true;
+    c.response_timeout_s = 5;
+    result_t r = { 0 };
+    assert_int_equal(hub_method_invoke(f->hub, &c, on_result, &r, NULL), HUB_EOK);
+    assert_int_equal(f->sink.requests, 0);
+    sim_kernel_run_until(f->k, 3 * SIM_SEC - SIM_MS);
+    assert_int_equal(f->sink.requests, 0);
+    sim_kernel_run_until(f->k, 3 * SIM_SEC);
+    assert_int_equal(f->sink.requests, 1);
+    at(f, 5 * SIM_SEC - SIM_MS, (action_t){ .kind = ACT_RESPOND, .sink = &f->sink, .conn = &f->conn,
+                                            .status = 200, .payload = "1" });
+    sim_kernel_run_until(f->k, 6 * SIM_SEC);
+    assert_int_equal(r.last.http_status, 200);
+    /* Delay 6 s > 5 s: the call ends 504 and the request never arrives. */
+    assert_int_equal(hub_set_method_delay(f->hub, 6 * SIM_SEC), HS_EOK);
+    result_t r2 = { 0 };
+    assert_int_equal(hub_method_invoke(f->hub, &c, on_result, &r2, NULL), HUB_EOK);
+    sim_kernel_run_until(f->k, 20 * SIM_SEC);
+    assert_int_equal(r2.calls, 1);
+    assert_int_equal(hub_error_info(r2.last.error)->code, 504101);
+    assert_int_equal(f->sink.requests, 1);
+    /* A call still waiting for its delayed hand-over when the hub is freed leaves no event behind. */
+    assert_int_equal(hub_method_invoke(f->hub, &c, on_result, &r2, NULL), HUB_EOK);
+    hub_free(f->hub);
+    assert_int_equal(sim_kernel_pending(f->k), 0);
+    sim_kernel_free(f->k);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -689,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_json_body),
         cmocka_unit_test(test_break_switches),
         cmocka_unit_test(test_break_late_response_double_completion),
+        cmocka_unit_test(test_method_dispatch_delay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,6 +47,20 @@ build_failed() { echo "   build $1 failed"; total_fail=$((total_fail + 1)); }
 
 if configure_build asan gcc -DCMAKE_BUILD_TYPE=Debug -DHUBSIM_SANITIZE=ON; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 run_suite asan
+  # The HTML report in Debian's headless chromium (playwright-core from the
+  # committed lockfile): filters clicked, no network request, a screenshot.
+  echo "== html report (headless chromium)"
+  for kind in conformance scenario; do
+    log=$LOGDIR/html-$kind.log
+    bash tests/interop/html/run.sh "build/asan/report-sample/$kind/report.html" "build/html-report/$kind" >"$log" 2>&1
+    rc=$?
+    line=$(grep -E '^html-report: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+    if [ -n "$line" ]; then
+      set -- $line; total_pass=$((total_pass + $2)); total_fail=$((total_fail + $4))
+    fi
+    if [ $rc -ne 0 ] && [ -z "$line" ]; then total_fail=$((total_fail + 1)); fi
+    echo "   html $kind: ${line:-no result (exit $rc), see ${log#$ROOT/}}"
+  done
 else build_failed asan; fi
 
 if configure_build cov gcc -DCMAKE_BUILD_TYPE=Debug -DHUBSIM_COVERAGE=ON; then

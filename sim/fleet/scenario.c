@@ -2381,6 +2381,31 @@ static json_t *j_fault(const scn_fault_t *f)
     return o;
 }
 
+/* Same shape and every real bit-identical (a and b come from one dump). */
+static int reals_identical(const json_t *a, const json_t *b)
+{
+    if (json_is_real(a))
+        return json_is_real(b) && memcmp(&(double){ json_real_value(a) }, &(double){ json_real_value(b) },
+                                         sizeof(double)) == 0;
+    if (json_is_object(a)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)a, k, v) {
+            if (!reals_identical(v, json_object_get(b, k)))
+                return 0;
+        }
+        return 1;
+    }
+    if (json_is_array(a)) {
+        if (json_array_size(a) != json_array_size(b))
+            return 0;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!reals_identical(json_array_get(a, i), json_array_get(b, i)))
+                return 0;
+    }
+    return 1;
+}
+
 char *scenario_to_json(const scenario_t *s)
 {
     if (!s)
@@ -2434,7 +2459,16 @@ char *scenario_to_json(const scenario_t *s)
         }
     }
     json_object_set_new(o, "expectations", ex);
+    /* 15 significant digits read best (0.2, not 0.20000000000000001); fall
+     * back to 17, which is always exact, when some number would not come
+     * back bit for bit */
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_t *back = text ? json_loads(text, 0, NULL) : NULL;
+    if (text && (!back || !reals_identical(o, back))) {
+        free(text);
+        text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    }
+    json_decref(back);
     json_decref(o);
     return text;
 }

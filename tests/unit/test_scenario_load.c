@@ -830,6 +830,70 @@ static void test_round_trip_everything(void **state)
     free(t);
 }
 
+/* Values that 15 digits cannot carry still come back bit for bit. */
+static void test_round_trip_exact_reals(void **state)
+{
+    (void)state;
+    scenario_t s1, s2;
+    load_ok(MINI_HEAD ", \"c2d\": {\"reject\": 0.1234567890123456789, \"abandon\": 0.1, \"ignore\": 0.2},"
+            " \"misbehaviour\": {\"badSas\": 0.30000000000000004}" MINI_TAIL "}", &s1);
+    char *t = scenario_to_json(&s1);
+    assert_non_null(t);
+    load_ok(t, &s2);
+    assert_memory_equal(&s1.groups[0].c2d, &s2.groups[0].c2d, sizeof s1.groups[0].c2d);
+    assert_memory_equal(&s1.groups[0].misbehaviour, &s2.groups[0].misbehaviour, sizeof s1.groups[0].misbehaviour);
+    free(t);
+    scenario_free(&s1);
+    scenario_free(&s2);
+    /* and a plain one prints plainly */
+    load_ok(MINI_HEAD ", \"c2d\": {\"reject\": 0.2}" MINI_TAIL "}", &s1);
+    t = scenario_to_json(&s1);
+    assert_non_null(strstr(t, "\"reject\": 0.2,"));
+    free(t);
+    scenario_free(&s1);
+}
+
+/* Bad input never crashes: every prefix of a full scenario, and the file
+ * with each structural character replaced, loads or fails cleanly. */
+static void test_truncations_and_mutations(void **state)
+{
+    (void)state;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fixtures/scenarios/full.json", tu_source_dir());
+    size_t len = 0;
+    char *text = tu_read_file(path, &len);
+    assert_non_null(text);
+    size_t failed = 0;
+    for (size_t n = 0; n < len; n += 7) {
+        json_diag_list_t *d = NULL;
+        assert_int_equal(json_diag_list_new(&d), HS_EOK);
+        scenario_t s;
+        hs_err_t rc = scenario_load_text(text, n, path, &s, d);
+        if (rc != HS_EOK) {
+            assert_true(json_diag_count(d) > 0);
+            failed++;
+        }
+        scenario_free(&s);
+        json_diag_list_free(d);
+    }
+    assert_true(failed > 0);
+    static const char subst[] = "0\"-[{ x";
+    for (size_t i = 0; i < len; i += 3) {
+        char saved = text[i];
+        text[i] = subst[i % (sizeof subst - 1)];
+        json_diag_list_t *d = NULL;
+        assert_int_equal(json_diag_list_new(&d), HS_EOK);
+        scenario_t s;
+        hs_err_t rc = scenario_load_text(text, len, path, &s, d);
+        assert_true(rc == HS_EOK || rc == HS_EPARSE || rc == HS_EIO);
+        assert_true((rc == HS_EOK) == (json_diag_count(d) == 0));
+        scenario_free(&s);
+        json_diag_list_free(d);
+        text[i] = saved;
+    }
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -852,6 +916,8 @@ int main(void)
         cmocka_unit_test(test_examples_load_and_round_trip),
         cmocka_unit_test(test_fleet_10k_shape),
         cmocka_unit_test(test_round_trip_everything),
+        cmocka_unit_test(test_round_trip_exact_reals),
+        cmocka_unit_test(test_truncations_and_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,7 @@
 typedef struct {
     char *s;
     size_t len, cap;
+    bool with_trace; /* also record each kernel's trace hash (determinism test) */
 } sig_t;
 
 static void put(sig_t *g, const char *fmt, ...)
@@ -159,6 +160,9 @@ static void env_close(env_t *e, sig_t *g)
     sim_kernel_run_until(e->k, sim_kernel_now(e->k) + 1000 * SIM_SEC);
     char why[256];
     put(g, "check:%d", hub_check(e->hub, why, sizeof why));
+    if (g->with_trace)
+        put(g, "trace:%016llx/%llu", (unsigned long long)sim_trace_hash(sim_kernel_trace(e->k)),
+            (unsigned long long)sim_trace_count(sim_kernel_trace(e->k)));
     hub_free(e->hub);
     sim_kernel_free(e->k);
 }
@@ -465,14 +469,31 @@ static void battery_throttle(const char *brk, sig_t *g)
     env_close(&e, g);
 }
 
-static char *signature(const char *brk)
+static char *signature_ex(const char *brk, bool with_trace)
 {
     sig_t g = { 0 };
+    g.with_trace = with_trace;
     battery_methods(brk, &g);
     battery_auth_registry(brk, &g);
     battery_messages(brk, &g);
     battery_throttle(brk, &g);
     return g.s;
+}
+
+static char *signature(const char *brk)
+{
+    return signature_ex(brk, false);
+}
+
+/* The same calls give the same trace, event for event (hash and count). */
+static void test_trace_is_deterministic(void **state)
+{
+    (void)state;
+    char *a = signature_ex(NULL, true), *b = signature_ex(NULL, true);
+    assert_non_null(strstr(a, "trace:"));
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
 }
 
 static void test_every_switch_changes_the_signature(void **state)
@@ -509,6 +530,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_switch_changes_the_signature),
+        cmocka_unit_test(test_trace_is_deterministic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

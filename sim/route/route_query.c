@@ -1577,8 +1577,28 @@ static void call(ectx_t *c, const node_t *n, rv_t *r)
 {
     const route_options_t *o = &c->q->opt;
     const int32_t *ai = c->q->args + n->arg0;
-    rv_t a[64];
+    /* every builtin but CONCAT takes at most 3 arguments; CONCAT streams its
+     * arguments so deep nesting never puts 64 values on the stack per level */
+    rv_t a[3];
     int na = n->nargs;
+    if (n->fn == F_CONCAT) {
+        rv_t acc;
+        set_str(&acc, "", 0);
+        for (int k = 0; k < na; k++) {
+            rv_t pair[2];
+            pair[0] = acc;
+            ev(c, ai[k], &pair[1]);
+            concat2(c, pair, 2, &acc);
+            if (acc.t == RV_UNDEF)
+                break;
+        }
+        *r = acc;
+        return;
+    }
+    if (na > 3) {
+        set_undef(r);
+        return;
+    }
     if (n->fn == F_TWIN_CHANGE_INCLUDES) {
         ev(c, ai[0], &a[0]);
         set_bool(r, a[0].t != RV_UNDEF);
@@ -1606,7 +1626,6 @@ static void call(ectx_t *c, const node_t *n, rv_t *r)
             set_num(r, v);
         return;
     }
-    case F_CONCAT: concat2(c, a, na, r); return;
     default: break;
     }
     /* numeric functions */

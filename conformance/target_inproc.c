@@ -1,0 +1,853 @@
+/* The in-process conformance target: the transport seam implemented over the hub model on a virtual-time kernel. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conformance/target.h"
+#include "sim/hub/hub.h"
+#include "sim/hub/json_locate.h"
+#include "sim/kernel.h"
+
+/*
+ * One target = one kernel + one hub, both fresh per case.  The hub's sinks
+ * (per-connection device sink, method result callback, endpoint and
+ * feedback sinks) copy what they hear into queues the case polls, so the
+ * case code looks the same as it will over a live transport.  Every
+ * connection, call and queued record is a separate allocation whose address
+ * is handed to the hub as callback context, so growing the tables never
+ * moves a pointer the hub holds.
+ */
+
+typedef struct {
+    target_event_kind_t kind;
+    sim_time_t at;
+    char *method_name;
+    char *rid;
+    char *payload;
+    size_t payload_len;
+    uint64_t version;
+    target_status_t status;
+} inproc_event_t;
+
+typedef struct inproc_conn {
+    struct conform_target *t;
+    hub_conn_t hc;
+    inproc_event_t *evs;
+    size_t n_evs, cap_evs;
+    inproc_event_t last; /* the popped event, freed on the next pop */
+    char *c2d_body;
+} inproc_conn_t;
+
+typedef struct {
+    bool done;
+    target_method_result_t r;
+    char *payload;
+} inproc_call_t;
+
+typedef struct {
+    char *endpoint;
+    char *body;
+    size_t body_len;
+    target_prop_t *sys;
+    size_t n_sys;
+    target_prop_t *app;
+    size_t n_app;
+} inproc_rx_t;
+
+typedef struct {
+    target_fb_record_t *records;
+    size_t count;
+    sim_time_t at;
+} inproc_fb_t;
+
+struct conform_target {
+    target_options_t opt;
+    sim_kernel_t *k;
+    hub_t *hub;
+    FILE *trace_f;
+    char *trace_buf;
+    size_t trace_len;
+    char *breaks[8];
+    size_t n_breaks;
+    inproc_conn_t **conns;
+    size_t n_conns;
+    inproc_call_t **calls;
+    size_t n_calls;
+    inproc_rx_t *rx;
+    size_t n_rx, cap_rx, rx_head;
+    inproc_rx_t rx_last;
+    inproc_fb_t *fb;
+    size_t n_fb, cap_fb, fb_head;
+    inproc_fb_t fb_last;
+    char *payload_hold;
+};
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (!p)
+        abort(); /* the harness cannot report without memory: fail loudly */
+    if (n)
+        memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+static char *dup_s(const char *s)
+{
+    return dup_n(s ? s : "", s ? strlen(s) : 0);
+}
+
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    size_t nc = *cap ? *cap * 2 : 8;
+    while (nc < need)
+        nc *= 2;
+    void *q = realloc(p, nc * elem);
+    if (!q)
+        abort();
+    *cap = nc;
+    return q;
+}
+
+static void status_from_hub(target_status_t *st, hub_err_t e, const char *detail)
+{
+    if (e == HUB_EOK) {
+        target_status_ok(st);
+        return;
+    }
+    const hub_error_info_t *i = hub_error_info(e);
+    target_status_set(st, i->http_status, i->code, i->name, detail ? detail : i->message);
+}
+
+/* ---- sinks ----------------------------------------------------------------- */
+
+static void conn_push(inproc_conn_t *c, const inproc_event_t *ev)
+{
+    c->evs = grow(c->evs, &c->cap_evs, c->n_evs + 1, sizeof *c->evs);
+    c->evs[c->n_evs++] = *ev;
+}
+
+static void sink_method(void *ctx, hub_conn_t conn, const char *name, const char *rid,
+                        const char *payload, size_t len)
+{
+    (void)conn;
+    inproc_conn_t *c = ctx;
+    inproc_event_t ev = { .kind = TARGET_EV_METHOD, .at = sim_kernel_now(c->t->k) };
+    ev.method_name = dup_s(name);
+    ev.rid = dup_s(rid);
+    ev.payload = dup_n(payload ? payload : "", payload ? len : 0);
+    ev.payload_len = payload ? len : 0;
+    conn_push(c, &ev);
+}
+
+static void sink_c2d(void *ctx, hub_conn_t conn)
+{
+    (void)conn;
+    inproc_conn_t *c = ctx;
+    inproc_event_t ev = { .kind = TARGET_EV_C2D_AVAILABLE, .at = sim_kernel_now(c->t->k) };
+    conn_push(c, &ev);
+}
+
+static void sink_desired(void *ctx, hub_conn_t conn, uint64_t version, const char *patch, size_t len)
+{
+    (void)conn;
+    inproc_conn_t *c = ctx;
+    inproc_event_t ev = { .kind = TARGET_EV_DESIRED, .at = sim_kernel_now(c->t->k) };
+    ev.version = version;
+    ev.payload = dup_n(patch ? patch : "", patch ? len : 0);
+    ev.payload_len = patch ? len : 0;
+    conn_push(c, &ev);
+}
+
+static void sink_disc(void *ctx, hub_conn_t conn, hub_err_t err, const char *reason)
+{
+    (void)conn;
+    inproc_conn_t *c = ctx;
+    inproc_event_t ev = { .kind = TARGET_EV_DISCONNECTED, .at = sim_kernel_now(c->t->k) };
+    status_from_hub(&ev.status, err, reason);
+    conn_push(c, &ev);
+}
+
+static const hub_sink_ops_t inproc_sink = {
+    .method_request = sink_method,
+    .c2d_available = sink_c2d,
+    .desired_patch = sink_desired,
+    .disconnected = sink_disc,
+};
+
+static void on_method_result(void *ctx, const hub_method_result_t *r)
+{
+    inproc_call_t *call = ctx;
+    call->done = true;
+    call->r.http = r->http_status;
+    const hub_error_info_t *i = hub_error_info(r->error);
+    call->r.code = r->error == HUB_EOK ? 0 : i->code;
+    snprintf(call->r.name, sizeof call->r.name, "%s", r->error == HUB_EOK ? "OK" : i->name);
+    call->r.device_status = r->device_status;
+    free(call->payload);
+    call->payload = r->payload ? dup_n(r->payload, r->payload_len) : NULL;
+    call->r.payload = call->payload;
+    call->r.payload_len = r->payload ? r->payload_len : 0;
+}
+
+static void on_deliver(void *ctx, const char *endpoint, const hub_msg_t *msg, uint32_t device_no)
+{
+    (void)device_no;
+    conform_target_t *t = ctx;
+    t->rx = grow(t->rx, &t->cap_rx, t->n_rx + 1, sizeof *t->rx);
+    inproc_rx_t *r = &t->rx[t->n_rx++];
+    memset(r, 0, sizeof *r);
+    r->endpoint = dup_s(endpoint);
+    size_t blen;
+    const void *b = hub_msg_body(msg, &blen);
+    r->body = dup_n(b, blen);
+    r->body_len = blen;
+    r->sys = calloc(HUB_SYS__COUNT, sizeof *r->sys);
+    size_t na = hub_msg_app_count(msg);
+    r->app = calloc(na ? na : 1, sizeof *r->app);
+    if (!r->sys || !r->app)
+        abort();
+    for (int i = 0; i < (int)HUB_SYS__COUNT; i++) {
+        const char *v = hub_msg_get_sys(msg, (hub_msg_sys_t)i);
+        if (!v)
+            continue;
+        r->sys[r->n_sys].name = dup_s(hub_msg_sys_query_name((hub_msg_sys_t)i));
+        r->sys[r->n_sys++].value = dup_s(v);
+    }
+    for (size_t i = 0; i < na; i++) {
+        const char *n, *v;
+        if (hub_msg_app_at(msg, i, &n, &v) != HS_EOK)
+            break;
+        r->app[r->n_app].name = dup_s(n);
+        r->app[r->n_app++].value = dup_s(v);
+    }
+}
+
+static const hub_endpoint_ops_t inproc_endpoints = { .deliver = on_deliver };
+
+static void on_feedback(void *ctx, const hub_c2d_fb_batch_t *b)
+{
+    conform_target_t *t = ctx;
+    t->fb = grow(t->fb, &t->cap_fb, t->n_fb + 1, sizeof *t->fb);
+    inproc_fb_t *f = &t->fb[t->n_fb++];
+    f->count = b->count;
+    f->at = sim_kernel_now(t->k);
+    f->records = calloc(b->count ? b->count : 1, sizeof *f->records);
+    if (!f->records)
+        abort();
+    for (size_t i = 0; i < b->count; i++) {
+        const hub_c2d_fb_record_t *r = &b->records[i];
+        snprintf(f->records[i].original_message_id, sizeof f->records[i].original_message_id, "%s",
+                 r->original_message_id ? r->original_message_id : "");
+        snprintf(f->records[i].device_id, sizeof f->records[i].device_id, "%s",
+                 r->device_id ? r->device_id : "");
+        snprintf(f->records[i].status, sizeof f->records[i].status, "%s",
+                 hub_c2d_fb_status_name(r->status));
+    }
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+static hs_err_t inproc_build_hub(conform_target_t *t, const hub_config_t *cfg, char *why, size_t cap)
+{
+    hub_t *hub = NULL;
+    hs_err_t e = hub_new(t->k, cfg, &hub, why, cap);
+    if (e != HS_EOK)
+        return e;
+    for (size_t i = 0; i < t->n_breaks; i++)
+        if (hub_break(hub, t->breaks[i]) != HS_EOK) {
+            hub_free(hub);
+            snprintf(why, cap, "unknown break switch '%s'", t->breaks[i]);
+            return HS_ENOTFOUND;
+        }
+    hub_set_endpoint_sink(hub, &inproc_endpoints, t);
+    hub_set_feedback_sink(hub, on_feedback, t);
+    hub_free(t->hub);
+    t->hub = hub;
+    return HS_EOK;
+}
+
+static hs_err_t inproc_open(const char *address, const target_options_t *o, conform_target_t **out,
+                            char *why, size_t cap)
+{
+    (void)address;
+    *out = NULL;
+    conform_target_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return HS_ENOMEM;
+    t->opt = *o;
+    t->k = sim_kernel_new(o->seed, o->epoch_unix);
+    if (!t->k) {
+        free(t);
+        return HS_ENOMEM;
+    }
+    if (o->capture_trace) {
+        t->trace_f = open_memstream(&t->trace_buf, &t->trace_len);
+        if (t->trace_f)
+            sim_trace_attach(sim_kernel_trace(t->k), t->trace_f);
+    }
+    hub_config_t cfg;
+    hub_config_defaults(&cfg);
+    hs_err_t e = inproc_build_hub(t, &cfg, why, cap);
+    hub_config_free(&cfg);
+    if (e != HS_EOK) {
+        target_inproc.close(t);
+        return e;
+    }
+    *out = t;
+    return HS_EOK;
+}
+
+static void event_free(inproc_event_t *ev)
+{
+    free(ev->method_name);
+    free(ev->rid);
+    free(ev->payload);
+    memset(ev, 0, sizeof *ev);
+}
+
+static void rx_free(inproc_rx_t *r)
+{
+    free(r->endpoint);
+    free(r->body);
+    for (size_t i = 0; i < r->n_sys; i++) {
+        free((char *)r->sys[i].name);
+        free((char *)r->sys[i].value);
+    }
+    for (size_t i = 0; i < r->n_app; i++) {
+        free((char *)r->app[i].name);
+        free((char *)r->app[i].value);
+    }
+    free(r->sys);
+    free(r->app);
+    memset(r, 0, sizeof *r);
+}
+
+static void inproc_close(conform_target_t *t)
+{
+    if (!t)
+        return;
+    hub_free(t->hub);
+    sim_kernel_free(t->k);
+    if (t->trace_f)
+        fclose(t->trace_f);
+    free(t->trace_buf);
+    for (size_t i = 0; i < t->n_breaks; i++)
+        free(t->breaks[i]);
+    for (size_t i = 0; i < t->n_conns; i++) {
+        inproc_conn_t *c = t->conns[i];
+        for (size_t j = 0; j < c->n_evs; j++)
+            event_free(&c->evs[j]);
+        event_free(&c->last);
+        free(c->evs);
+        free(c->c2d_body);
+        free(c);
+    }
+    free(t->conns);
+    for (size_t i = 0; i < t->n_calls; i++) {
+        free(t->calls[i]->payload);
+        free(t->calls[i]);
+    }
+    free(t->calls);
+    for (size_t i = t->rx_head; i < t->n_rx; i++)
+        rx_free(&t->rx[i]);
+    rx_free(&t->rx_last);
+    free(t->rx);
+    for (size_t i = t->fb_head; i < t->n_fb; i++)
+        free(t->fb[i].records);
+    free(t->fb_last.records);
+    free(t->fb);
+    free(t->payload_hold);
+    free(t);
+}
+
+/* ---- control ------------------------------------------------------------- */
+
+static void inproc_configure(conform_target_t *t, const char *hub_json, target_status_t *st)
+{
+    hub_config_t cfg;
+    json_diag_list_t *diags = NULL;
+    char why[512] = "";
+    if (json_diag_list_new(&diags) != HS_EOK) {
+        target_status_set(st, 500, 500001, "ServerError", "out of memory");
+        return;
+    }
+    hs_err_t e = hub_config_load_json(hub_json, strlen(hub_json), "case", &cfg, diags);
+    if (e != HS_EOK) {
+        if (json_diag_count(diags))
+            json_diag_format(json_diag_get(diags, 0), why, sizeof why);
+        target_status_set(st, 400, 400004, "ArgumentInvalid", why);
+    } else if ((e = inproc_build_hub(t, &cfg, why, sizeof why)) != HS_EOK) {
+        target_status_set(st, 400, 400004, "ArgumentInvalid", why);
+    } else {
+        target_status_ok(st);
+    }
+    hub_config_free(&cfg);
+    json_diag_list_free(diags);
+}
+
+static hs_err_t inproc_break(conform_target_t *t, const char *name)
+{
+    if (t->n_breaks == sizeof t->breaks / sizeof t->breaks[0])
+        return HS_EFULL;
+    hs_err_t e = hub_break(t->hub, name);
+    if (e == HS_EOK)
+        t->breaks[t->n_breaks++] = dup_s(name);
+    return e;
+}
+
+static sim_time_t inproc_now(conform_target_t *t)
+{
+    return sim_kernel_now(t->k);
+}
+
+static int64_t inproc_unix_now(conform_target_t *t)
+{
+    return sim_kernel_epoch(t->k) + (int64_t)(sim_kernel_now(t->k) / SIM_SEC);
+}
+
+static void inproc_advance(conform_target_t *t, sim_time_t d)
+{
+    sim_kernel_run_until(t->k, sim_kernel_now(t->k) + d);
+}
+
+static const char *inproc_host(conform_target_t *t)
+{
+    return hub_config(t->hub)->host;
+}
+
+static hs_err_t inproc_check(conform_target_t *t, char *why, size_t cap)
+{
+    return hub_check(t->hub, why, cap);
+}
+
+static void inproc_trace_excerpt(conform_target_t *t, size_t lines, char *buf, size_t cap)
+{
+    if (cap)
+        buf[0] = '\0';
+    if (!t->trace_f || !cap)
+        return;
+    fflush(t->trace_f);
+    if (!t->trace_buf || !t->trace_len)
+        return;
+    size_t end = t->trace_len, start = end, seen = 0;
+    while (start > 0) {
+        if (t->trace_buf[start - 1] == '\n' && start != end && ++seen == lines)
+            break;
+        start--;
+    }
+    /* keep the tail that fits */
+    if (end - start >= cap)
+        start = end - (cap - 1);
+    memcpy(buf, t->trace_buf + start, end - start);
+    buf[end - start] = '\0';
+}
+
+/* ---- registry -------------------------------------------------------------- */
+
+static void ident_spec(const target_identity_spec_t *s, hub_identity_spec_t *h)
+{
+    memset(h, 0, sizeof *h);
+    h->device_id = s->device_id;
+    h->module_id = s->module_id;
+    h->disabled = s->disabled;
+    h->x509 = s->x509;
+    h->primary_key = s->primary_key;
+    h->secondary_key = s->secondary_key;
+    h->primary_thumbprint = s->primary_thumbprint;
+    h->secondary_thumbprint = s->secondary_thumbprint;
+}
+
+static void ident_info(const hub_identity_t *id, target_identity_info_t *out)
+{
+    if (!out)
+        return;
+    snprintf(out->etag, sizeof out->etag, "%s", id->etag);
+    snprintf(out->generation_id, sizeof out->generation_id, "%s", id->generation_id);
+    out->enabled = id->enabled;
+}
+
+static void inproc_identity_create(conform_target_t *t, const target_identity_spec_t *s,
+                                   target_identity_info_t *out, target_status_t *st)
+{
+    hub_identity_spec_t h;
+    hub_identity_t id;
+    ident_spec(s, &h);
+    hub_err_t e = hub_identity_create(t->hub, &h, &id);
+    if (e == HUB_EOK)
+        ident_info(&id, out);
+    status_from_hub(st, e, NULL);
+}
+
+static void inproc_identity_update(conform_target_t *t, const target_identity_spec_t *s,
+                                   const char *if_match, target_identity_info_t *out,
+                                   target_status_t *st)
+{
+    hub_identity_spec_t h;
+    hub_identity_t id;
+    ident_spec(s, &h);
+    hub_err_t e = hub_identity_update(t->hub, &h, if_match, &id);
+    if (e == HUB_EOK)
+        ident_info(&id, out);
+    status_from_hub(st, e, NULL);
+}
+
+static void inproc_identity_get(conform_target_t *t, const char *dev, const char *mod,
+                                target_identity_info_t *out, target_status_t *st)
+{
+    hub_identity_t id;
+    hub_err_t e = hub_identity_get(t->hub, dev, mod, &id);
+    if (e == HUB_EOK)
+        ident_info(&id, out);
+    status_from_hub(st, e, NULL);
+}
+
+static void inproc_identity_delete(conform_target_t *t, const char *dev, const char *mod,
+                                   const char *if_match, target_status_t *st)
+{
+    status_from_hub(st, hub_identity_delete(t->hub, dev, mod, if_match), NULL);
+}
+
+/* ---- service: methods, C2D, twins, endpoints ------------------------------ */
+
+static void inproc_method_invoke(conform_target_t *t, const char *dev, const char *mod,
+                                 const char *body, size_t len, target_call_t *call,
+                                 target_status_t *st)
+{
+    inproc_call_t *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    t->calls = realloc(t->calls, (t->n_calls + 1) * sizeof *t->calls);
+    if (!t->calls)
+        abort();
+    t->calls[t->n_calls++] = c;
+    *call = (target_call_t)t->n_calls;
+    hub_err_t e = hub_method_invoke_json(t->hub, dev, mod, body, len, on_method_result, c, NULL);
+    if (e != HUB_EOK) {
+        /* The synchronous answer is also the call's result, so a case can
+         * read every outcome the same way. */
+        const hub_error_info_t *i = hub_error_info(e);
+        c->done = true;
+        c->r.http = i->http_status;
+        c->r.code = i->code;
+        snprintf(c->r.name, sizeof c->r.name, "%s", i->name);
+        c->r.completed_at = sim_kernel_now(t->k);
+    } else if (c->done) {
+        c->r.completed_at = sim_kernel_now(t->k);
+    }
+    status_from_hub(st, e, NULL);
+}
+
+static bool inproc_method_result(conform_target_t *t, target_call_t call, target_method_result_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (call == 0 || call > t->n_calls)
+        return false;
+    inproc_call_t *c = t->calls[call - 1];
+    if (!c->done)
+        return false;
+    *out = c->r;
+    return true;
+}
+
+static hub_msg_t *msg_build(const target_msg_t *m, target_status_t *st)
+{
+    hub_msg_t *msg = hub_msg_new();
+    if (!msg)
+        abort();
+    if (m->body_len && hub_msg_set_body(msg, m->body, m->body_len) != HS_EOK)
+        abort();
+    for (size_t i = 0; i < m->n_sys; i++) {
+        hub_msg_sys_t id;
+        if (hub_msg_sys_lookup(m->sys[i].name, &id) != HS_EOK) {
+            /* Unknown system property names travel as application properties
+             * on every transport; say so instead of guessing. */
+            target_status_set(st, 400, 400004, "ArgumentInvalid", "unknown system property");
+            hub_msg_free(msg);
+            return NULL;
+        }
+        hub_msg_set_sys(msg, id, m->sys[i].value);
+    }
+    for (size_t i = 0; i < m->n_app; i++)
+        hub_msg_add_app(msg, m->app[i].name, m->app[i].value);
+    return msg;
+}
+
+static void inproc_c2d_send(conform_target_t *t, const char *dev, const target_msg_t *m,
+                            sim_time_t ttl, target_status_t *st)
+{
+    hub_msg_t *msg = msg_build(m, st);
+    if (!msg)
+        return;
+    hub_err_t e = hub_c2d_send(t->hub, dev, msg, ttl, NULL);
+    if (e != HUB_EOK)
+        hub_msg_free(msg);
+    status_from_hub(st, e, NULL);
+}
+
+static bool inproc_feedback_next(conform_target_t *t, target_feedback_t *out)
+{
+    free(t->fb_last.records);
+    memset(&t->fb_last, 0, sizeof t->fb_last);
+    if (t->fb_head == t->n_fb)
+        return false;
+    t->fb_last = t->fb[t->fb_head++];
+    out->records = t->fb_last.records;
+    out->count = t->fb_last.count;
+    out->at = t->fb_last.at;
+    return true;
+}
+
+static void inproc_twin_get(conform_target_t *t, const char *dev, const char *mod, json_t **out,
+                            target_status_t *st)
+{
+    *out = NULL;
+    status_from_hub(st, hub_twin_get(t->hub, dev, mod, out), NULL);
+}
+
+static void inproc_twin_patch(conform_target_t *t, const char *dev, const char *mod,
+                              const char *patch, const char *if_match, char *etag_out,
+                              target_status_t *st)
+{
+    char etag[HUB_ETAG_CAP] = "";
+    hub_err_t e = hub_twin_patch(t->hub, dev, mod, patch, strlen(patch), if_match, etag);
+    if (etag_out)
+        snprintf(etag_out, 64, "%s", etag);
+    status_from_hub(st, e, NULL);
+}
+
+static void inproc_twin_put(conform_target_t *t, const char *dev, const char *mod, const char *doc,
+                            const char *if_match, char *etag_out, target_status_t *st)
+{
+    char etag[HUB_ETAG_CAP] = "";
+    hub_err_t e = hub_twin_put(t->hub, dev, mod, doc, strlen(doc), if_match, etag);
+    if (etag_out)
+        snprintf(etag_out, 64, "%s", etag);
+    status_from_hub(st, e, NULL);
+}
+
+static bool inproc_endpoint_next(conform_target_t *t, const char *endpoint, target_rx_msg_t *out)
+{
+    rx_free(&t->rx_last);
+    for (size_t i = t->rx_head; i < t->n_rx; i++) {
+        if (endpoint && strcmp(t->rx[i].endpoint, endpoint) != 0)
+            continue;
+        t->rx_last = t->rx[i];
+        memmove(&t->rx[i], &t->rx[i + 1], (t->n_rx - i - 1) * sizeof *t->rx);
+        t->n_rx--;
+        out->endpoint = t->rx_last.endpoint;
+        out->body = t->rx_last.body;
+        out->body_len = t->rx_last.body_len;
+        out->sys = t->rx_last.sys;
+        out->n_sys = t->rx_last.n_sys;
+        out->app = t->rx_last.app;
+        out->n_app = t->rx_last.n_app;
+        return true;
+    }
+    return false;
+}
+
+/* ---- device side ----------------------------------------------------------- */
+
+static inproc_conn_t *conn_get(conform_target_t *t, target_conn_t c)
+{
+    return c == 0 || c > t->n_conns ? NULL : t->conns[c - 1];
+}
+
+static void inproc_device_connect(conform_target_t *t, const target_connect_t *p, target_conn_t *out,
+                                  target_status_t *st)
+{
+    *out = 0;
+    inproc_conn_t *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    c->t = t;
+    hub_connect_params_t hp = {
+        .device_id = p->device_id,
+        .module_id = p->module_id,
+        .sas_token = p->sas_token,
+        .x509_thumbprint = p->x509_thumbprint,
+        .protocol = p->protocol == TARGET_PROTO_HTTPS  ? HUB_PROTO_HTTPS
+                    : p->protocol == TARGET_PROTO_AMQP ? HUB_PROTO_AMQP
+                                                       : HUB_PROTO_MQTT,
+    };
+    /* Register the connection record first: the hub may call its sink
+     * (disconnect of an older connection) from inside connect. */
+    t->conns = realloc(t->conns, (t->n_conns + 1) * sizeof *t->conns);
+    if (!t->conns)
+        abort();
+    t->conns[t->n_conns++] = c;
+    hub_err_t e = hub_device_connect(t->hub, &hp, &inproc_sink, c, &c->hc);
+    status_from_hub(st, e, NULL);
+    if (e == HUB_EOK)
+        *out = (target_conn_t)t->n_conns;
+}
+
+static void inproc_device_disconnect(conform_target_t *t, target_conn_t c)
+{
+    inproc_conn_t *ic = conn_get(t, c);
+    if (ic)
+        (void)hub_device_disconnect(t->hub, ic->hc);
+}
+
+static bool inproc_device_connected(conform_target_t *t, target_conn_t c)
+{
+    inproc_conn_t *ic = conn_get(t, c);
+    return ic && hub_device_is_connected(t->hub, ic->hc);
+}
+
+static hub_conn_t hc_of(conform_target_t *t, target_conn_t c)
+{
+    inproc_conn_t *ic = conn_get(t, c);
+    return ic ? ic->hc : 0;
+}
+
+static void inproc_device_subscribe(conform_target_t *t, target_conn_t c, unsigned subs,
+                                    target_status_t *st)
+{
+    unsigned h = 0;
+    if (subs & TARGET_SUB_METHODS)
+        h |= HUB_SUB_METHODS;
+    if (subs & TARGET_SUB_C2D)
+        h |= HUB_SUB_C2D;
+    if (subs & TARGET_SUB_DESIRED)
+        h |= HUB_SUB_DESIRED;
+    status_from_hub(st, hub_device_subscribe(t->hub, hc_of(t, c), h), NULL);
+}
+
+static void inproc_device_send(conform_target_t *t, target_conn_t c, const target_msg_t *m,
+                               target_status_t *st)
+{
+    hub_msg_t *msg = msg_build(m, st);
+    if (!msg)
+        return;
+    status_from_hub(st, hub_device_send_d2c(t->hub, hc_of(t, c), msg), NULL);
+    hub_msg_free(msg);
+}
+
+static bool inproc_device_next_event(conform_target_t *t, target_conn_t c, target_event_kind_t kind,
+                                     target_event_t *out)
+{
+    inproc_conn_t *ic = conn_get(t, c);
+    memset(out, 0, sizeof *out);
+    if (!ic)
+        return false;
+    event_free(&ic->last);
+    for (size_t i = 0; i < ic->n_evs; i++) {
+        if (kind != TARGET_EV_ANY && ic->evs[i].kind != kind)
+            continue;
+        ic->last = ic->evs[i];
+        memmove(&ic->evs[i], &ic->evs[i + 1], (ic->n_evs - i - 1) * sizeof *ic->evs);
+        ic->n_evs--;
+        out->kind = ic->last.kind;
+        out->at = ic->last.at;
+        out->method_name = ic->last.method_name;
+        out->rid = ic->last.rid;
+        out->payload = ic->last.payload;
+        out->payload_len = ic->last.payload_len;
+        out->version = ic->last.version;
+        out->status = ic->last.status;
+        return true;
+    }
+    return false;
+}
+
+static void inproc_device_method_respond(conform_target_t *t, target_conn_t c, const char *rid,
+                                         int status, const char *payload, size_t len,
+                                         target_status_t *st)
+{
+    status_from_hub(st, hub_device_method_respond(t->hub, hc_of(t, c), rid, status, payload, len),
+                    NULL);
+}
+
+static void inproc_device_c2d_receive(conform_target_t *t, target_conn_t c, target_c2d_t *out,
+                                      target_status_t *st)
+{
+    inproc_conn_t *ic = conn_get(t, c);
+    memset(out, 0, sizeof *out);
+    hub_c2d_delivery_t d;
+    hub_err_t e = hub_device_c2d_receive(t->hub, hc_of(t, c), &d);
+    status_from_hub(st, e, NULL);
+    if (e != HUB_EOK || !ic)
+        return;
+    snprintf(out->lock_token, sizeof out->lock_token, "%s", d.lock_token);
+    out->delivery_count = d.delivery_count;
+    const char *mid = hub_msg_get_sys(d.msg, HUB_SYS_MESSAGE_ID);
+    snprintf(out->message_id, sizeof out->message_id, "%s", mid ? mid : "");
+    size_t blen;
+    const void *b = hub_msg_body(d.msg, &blen);
+    free(ic->c2d_body);
+    ic->c2d_body = dup_n(b, blen);
+    out->body = ic->c2d_body;
+    out->body_len = blen;
+}
+
+static void inproc_device_c2d_settle(conform_target_t *t, target_conn_t c, const char *lock,
+                                     target_settle_t how, target_status_t *st)
+{
+    hub_conn_t hc = hc_of(t, c);
+    hub_err_t e = how == TARGET_SETTLE_COMPLETE ? hub_device_c2d_complete(t->hub, hc, lock)
+                  : how == TARGET_SETTLE_REJECT ? hub_device_c2d_reject(t->hub, hc, lock)
+                                                : hub_device_c2d_abandon(t->hub, hc, lock);
+    status_from_hub(st, e, NULL);
+}
+
+static void inproc_device_twin_get(conform_target_t *t, target_conn_t c, json_t **out,
+                                   target_status_t *st)
+{
+    *out = NULL;
+    status_from_hub(st, hub_device_twin_get(t->hub, hc_of(t, c), out), NULL);
+}
+
+static void inproc_device_twin_patch_reported(conform_target_t *t, target_conn_t c,
+                                              const char *patch, uint64_t *version_out,
+                                              target_status_t *st)
+{
+    uint64_t v = 0;
+    status_from_hub(st, hub_device_twin_patch_reported(t->hub, hc_of(t, c), patch, strlen(patch), &v),
+                    NULL);
+    if (version_out)
+        *version_out = v;
+}
+
+const target_ops_t target_inproc = {
+    .name = "inproc",
+    .caps = TARGET_CAP_VIRTUAL_TIME | TARGET_CAP_BREAK | TARGET_CAP_CONFIGURE |
+            TARGET_CAP_KNOWN_KNOBS | TARGET_CAP_CHECK | TARGET_CAP_ENDPOINTS | TARGET_CAP_TRACE,
+    .open = inproc_open,
+    .close = inproc_close,
+    .configure = inproc_configure,
+    .break_switch = inproc_break,
+    .now = inproc_now,
+    .unix_now = inproc_unix_now,
+    .advance = inproc_advance,
+    .host = inproc_host,
+    .check = inproc_check,
+    .trace_excerpt = inproc_trace_excerpt,
+    .identity_create = inproc_identity_create,
+    .identity_update = inproc_identity_update,
+    .identity_get = inproc_identity_get,
+    .identity_delete = inproc_identity_delete,
+    .method_invoke = inproc_method_invoke,
+    .method_result = inproc_method_result,
+    .c2d_send = inproc_c2d_send,
+    .feedback_next = inproc_feedback_next,
+    .twin_get = inproc_twin_get,
+    .twin_patch = inproc_twin_patch,
+    .twin_put = inproc_twin_put,
+    .endpoint_next = inproc_endpoint_next,
+    .device_connect = inproc_device_connect,
+    .device_disconnect = inproc_device_disconnect,
+    .device_connected = inproc_device_connected,
+    .device_subscribe = inproc_device_subscribe,
+    .device_send = inproc_device_send,
+    .device_next_event = inproc_device_next_event,
+    .device_method_respond = inproc_device_method_respond,
+    .device_c2d_receive = inproc_device_c2d_receive,
+    .device_c2d_settle = inproc_device_c2d_settle,
+    .device_twin_get = inproc_device_twin_get,
+    .device_twin_patch_reported = inproc_device_twin_patch_reported,
+};

@@ -1,0 +1,273 @@
+/* Conformance runner: the unbroken hub passes every case, every break switch is killed by its own rule, --only and baselines. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "conformance/runner.h"
+#include "sim/hub/faults.h"
+
+static catalogue_t *load_cat(void)
+{
+    catalogue_t *cat = NULL;
+    char err[512];
+    if (catalogue_load_default(&cat, err, sizeof err) != HS_EOK)
+        fail_msg("catalogue: %s", err);
+    return cat;
+}
+
+static void print_bad(const report_result_t *r)
+{
+    for (size_t i = 0; i < report_result_case_count(r); i++) {
+        const report_case_t *c = report_result_case_at(r, i);
+        if (c->verdict == REPORT_PASS || c->verdict == REPORT_SKIP)
+            continue;
+        printf("%-10s %s: %s\n  expected: %s\n  observed: %s\n  %s\n", report_verdict_name(c->verdict),
+               c->id, c->name ? c->name : "", c->expected ? c->expected : "",
+               c->observed ? c->observed : "", c->message ? c->message : "");
+    }
+}
+
+/* The unbroken hub passes every case; the only SKIPs are cases marked
+ * not-yet-implementable (with a reason) or catalogue rules with no case. */
+static void test_unbroken_passes(void **state)
+{
+    (void)state;
+    catalogue_t *cat = load_cat();
+    conform_options_t o;
+    conform_options_init(&o);
+    o.cat = cat;
+    report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+    conform_summary_t sum;
+    assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+    print_bad(r);
+    assert_int_equal(sum.by_verdict[REPORT_FAIL], 0);
+    assert_int_equal(sum.by_verdict[REPORT_WRONG_CODE], 0);
+    assert_int_equal(sum.by_verdict[REPORT_NON_STRICT], 0);
+    assert_int_equal(sum.by_verdict[REPORT_ERROR], 0);
+    assert_true(sum.by_verdict[REPORT_PASS] >= 150);
+    /* every catalogue rule appears in the report */
+    for (size_t i = 0; i < catalogue_count(cat); i++) {
+        const char *id = catalogue_rule_at(cat, i)->id;
+        bool seen = false;
+        for (size_t j = 0; j < report_result_case_count(r) && !seen; j++)
+            seen = strcmp(report_result_case_at(r, j)->id, id) == 0;
+        if (!seen)
+            fail_msg("rule %s missing from the report", id);
+    }
+    /* every SKIP says why */
+    for (size_t j = 0; j < report_result_case_count(r); j++) {
+        const report_case_t *c = report_result_case_at(r, j);
+        if (c->verdict == REPORT_SKIP)
+            assert_non_null(c->message);
+    }
+    assert_int_equal(report_result_exit_code(r), 0);
+    report_result_free(r);
+    catalogue_free(cat);
+}
+
+/* Each switch, armed alone, turns a case of its own rule FAIL or WRONG-CODE
+ * while other areas stay as they were: kill rate 100 %. */
+static void test_kill_matrix(void **state)
+{
+    (void)state;
+    catalogue_t *cat = load_cat();
+    conform_options_t o;
+    conform_options_init(&o);
+    o.cat = cat;
+    report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+    size_t killed = 0, total = 0;
+    assert_int_equal(conform_kill_matrix(&o, r, stdout, &killed, &total), HS_EOK);
+    printf("kill rate %zu/%zu\n", killed, total);
+    assert_int_equal(total, 45);
+    assert_int_equal(total, (size_t)HUB_FAULT__COUNT);
+    assert_int_equal(killed, total);
+    assert_int_equal(report_result_kill_count(r), 45);
+    assert_int_equal(report_result_killed_count(r), 45);
+    report_result_free(r);
+    catalogue_free(cat);
+}
+
+/* A switch armed for the whole suite (--break) fails its rule's cases. */
+static void test_break_fails_rule(void **state)
+{
+    (void)state;
+    catalogue_t *cat = load_cat();
+    conform_options_t o;
+    conform_options_init(&o);
+    o.cat = cat;
+    const char *brk[] = { "METHOD-TIMEOUT-RANGE:off-by-one" };
+    o.breaks = brk;
+    o.n_breaks = 1;
+    o.only = "METHOD-TIMEOUT-*";
+    report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+    conform_summary_t sum;
+    assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+    size_t failed_range = 0;
+    for (size_t i = 0; i < report_result_case_count(r); i++) {
+        const report_case_t *c = report_result_case_at(r, i);
+        assert_true(strncmp(c->id, "METHOD-TIMEOUT-", 15) == 0);
+        if (c->verdict == REPORT_FAIL) {
+            assert_string_equal(c->id, "METHOD-TIMEOUT-RANGE");
+            assert_non_null(c->expected);
+            assert_non_null(c->observed);
+            assert_non_null(c->rule_text);
+            assert_non_null(c->spec_ref);
+            assert_non_null(c->trace_excerpt);
+            failed_range++;
+        }
+    }
+    /* responseTimeout 4 and 301 and connectTimeout 301 accepted: 3 cases */
+    assert_int_equal(failed_range, 3);
+    assert_int_equal(report_result_exit_code(r), 1);
+    report_result_free(r);
+    catalogue_free(cat);
+}
+
+static void test_only_globs(void **state)
+{
+    (void)state;
+    catalogue_t *cat = load_cat();
+    char err[256];
+    assert_int_equal(conform_only_check("METHOD-*", cat, err, sizeof err), HS_EOK);
+    assert_int_equal(conform_only_check("C2D-TTL,AUTH-SAS", cat, err, sizeof err), HS_EOK);
+    assert_int_equal(conform_only_check("METHOD-[", cat, err, sizeof err), HS_EINVAL);
+    assert_int_equal(conform_only_check("METHOD-]", cat, err, sizeof err), HS_EINVAL);
+    assert_int_equal(conform_only_check("", cat, err, sizeof err), HS_EINVAL);
+    assert_int_equal(conform_only_check("A,,B", cat, err, sizeof err), HS_EINVAL);
+    assert_int_equal(conform_only_check("METHOD 404", cat, err, sizeof err), HS_EINVAL);
+    assert_int_equal(conform_only_check("NO-SUCH-RULE", cat, err, sizeof err), HS_ENOTFOUND);
+    assert_non_null(strstr(err, "unknown rule ID"));
+    assert_int_equal(conform_only_check("ZZZ-*", cat, err, sizeof err), HS_ENOTFOUND);
+    assert_true(conform_only_match("METHOD-*", "METHOD-504-TIMEOUT"));
+    assert_false(conform_only_match("METHOD-*", "C2D-TTL"));
+    assert_true(conform_only_match("C2D-TTL,AUTH-SAS", "AUTH-SAS"));
+    assert_false(conform_only_match("C2D-TTL,AUTH-SAS", "AUTH-SAS-EXPIRED"));
+    catalogue_free(cat);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Baseline: a known failure is reported but not gating until expiry; an
+ * entry whose rule passes is stale. */
+static void test_baseline(void **state)
+{
+    (void)state;
+    catalogue_t *cat = load_cat();
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/conform-baseline-%d.json", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (int)getpid());
+    write_file(path, "[{\"rule\":\"C2D-QUEUE-DEPTH\",\"reason\":\"known\",\"expires\":\"2030-06-30\"},"
+                     "{\"rule\":\"AUTH-SAS\",\"reason\":\"was broken\",\"expires\":\"2030-06-30\"}]");
+    conform_baseline_t *b = NULL;
+    assert_int_equal(conform_baseline_load(path, cat, &b, err, sizeof err), HS_EOK);
+    conform_options_t o;
+    conform_options_init(&o);
+    o.cat = cat;
+    o.baseline = b;
+    o.only = "C2D-QUEUE-DEPTH,AUTH-SAS";
+    const char *brk[] = { "C2D-QUEUE-DEPTH" };
+    o.breaks = brk;
+    o.n_breaks = 1;
+    o.today = "2030-06-30"; /* the last day the entry holds */
+    report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+    conform_summary_t sum;
+    assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+    assert_true(sum.by_verdict[REPORT_FAIL] + sum.by_verdict[REPORT_WRONG_CODE] >= 1);
+    assert_int_equal(report_result_exit_code(r), 0);
+    assert_string_equal(sum.stale, "AUTH-SAS");
+    assert_string_equal(sum.expired, "");
+    report_result_free(r);
+
+    o.today = "2030-07-01"; /* the day after: the failure gates again */
+    r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+    assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+    assert_int_equal(report_result_exit_code(r), 1);
+    assert_string_equal(sum.expired, "C2D-QUEUE-DEPTH");
+    report_result_free(r);
+    conform_baseline_free(b);
+
+    write_file(path, "[{\"rule\":\"NO-SUCH\",\"reason\":\"x\",\"expires\":\"2030-01-01\"}]");
+    assert_int_equal(conform_baseline_load(path, cat, &b, err, sizeof err), HS_EINVAL);
+    assert_non_null(strstr(err, "NO-SUCH"));
+    write_file(path, "[{\"rule\":\"AUTH-SAS\",\"reason\":\"x\",\"expires\":\"2030-13-01\"}]");
+    assert_int_equal(conform_baseline_load(path, cat, &b, err, sizeof err), HS_EINVAL);
+    write_file(path, "{\"rule\":\"AUTH-SAS\"}");
+    assert_int_equal(conform_baseline_load(path, cat, &b, err, sizeof err), HS_EINVAL);
+    write_file(path, "[{");
+    assert_int_equal(conform_baseline_load(path, cat, &b, err, sizeof err), HS_EPARSE);
+    remove(path);
+    catalogue_free(cat);
+}
+
+/* An unusable target: every case is ERROR and the gate says 3. */
+static void test_unknown_target_errors(void **state)
+{
+    (void)state;
+    catalogue_t *cat = load_cat();
+    conform_options_t o;
+    conform_options_init(&o);
+    o.cat = cat;
+    o.target = NULL;
+    o.target_name = "nowhere";
+    o.target_error = "unknown target";
+    o.only = "METHOD-504-TIMEOUT";
+    report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+    conform_summary_t sum;
+    assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+    assert_int_equal(sum.by_verdict[REPORT_ERROR], 4);
+    assert_int_equal(report_result_exit_code(r), 3);
+    report_result_free(r);
+    catalogue_free(cat);
+}
+
+/* --protocol: a rule that does not apply is SKIP with the reason. */
+static void test_protocol_skip(void **state)
+{
+    (void)state;
+    catalogue_t *cat = load_cat();
+    conform_options_t o;
+    conform_options_init(&o);
+    o.cat = cat;
+    o.protocol = TARGET_PROTO_HTTPS;
+    o.only = "CONN-SECOND-DROPS-FIRST,METHOD-RID-HEX,REGISTRY-CRUD";
+    report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+    conform_summary_t sum;
+    assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+    for (size_t i = 0; i < report_result_case_count(r); i++) {
+        const report_case_t *c = report_result_case_at(r, i);
+        if (strcmp(c->id, "REGISTRY-CRUD") == 0)
+            assert_int_equal(c->verdict, REPORT_PASS);
+        else {
+            assert_int_equal(c->verdict, REPORT_SKIP);
+            assert_non_null(strstr(c->message, "https"));
+        }
+    }
+    report_result_free(r);
+    catalogue_free(cat);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unbroken_passes),
+        cmocka_unit_test(test_break_fails_rule),
+        cmocka_unit_test(test_only_globs),
+        cmocka_unit_test(test_baseline),
+        cmocka_unit_test(test_unknown_target_errors),
+        cmocka_unit_test(test_protocol_skip),
+        cmocka_unit_test(test_kill_matrix),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

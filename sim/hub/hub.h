@@ -113,7 +113,8 @@ size_t hub_identity_count(const hub_t *hub);
 /* ---- auth ------------------------------------------------------------------ */
 
 /* Check a service token (skn = a shared access policy with all of `rights`,
- * sr = the hub host).  UNAUTHORIZED for a bad or expired token. */
+ * sr = the hub host).  UNAUTHORIZED_ACCESS (401002) for a bad or expired
+ * token. */
 hub_err_t hub_service_authorize(hub_t *hub, const char *token, unsigned rights);
 
 /* ---- device side ----------------------------------------------------------- */
@@ -157,10 +158,12 @@ typedef struct {
     hub_protocol_t protocol;
 } hub_connect_params_t;
 
-/* UNAUTHORIZED (bad/expired/wrong-scope token, wrong thumbprint, disabled),
- * DEVICE_NOT_FOUND / MODULE_NOT_FOUND, THROTTLED, ARGUMENT_NULL.  A second
+/* UNAUTHORIZED_ACCESS (401002: unknown identity, disabled, bad/expired/
+ * wrong-scope token, wrong thumbprint — each counted under its own auth.*
+ * counter), THROTTLED, ARGUMENT_NULL, ARGUMENT_INVALID (protocol).  A second
  * connection for the same identity drops the first (its sink hears
- * `disconnected`).  ops may be NULL (a connection that hears nothing). */
+ * `disconnected` with CONNECTION_REPLACED, 400027).  ops may be NULL (a
+ * connection that hears nothing). */
 hub_err_t hub_device_connect(hub_t *hub, const hub_connect_params_t *p, const hub_sink_ops_t *ops,
                              void *sink_ctx, hub_conn_t *out);
 hub_err_t hub_device_disconnect(hub_t *hub, hub_conn_t conn);

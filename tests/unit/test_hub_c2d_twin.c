@@ -207,6 +207,33 @@ static void test_twin_push_break(void **state)
     fx_free(f);
 }
 
+static void test_twin_put_and_module_twin(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new();
+    hub_identity_spec_t m = { .device_id = "dev1", .module_id = "mod1", .primary_key = KEY };
+    assert_int_equal(hub_identity_create(f->hub, &m, NULL), HUB_EOK);
+    const char *p = "{\"tags\":{\"a\":1,\"b\":2},\"properties\":{\"desired\":{\"x\":1}}}";
+    char etag[HUB_ETAG_CAP];
+    assert_int_equal(hub_twin_patch(f->hub, "dev1", "mod1", p, strlen(p), NULL, etag), HUB_EOK);
+    /* PUT replaces tags and desired wholesale */
+    const char *put = "{\"tags\":{\"c\":3},\"properties\":{\"desired\":{}}}";
+    assert_int_equal(code(hub_twin_put(f->hub, "dev1", "mod1", put, strlen(put), "\"stale\"", NULL)), 412001);
+    assert_int_equal(hub_twin_put(f->hub, "dev1", "mod1", put, strlen(put), etag, NULL), HUB_EOK);
+    json_t *doc = NULL;
+    assert_int_equal(hub_twin_get(f->hub, "dev1", "mod1", &doc), HUB_EOK);
+    json_t *tags = json_object_get(doc, "tags");
+    assert_null(json_object_get(tags, "a"));
+    assert_int_equal(json_integer_value(json_object_get(tags, "c")), 3);
+    json_decref(doc);
+    /* the device's own twin is a different document */
+    assert_int_equal(hub_twin_get(f->hub, "dev1", NULL, &doc), HUB_EOK);
+    assert_null(json_object_get(json_object_get(doc, "tags"), "c"));
+    json_decref(doc);
+    assert_int_equal(code(hub_twin_get(f->hub, "dev1", "nosuch", &doc)), 404010);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_c2d_depth_break),
         cmocka_unit_test(test_twin_desired_push_and_if_match),
         cmocka_unit_test(test_twin_push_break),
+        cmocka_unit_test(test_twin_put_and_module_twin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -263,6 +263,56 @@ static void test_throttle_s1_d2c(void **state)
     fx_free(f, true);
 }
 
+static void test_throttle_s1_other_operations(void **state)
+{
+    (void)state;
+    hub_config_t cfg;
+    hub_config_defaults(&cfg);
+    cfg.throttling.profile = HUB_THROTTLE_S1;
+    fx_t *f = fx_new_cfg(&cfg, HUB_PROTO_MQTT); /* one connection used */
+    hub_config_free(&cfg);
+    /* device connections 100/s/unit: 99 more at t=0, then 429 */
+    for (int i = 0; i < 99; i++)
+        f->conn = connect_as(f, "dev1", NULL, HUB_PROTO_MQTT);
+    char tok[512];
+    hub_sas_make(KEY, "hubsim.azure-devices.net/devices/dev1", EPOCH + 86400, NULL, tok, sizeof tok);
+    hub_connect_params_t p = { .device_id = "dev1", .sas_token = tok };
+    hub_conn_t c;
+    assert_int_equal(code(hub_device_connect(f->hub, &p, NULL, NULL, &c)), 429001);
+    /* twin reads 10/s/unit */
+    json_t *doc;
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(hub_twin_get(f->hub, "dev1", NULL, &doc), HUB_EOK);
+        json_decref(doc);
+    }
+    assert_int_equal(code(hub_twin_get(f->hub, "dev1", NULL, &doc)), 429001);
+    /* C2D sends 1.67/s/unit: one at t=0, the second is 429; one second later, one more */
+    hub_msg_t *m = msg_of(1);
+    assert_int_equal(hub_c2d_send(f->hub, "dev1", m, 0, NULL), HUB_EOK);
+    m = msg_of(1);
+    assert_int_equal(code(hub_c2d_send(f->hub, "dev1", m, 0, NULL)), 429001);
+    /* methods 160 KB/s/unit of payload: 128 KB passes, another 128 KB at once is 429 */
+    char *big = malloc(131073);
+    big[0] = '"';
+    memset(big + 1, 'x', 131070);
+    big[131071] = '"';
+    big[131072] = '\0';
+    hub_method_call_t call = { .device_id = "dev1", .method_name = "m", .payload = big,
+                               .payload_len = 131072, .has_connect_timeout = true,
+                               .connect_timeout_s = 1 };
+    assert_int_equal(hub_method_invoke(f->hub, &call, NULL, NULL, NULL), HUB_EOK);
+    assert_int_equal(code(hub_method_invoke(f->hub, &call, NULL, NULL, NULL)), 429001);
+    free(big);
+    sim_kernel_run_until(f->k, SIM_SEC);
+    assert_int_equal(hub_c2d_send(f->hub, "dev1", m, 0, NULL), HUB_EOK);
+    assert_int_equal(hub_counter(f->hub, "throttled.connect"), 1);
+    assert_int_equal(hub_counter(f->hub, "throttled.twin_read"), 1);
+    assert_int_equal(hub_counter(f->hub, "throttled.c2d"), 1);
+    assert_int_equal(hub_counter(f->hub, "throttled.method"), 1);
+    assert_int_equal(hub_c2d_purge_device(f->hub, "dev1", NULL), HUB_EOK);
+    fx_free(f, true);
+}
+
 static void test_throttle_off_by_default(void **state)
 {
     (void)state;
@@ -401,6 +451,7 @@ int main(void)
         cmocka_unit_test(test_message_id_and_https_chars),
         cmocka_unit_test(test_routing_to_custom_endpoint),
         cmocka_unit_test(test_throttle_s1_d2c),
+        cmocka_unit_test(test_throttle_s1_other_operations),
         cmocka_unit_test(test_throttle_off_by_default),
         cmocka_unit_test(test_conservation_catches_lost_message),
         cmocka_unit_test(test_breaks_msg_rules),

@@ -407,8 +407,11 @@ hs_err_t conform_run(const conform_options_t *o, report_result_t *r, conform_sum
     if (o->only)
         report_result_set_info(r, "only", o->only);
     report_result_set_info(r, "protocol", o->protocol < 0 ? "any" : proto_name(o->protocol));
+    char brk[1024] = "";
     for (size_t i = 0; i < o->n_breaks; i++)
-        report_result_set_info(r, "break", o->breaks[i]);
+        list_add(brk, sizeof brk, o->breaks[i]);
+    if (brk[0])
+        report_result_set_info(r, "break", brk);
 
     size_t n = conform_case_count();
     /* passed/failed per rule for the baseline's stale check */

@@ -7,6 +7,7 @@ extern const hs_command_t hs_cmd_merge;
 extern const hs_command_t hs_cmd_rules;
 extern const hs_command_t hs_cmd_query;
 extern const hs_command_t hs_cmd_diff;
+extern const hs_command_t hs_cmd_conform;
 
 const hs_command_t *const hs_commands[] = {
     &hs_cmd_run,
@@ -15,5 +16,6 @@ const hs_command_t *const hs_commands[] = {
     &hs_cmd_rules,
     &hs_cmd_query,
     &hs_cmd_diff,
+    &hs_cmd_conform,
     NULL,
 };

@@ -1,0 +1,282 @@
+/* `hubsim conform`: run the conformance suite against a target, gate on MUST rules, write JUnit/HTML/JSON, run the kill matrix. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "conformance/runner.h"
+#include "run_common.h"
+#include "sim/fleet/report_knobs.h"
+#include "sim/hub/faults.h"
+#include "sim/hub/hub_config.h"
+
+enum {
+    OPT_TARGET, OPT_ONLY, OPT_PROTOCOL, OPT_SEED, OPT_STRICT, OPT_BASELINE, OPT_TODAY, OPT_BREAK,
+    OPT_KILL, OPT_UPDATE, OPT_OUT, OPT_JUNIT, OPT_HTML, OPT_JSON, OPT_QUIET
+};
+static const cli_opt_t conform_options[] = {
+    { "target", 0, "NAME", "where to run the cases: inproc (default; live targets: issue 9)" },
+    { "only", 0, "GLOB", "only rules whose ID matches one of these comma-separated globs" },
+    { "protocol", 0, "P", "mqtt, amqp or https: skip rules that do not apply, connect devices with it" },
+    { "seed", 's', "N", "seed of every case's kernel (default 1)" },
+    { "strict", 0, NULL, "NON-STRICT verdicts (SHOULD and knob rules) fail the gate too" },
+    { "baseline", 0, "FILE", "known failures [{rule, reason, expires YYYY-MM-DD}] that do not gate until they expire" },
+    { "today", 0, "YYYY-MM-DD", "the date baseline expiry is compared with (default: today, UTC)" },
+    { "break", 0, "SWITCH", "arm a hub break switch in every case (RULE-ID or RULE-ID:off-by-one; see hubsim rules)" },
+    { "kill-matrix", 0, NULL, "also run the suite once per break switch and print the kill rate" },
+    { "update", 0, NULL, "rewrite golden traces (conformance cases keep none yet: nothing to rewrite)" },
+    { "out", 'o', "DIR", "write report.json, report.html and junit.xml into DIR" },
+    { "junit", 0, "FILE", "write the JUnit XML report to FILE" },
+    { "html", 0, "FILE", "write the HTML report to FILE" },
+    { "json", 0, "FILE", "write the JSON report to FILE" },
+    { "quiet", 'q', NULL, "print only the summary line" },
+    { 0 },
+};
+
+#define MAX_BREAKS 16
+
+typedef struct {
+    const char *target;
+    const char *only;
+    int protocol;
+    unsigned long long seed;
+    int strict;
+    const char *baseline;
+    const char *today;
+    const char *breaks[MAX_BREAKS];
+    size_t n_breaks;
+    int kill;
+    int update;
+    int quiet;
+    reports_paths_t reports;
+} conform_args_t;
+
+static int parse_date(const char *s)
+{
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    int mo = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
+    return mo >= 1 && mo <= 12 && d >= 1 && d <= 31 ? 0 : -1;
+}
+
+static int parse_args(const hs_command_t *cmd, int argc, char **argv, conform_args_t *a)
+{
+    cli_iter_t it;
+    const char *v;
+    memset(a, 0, sizeof *a);
+    a->target = "inproc";
+    a->protocol = -1;
+    a->seed = 1;
+    cli_iter_init(&it, cmd, argc, argv);
+    for (int o; (o = cli_next(&it, &v)) != CLI_END;) {
+        switch (o) {
+        case CLI_ERR: return HS_EXIT_USAGE;
+        case CLI_HELP: cli_print_help(cmd, stdout); return -1;
+        case CLI_ARG: return cli_usage_error(cmd, "unexpected argument '%s'", v);
+        case OPT_TARGET: a->target = v; break;
+        case OPT_ONLY: a->only = v; break;
+        case OPT_PROTOCOL:
+            if (strcmp(v, "mqtt") == 0)
+                a->protocol = TARGET_PROTO_MQTT;
+            else if (strcmp(v, "amqp") == 0)
+                a->protocol = TARGET_PROTO_AMQP;
+            else if (strcmp(v, "https") == 0)
+                a->protocol = TARGET_PROTO_HTTPS;
+            else
+                return cli_usage_error(cmd, "--protocol takes mqtt, amqp or https, not '%s'", v);
+            break;
+        case OPT_SEED:
+            if (cli_parse_u64(v, &a->seed))
+                return cli_usage_error(cmd, "--seed takes an unsigned integer, not '%s'", v);
+            break;
+        case OPT_STRICT: a->strict = 1; break;
+        case OPT_BASELINE: a->baseline = v; break;
+        case OPT_TODAY:
+            if (parse_date(v))
+                return cli_usage_error(cmd, "--today takes a YYYY-MM-DD date, not '%s'", v);
+            a->today = v;
+            break;
+        case OPT_BREAK: {
+            hub_fault_t f;
+            if (hub_fault_lookup(v, &f) != HS_EOK)
+                return cli_usage_error(cmd, "unknown break switch '%s' (hubsim rules lists the rules; "
+                                            "switches are RULE-ID or RULE-ID:off-by-one)", v);
+            if (a->n_breaks == MAX_BREAKS)
+                return cli_usage_error(cmd, "at most %d --break switches", MAX_BREAKS);
+            a->breaks[a->n_breaks++] = v;
+            break;
+        }
+        case OPT_KILL: a->kill = 1; break;
+        case OPT_UPDATE: a->update = 1; break;
+        case OPT_OUT: a->reports.out_dir = v; break;
+        case OPT_JUNIT: a->reports.junit = v; break;
+        case OPT_HTML: a->reports.html = v; break;
+        case OPT_JSON: a->reports.json = v; break;
+        case OPT_QUIET: a->quiet = 1; break;
+        }
+    }
+    return HS_EXIT_OK;
+}
+
+static void print_cases(const report_result_t *r)
+{
+    for (size_t i = 0; i < report_result_case_count(r); i++) {
+        const report_case_t *c = report_result_case_at(r, i);
+        if (c->verdict == REPORT_PASS || c->verdict == REPORT_SKIP)
+            continue;
+        printf("%-10s %-30s %s%s\n", report_verdict_name(c->verdict), c->id, c->name ? c->name : "",
+               c->baseline ? "  [baseline]" : "");
+        if (c->expected)
+            printf("           expected: %s\n", c->expected);
+        if (c->observed)
+            printf("           observed: %s\n", c->observed);
+        if (c->message)
+            printf("           %s\n", c->message);
+    }
+}
+
+static int run_conform(const hs_command_t *cmd, int argc, char **argv)
+{
+    conform_args_t a;
+    int rc = parse_args(cmd, argc, argv, &a);
+    if (rc)
+        return rc < 0 ? HS_EXIT_OK : rc;
+
+    char err[768];
+    catalogue_t *cat = NULL;
+    if (catalogue_load_default(&cat, err, sizeof err) != HS_EOK) {
+        fprintf(stderr, "hubsim conform: rule catalogue: %s\n", err);
+        return HS_EXIT_HARNESS;
+    }
+    conform_baseline_t *baseline = NULL;
+    report_result_t *r = NULL;
+    rc = HS_EXIT_USAGE;
+    if (a.only && conform_only_check(a.only, cat, err, sizeof err) != HS_EOK) {
+        fprintf(stderr, "hubsim conform: %s\n", err);
+        goto out;
+    }
+    if (a.baseline && conform_baseline_load(a.baseline, cat, &baseline, err, sizeof err) != HS_EOK) {
+        fprintf(stderr, "hubsim conform: --baseline %s\n", err);
+        goto out;
+    }
+    char today[16];
+    if (!a.today) {
+        /* tools/ may read the wall clock; the date only decides baseline expiry */
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(today, sizeof today, "%Y-%m-%d", &tm);
+        a.today = today;
+    }
+    if (a.update && !a.quiet)
+        printf("--update: conformance cases keep no golden traces yet; nothing to rewrite\n");
+
+    conform_options_t o;
+    conform_options_init(&o);
+    o.cat = cat;
+    o.seed = a.seed;
+    o.only = a.only;
+    o.protocol = a.protocol;
+    o.breaks = a.breaks;
+    o.n_breaks = a.n_breaks;
+    o.baseline = baseline;
+    o.today = a.today;
+    o.target_name = a.target;
+    o.target = target_find(a.target);
+    char terr[256];
+    if (!o.target) {
+        /* A target that cannot be used is a harness error with a report of
+         * ERROR cases, not silence: CI then shows what did not run. */
+        snprintf(terr, sizeof terr, "unknown or unreachable target '%s' (built-in: inproc)", a.target);
+        o.target_error = terr;
+        fprintf(stderr, "hubsim conform: %s\n", terr);
+    }
+
+    r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+    rc = HS_EXIT_HARNESS;
+    if (!r)
+        goto out;
+    int64_t wall_start = run_wall_ms();
+    double mono0 = run_mono_s();
+    report_result_set_strict(r, a.strict);
+    hub_config_t cfg;
+    hub_config_defaults(&cfg);
+    report_stamp_hub_knobs(r, &cfg);
+    hub_config_free(&cfg);
+    printf("seed=%llu target=%s catalogue=v%d protocol=%s%s%s\n", a.seed, a.target, catalogue_version(cat),
+           a.protocol < 0 ? "any" : a.protocol == TARGET_PROTO_AMQP ? "amqp"
+                                   : a.protocol == TARGET_PROTO_HTTPS ? "https" : "mqtt",
+           a.only ? " only=" : "", a.only ? a.only : "");
+    conform_summary_t sum;
+    if (conform_run(&o, r, &sum) != HS_EOK) {
+        fprintf(stderr, "hubsim conform: out of memory\n");
+        goto out;
+    }
+    double suite_s = run_mono_s() - mono0;
+    if (!a.quiet)
+        print_cases(r);
+    printf("%zu cases: %zu PASS, %zu NON-STRICT, %zu WRONG-CODE, %zu FAIL, %zu SKIP, %zu ERROR (%.2fs)\n",
+           sum.cases, sum.by_verdict[REPORT_PASS], sum.by_verdict[REPORT_NON_STRICT],
+           sum.by_verdict[REPORT_WRONG_CODE], sum.by_verdict[REPORT_FAIL], sum.by_verdict[REPORT_SKIP],
+           sum.by_verdict[REPORT_ERROR], suite_s);
+    if (sum.stale[0])
+        printf("stale baseline entries (their rules now pass): %s\n", sum.stale);
+    if (sum.expired[0])
+        printf("expired baseline entries (failing again): %s\n", sum.expired);
+
+    int kill_failed = 0;
+    if (a.kill) {
+        size_t killed = 0, total = 0;
+        double k0 = run_mono_s();
+        hs_err_t e = conform_kill_matrix(&o, r, a.quiet ? NULL : stdout, &killed, &total);
+        if (e == HS_EUNSUPPORTED) {
+            fprintf(stderr, "hubsim conform: --kill-matrix needs a target that can break rules (inproc)\n");
+            kill_failed = 1;
+        } else if (e != HS_EOK) {
+            fprintf(stderr, "hubsim conform: kill matrix: %s\n", hs_strerror(e));
+            goto out;
+        } else {
+            printf("kill rate %zu/%zu (%.1f%%) in %.2fs\n", killed, total,
+                   total ? 100.0 * (double)killed / (double)total : 0.0, run_mono_s() - k0);
+            kill_failed = killed != total;
+        }
+    }
+    report_result_set_wallclock(r, wall_start, run_wall_ms());
+    rc = run_write_reports(cmd->name, r, &a.reports);
+    if (rc == HS_EXIT_OK) {
+        rc = report_result_exit_code(r);
+        if (rc == HS_EXIT_OK && kill_failed)
+            rc = HS_EXIT_CHECK;
+    }
+out:
+    report_result_free(r);
+    conform_baseline_free(baseline);
+    catalogue_free(cat);
+    return rc;
+}
+
+const hs_command_t hs_cmd_conform = {
+    .name = "conform",
+    .summary = "run the conformance suite (every catalogue rule at its boundaries) against a target",
+    .usage = "[--target inproc] [--only GLOB] [--protocol mqtt|amqp|https] [--seed N] [--strict] "
+             "[--baseline FILE] [--break SWITCH] [--kill-matrix] [--out DIR] [--junit F] [--html F] [--json F]",
+    .description =
+        "Runs one or more cases per rule of the catalogue (hubsim rules) through the transport\n"
+        "seam: in-process (the default) every case gets a fresh hub in virtual time, so the\n"
+        "300 s boundaries take milliseconds.  Verdicts: PASS, NON-STRICT (a SHOULD or knob rule\n"
+        "differs), WRONG-CODE (refused as due but with another status or error code), FAIL,\n"
+        "SKIP (with why), ERROR (the harness or target failed).  Each non-PASS case prints the\n"
+        "expected and observed outcome; the reports add the rule text, spec reference and a\n"
+        "trace excerpt.  --break makes the in-process hub violate a rule, to see a failing\n"
+        "report; --kill-matrix proves every break switch is caught by a case of its own rule.\n"
+        "Exit 0: every MUST case passes (baseline entries excepted until they expire); 1: a\n"
+        "case failed (or, with --strict, was NON-STRICT; or a switch survived the kill matrix);\n"
+        "2: bad flags, a malformed --only glob, an unknown rule ID or switch, a bad baseline;\n"
+        "3: harness or target error (ERROR verdicts; the reports are still written).",
+    .options = conform_options,
+    .run = run_conform,
+};

@@ -1,0 +1,197 @@
+/* `hubsim conform` as a user runs it: exit codes 0/1/2/3, reports written for ERROR, baselines, --only, the kill matrix. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "tests/support/test_util.h"
+
+static char tmp_path[512];
+
+static const char *tmp(const char *name)
+{
+    snprintf(tmp_path, sizeof tmp_path, "%s/conform-cli-%d-%s", tu_build_dir() ? tu_build_dir() : "/tmp",
+             (int)getpid(), name);
+    return tmp_path;
+}
+
+static int run(char **out, char **err, const char *const *args)
+{
+    *out = *err = NULL;
+    int rc = tu_run_hubsim(out, err, args);
+    return rc;
+}
+
+static void run_expect(int want, const char *const *args, const char *stdout_has, const char *stderr_has)
+{
+    char *out, *err;
+    int rc = run(&out, &err, args);
+    if (rc != want)
+        fail_msg("exit %d, wanted %d\nstdout:\n%s\nstderr:\n%s", rc, want, out ? out : "", err ? err : "");
+    if (stdout_has && !strstr(out, stdout_has))
+        fail_msg("stdout lacks '%s':\n%s", stdout_has, out);
+    if (stderr_has && !strstr(err, stderr_has))
+        fail_msg("stderr lacks '%s':\n%s", stderr_has, err);
+    free(out);
+    free(err);
+}
+
+static void test_pass_exit_0(void **state)
+{
+    (void)state;
+    const char *args[] = { "conform", NULL };
+    run_expect(0, args, "0 FAIL", NULL);
+}
+
+static void test_break_exit_1(void **state)
+{
+    (void)state;
+    char json[512];
+    snprintf(json, sizeof json, "%s", tmp("break.json"));
+    const char *args[] = { "conform", "--break", "METHOD-504-TIMEOUT", "--only", "METHOD-504-TIMEOUT",
+                           "--json", json, NULL };
+    run_expect(1, args, "WRONG-CODE", NULL);
+    json_error_t je;
+    json_t *doc = json_load_file(json, 0, &je);
+    assert_non_null(doc);
+    json_t *cases = json_object_get(doc, "cases");
+    size_t i, wrong = 0;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        assert_string_equal(json_string_value(json_object_get(c, "id")), "METHOD-504-TIMEOUT");
+        if (strcmp(json_string_value(json_object_get(c, "verdict")), "WRONG-CODE") == 0) {
+            wrong++;
+            assert_non_null(strstr(json_string_value(json_object_get(c, "expected")), "504101"));
+            assert_non_null(strstr(json_string_value(json_object_get(c, "observed")), "404103"));
+        }
+    }
+    /* 5 s and 300 s, each 1 ms past the deadline */
+    assert_int_equal(wrong, 2);
+    json_decref(doc);
+    remove(json);
+}
+
+static void test_usage_exit_2(void **state)
+{
+    (void)state;
+    const char *a1[] = { "conform", "--only", "METHOD-[", NULL };
+    run_expect(2, a1, NULL, "unterminated");
+    const char *a2[] = { "conform", "--only", "NO-SUCH-RULE", NULL };
+    run_expect(2, a2, NULL, "unknown rule ID");
+    const char *a3[] = { "conform", "--break", "NO-SUCH-SWITCH", NULL };
+    run_expect(2, a3, NULL, "unknown break switch");
+    const char *a4[] = { "conform", "--protocol", "coap", NULL };
+    run_expect(2, a4, NULL, "--protocol");
+    const char *a5[] = { "conform", "--only", "METHOD 404", NULL };
+    run_expect(2, a5, NULL, "cannot occur");
+    const char *a6[] = { "conform", "--today", "2026-13-01", NULL };
+    run_expect(2, a6, NULL, "--today");
+    const char *a7[] = { "conform", "--baseline", "/nonexistent/baseline.json", NULL };
+    run_expect(2, a7, NULL, "--baseline");
+}
+
+/* An unusable target: exit 3, and the report says ERROR for every case
+ * instead of being absent. */
+static void test_unknown_target_exit_3(void **state)
+{
+    (void)state;
+    char json[512];
+    snprintf(json, sizeof json, "%s", tmp("target.json"));
+    const char *args[] = { "conform", "--target", "nowhere.example:8883", "--only", "C2D-*",
+                           "--json", json, NULL };
+    run_expect(3, args, "ERROR", "unreachable target");
+    json_error_t je;
+    json_t *doc = json_load_file(json, 0, &je);
+    assert_non_null(doc);
+    json_t *cases = json_object_get(doc, "cases");
+    assert_true(json_array_size(cases) >= 10);
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c) {
+        assert_string_equal(json_string_value(json_object_get(c, "verdict")), "ERROR");
+        assert_non_null(strstr(json_string_value(json_object_get(c, "message")), "nowhere.example"));
+    }
+    json_decref(doc);
+    remove(json);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_baseline_gate(void **state)
+{
+    (void)state;
+    char base[512];
+    snprintf(base, sizeof base, "%s", tmp("baseline.json"));
+    write_file(base, "[{\"rule\":\"C2D-QUEUE-DEPTH\",\"reason\":\"queue rewrite pending\",\"expires\":\"2030-06-30\"},"
+                     "{\"rule\":\"C2D-TTL\",\"reason\":\"fixed last week\",\"expires\":\"2030-06-30\"}]");
+    const char *ok[] = { "conform", "--break", "C2D-QUEUE-DEPTH", "--only", "C2D-QUEUE-DEPTH,C2D-TTL",
+                         "--baseline", base, "--today", "2030-06-30", NULL };
+    run_expect(0, ok, "stale baseline entries (their rules now pass): C2D-TTL", NULL);
+    const char *expired[] = { "conform", "--break", "C2D-QUEUE-DEPTH", "--only", "C2D-QUEUE-DEPTH",
+                              "--baseline", base, "--today", "2030-07-01", NULL };
+    run_expect(1, expired, "expired baseline entries (failing again): C2D-QUEUE-DEPTH", NULL);
+    write_file(base, "[{\"rule\":\"NOT-A-RULE\",\"reason\":\"x\",\"expires\":\"2030-06-30\"}]");
+    const char *bad[] = { "conform", "--baseline", base, NULL };
+    run_expect(2, bad, NULL, "NOT-A-RULE");
+    remove(base);
+}
+
+static void test_only_filters(void **state)
+{
+    (void)state;
+    char json[512];
+    snprintf(json, sizeof json, "%s", tmp("only.json"));
+    const char *args[] = { "conform", "--only", "TWIN-*,AUTH-SAS", "--json", json, NULL };
+    run_expect(0, args, NULL, NULL);
+    json_error_t je;
+    json_t *doc = json_load_file(json, 0, &je);
+    assert_non_null(doc);
+    size_t i, twins = 0, sas = 0;
+    json_t *c;
+    json_array_foreach(json_object_get(doc, "cases"), i, c) {
+        const char *id = json_string_value(json_object_get(c, "id"));
+        if (strncmp(id, "TWIN-", 5) == 0)
+            twins++;
+        else if (strcmp(id, "AUTH-SAS") == 0)
+            sas++;
+        else
+            fail_msg("case %s outside the filter", id);
+    }
+    assert_true(twins >= 10);
+    assert_int_equal(sas, 2);
+    json_decref(doc);
+    remove(json);
+}
+
+static void test_kill_matrix_cli(void **state)
+{
+    (void)state;
+    const char *args[] = { "conform", "--kill-matrix", "--quiet", NULL };
+    run_expect(0, args, "kill rate 45/45 (100.0%)", NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pass_exit_0),
+        cmocka_unit_test(test_break_exit_1),
+        cmocka_unit_test(test_usage_exit_2),
+        cmocka_unit_test(test_unknown_target_exit_3),
+        cmocka_unit_test(test_baseline_gate),
+        cmocka_unit_test(test_only_filters),
+        cmocka_unit_test(test_kill_matrix_cli),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -2,6 +2,7 @@
 BUILD ?= build/release
 OUT ?= out/demo
 PREFIX ?= /usr/local
+FUZZ_SECONDS ?= 600
 
 .PHONY: all deps build demo test bench fuzz install clean
 
@@ -24,7 +25,7 @@ bench: build
 	@bash scripts/bench.sh $(BUILD)
 
 fuzz: deps
-	@bash scripts/fuzz.sh
+	@bash scripts/fuzz.sh --seconds $(FUZZ_SECONDS)
 
 install: build
 	@cmake --install $(BUILD)

@@ -4,13 +4,18 @@
 set -eu
 PKGS="build-essential cmake pkg-config libevent-dev libpaho-mqtt-dev libqpid-proton11-dev
 libssl-dev libjansson-dev libcmocka-dev gcovr clang libclang-rt-14-dev libxml2-utils
-chromium fonts-liberation nodejs npm $*"
+chromium fonts-liberation $*"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing="$missing $p"
   fi
 done
+# Node.js and npm (the HTML report's browser test): the machine image may ship
+# its own; Debian's packages are installed only when there is none at all.
+if ! command -v npm >/dev/null 2>&1; then
+  missing="$missing nodejs npm"
+fi
 [ -z "$missing" ] && exit 0
 echo "deps: installing:$missing"
 SUDO=""

@@ -71,6 +71,17 @@ if configure_build cov gcc -DCMAKE_BUILD_TYPE=Debug -DHUBSIM_COVERAGE=ON; then
     --print-summary -o "$LOGDIR/coverage.txt" 2>/dev/null | sed 's/^/   /'
 else build_failed cov; fi
 
+# The routing parser/evaluator fuzzer (libFuzzer, clang), bounded in CI;
+# `make fuzz` runs it longer.
+echo "== fuzz routing parser and evaluator (${FUZZ_SECONDS:-30} s)"
+if bash scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-30}" >"$LOGDIR/fuzz.log" 2>&1; then
+  echo "   fuzz: 1 passed, 0 failed ($(grep -oE '#[0-9]+' "$LOGDIR/fuzz.log" | tail -1 | tr -d '#') runs, no crash)"
+  total_pass=$((total_pass + 1))
+else
+  echo "   fuzz: crash or build failure, see ${LOGDIR#$ROOT/}/fuzz.log"; tail -20 "$LOGDIR/fuzz.log"
+  total_fail=$((total_fail + 1))
+fi
+
 # The golden trace hashes must agree across compilers and optimisation levels.
 if configure_build o2 gcc -DCMAKE_BUILD_TYPE=Release; then run_suite o2 -L golden; else build_failed o2; fi
 if configure_build clang clang -DCMAKE_BUILD_TYPE=Release; then run_suite clang -L golden; else build_failed clang; fi

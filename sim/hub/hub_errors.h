@@ -53,4 +53,15 @@ typedef struct {
 /* Never NULL; out-of-range values map to SERVER_ERROR's row. */
 const hub_error_info_t *hub_error_info(hub_err_t err);
 
+/* Decode what a hub answered: by numeric code (404103) or by name
+ * ("DeviceNotOnline", case-insensitive).  -1 when the table has no such row. */
+int hub_error_by_code(int code);
+int hub_error_by_name(const char *name);
+
+/* The REST error body for err:
+ *   {"Message":"ErrorCode:<Name>;<message>[ <detail>]","ExceptionMessage":"..."}
+ * JSON-escaped (detail may be NULL).  Returns the length it needs (like
+ * snprintf); buf is always NUL-terminated when cap > 0. */
+size_t hub_error_body(hub_err_t err, const char *detail, char *buf, size_t cap);
+
 #endif

@@ -674,6 +674,56 @@ static void test_many_errors_at_once(void **state)
     json_diag_list_free(d);
 }
 
+/* Diagnostics of a fixture file, formatted, compared line by line (the
+ * expected columns were counted by hand in code points: the description
+ * before the inline hub holds multi-byte characters). */
+static void check_fixture(const char *name, const char *const *want, size_t n, const char *file_prefix)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fixtures/scenarios/%s", tu_source_dir(), name);
+    json_diag_list_t *d = NULL;
+    assert_int_equal(json_diag_list_new(&d), HS_EOK);
+    scenario_t s;
+    assert_int_equal(scenario_load_file(path, &s, d), HS_EPARSE);
+    if (json_diag_count(d) != n)
+        dump(d);
+    assert_int_equal(json_diag_count(d), n);
+    for (size_t i = 0; i < n; i++) {
+        char line[1024], expect[8192];
+        json_diag_format(json_diag_get(d, i), line, sizeof line);
+        snprintf(expect, sizeof expect, "%s%s", file_prefix ? file_prefix : path, want[i]);
+        if (!strstr(line, expect))
+            fail_msg("diag %zu:\n got  %s\n want ...%s", i, line, expect);
+    }
+    json_diag_list_free(d);
+}
+
+static void test_hub_fixtures(void **state)
+{
+    (void)state;
+    static const char *const inline_want[] = {
+        ":1:104: $.hub.c2d.maxDeliveryCount: expected an integer in 1..100, got 0",
+        ":2:16: $.hub.methods.colour: unknown key",
+    };
+    check_fixture("bad-hub-inline.json", inline_want, 2, NULL);
+    /* a hub file: its errors name the hub file and its own paths */
+    static const char *const file_want[] = {
+        "hubs/bad-ranges.json:2:11: $.name: expected 3..50 characters, got 2",
+    };
+    json_diag_list_t *d = NULL;
+    assert_int_equal(json_diag_list_new(&d), HS_EOK);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fixtures/scenarios/bad-hub-file.json", tu_source_dir());
+    scenario_t s;
+    assert_int_equal(scenario_load_file(path, &s, d), HS_EPARSE);
+    assert_true(json_diag_count(d) >= 10);
+    char line[1024];
+    json_diag_format(json_diag_get(d, 0), line, sizeof line);
+    if (!strstr(line, file_want[0]))
+        fail_msg("got %s", line);
+    json_diag_list_free(d);
+}
+
 static void test_unreadable_file(void **state)
 {
     (void)state;
@@ -911,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_error_expectations),
         cmocka_unit_test(test_error_hub),
         cmocka_unit_test(test_many_errors_at_once),
+        cmocka_unit_test(test_hub_fixtures),
         cmocka_unit_test(test_unreadable_file),
         cmocka_unit_test(test_device_ids),
         cmocka_unit_test(test_examples_load_and_round_trip),

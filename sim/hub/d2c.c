@@ -113,15 +113,24 @@ size_t hub_route_message(hub_t *hub, uint32_t rec, const hub_msg_t *msg, int sou
     json_decref(twin);
     if (selected_out)
         *selected_out = n;
+    /* An endpoint sink may call back into the hub (and route again), which
+     * reuses hub->route_eps: iterate over a private copy. */
+    uint32_t local[32];
+    uint32_t *eps = n <= 32 ? local : malloc(n * sizeof *eps);
+    if (!eps)
+        return 0;
+    memcpy(eps, hub->route_eps, n * sizeof *eps);
     size_t reached = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t ep = hub->route_eps[i];
+        uint32_t ep = eps[i];
         if (ep < hub->ep_down_cap && hub->ep_down[ep])
             continue; /* unreachable (a fault-timeline switch): not delivered */
         reached++;
         if (hub->ep_ops && hub->ep_ops->deliver)
             hub->ep_ops->deliver(hub->ep_ctx, route_table_endpoint_name(hub->routes, ep), msg, rec);
     }
+    if (eps != local)
+        free(eps);
     return reached;
 }
 

@@ -443,6 +443,59 @@ static void test_runtime_switches(void **state)
     fx_free(f, true);
 }
 
+typedef struct {
+    hub_t *hub;
+    hub_conn_t conn;
+    int depth;
+    char log[256];
+} reent_t;
+
+static void reent_deliver(void *ctx, const char *endpoint, const hub_msg_t *msg, uint32_t dev)
+{
+    (void)msg;
+    (void)dev;
+    reent_t *r = ctx;
+    strncat(r->log, endpoint, sizeof r->log - strlen(r->log) - 2);
+    strcat(r->log, ",");
+    if (r->depth == 0) {
+        /* an endpoint consumer that sends from inside the delivery */
+        r->depth++;
+        hub_msg_t *m = msg_of(1);
+        assert_int_equal(hub_msg_add_app(m, "k", "inner"), HS_EOK);
+        assert_int_equal(hub_device_send_d2c(r->hub, r->conn, m), HUB_EOK);
+        hub_msg_free(m);
+    }
+}
+
+static const hub_endpoint_ops_t reent_ops = { .deliver = reent_deliver };
+
+static void test_reentrant_endpoint_sink(void **state)
+{
+    (void)state;
+    hub_config_t cfg;
+    hub_config_defaults(&cfg);
+    json_error_t je;
+    /* outer message (k=outer) selects [a, b]; the inner one (k=inner) [b, c] */
+    cfg.routing = json_loads(
+        "{\"endpoints\":{\"eventHubs\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":\"c\"}]},"
+        "\"routes\":[{\"name\":\"ra\",\"source\":\"DeviceMessages\",\"condition\":\"k = 'outer'\",\"endpointNames\":[\"a\"]},"
+        "{\"name\":\"rb\",\"source\":\"DeviceMessages\",\"condition\":\"true\",\"endpointNames\":[\"b\"]},"
+        "{\"name\":\"rc\",\"source\":\"DeviceMessages\",\"condition\":\"k = 'inner'\",\"endpointNames\":[\"c\"]}]}",
+        0, &je);
+    fx_t *f = fx_new_cfg(&cfg, HUB_PROTO_MQTT);
+    hub_config_free(&cfg);
+    reent_t r = { .hub = f->hub, .conn = f->conn };
+    hub_set_endpoint_sink(f->hub, &reent_ops, &r);
+    hub_msg_t *m = msg_of(1);
+    assert_int_equal(hub_msg_add_app(m, "k", "outer"), HS_EOK);
+    assert_int_equal(hub_device_send_d2c(f->hub, f->conn, m), HUB_EOK);
+    hub_msg_free(m);
+    /* outer to a, the inner to b and c, then the outer still reaches b */
+    assert_string_equal(r.log, "a,b,c,b,");
+    assert_int_equal(hub_counter(f->hub, "d2c.endpoint_deliveries"), 4);
+    fx_free(f, true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_breaks_msg_rules),
         cmocka_unit_test(test_events_routed),
         cmocka_unit_test(test_runtime_switches),
+        cmocka_unit_test(test_reentrant_endpoint_sink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -261,9 +261,15 @@ static void on_fault(sim_kernel_t *k, void *ctx, uint64_t arg)
         uint32_t g = (uint32_t)ft->group_index;
         sim_rng_t r;
         sim_kernel_stream(f->k, sim_rng_stream_id("fault", 5) ^ arg, &r);
-        for (uint64_t i = 0; i < f->group_count[g]; i++)
-            if (sim_rng_bernoulli(&r, ft->fraction))
-                fleet_device_drop(f, (uint32_t)(f->group_first[g] + i), "fault");
+        char id[HUB_CONFIG_ID_MAX + 1];
+        for (uint64_t i = 0; i < f->group_count[g]; i++) {
+            if (!sim_rng_bernoulli(&r, ft->fraction))
+                continue;
+            /* Hub-initiated: the device hears `disconnected` and reconnects
+             * with its backoff, as after a real service-side drop. */
+            fleet_device_id(f, (uint32_t)(f->group_first[g] + i), id, sizeof id);
+            hub_device_drop(f->hub, id, NULL, "fault: dropConnections");
+        }
         break;
     }
     case SCN_FAULT_BREAK:

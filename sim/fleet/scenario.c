@@ -125,6 +125,7 @@ typedef struct {
     size_t len;
     const json_locate_t *loc;
     json_diag_list_t *diags;
+    json_diag_list_t *hub_diags; /* errors of a hub config file (another file) */
     int nomem;
 } ctx_t;
 
@@ -1713,12 +1714,52 @@ static char *dir_join(const char *file, const char *rel)
     return out;
 }
 
+/* Drop "." segments and fold "dir/.." in an absolute path, in place, so
+ * messages read "/src/fixtures/hubs/x.json", not ".../scenarios/../hubs/x.json". */
+static void normalise_path(char *p)
+{
+    char *src = strdup(p); /* read from a copy: the result is never longer */
+    if (!src)
+        return;
+    size_t out = 0;
+    const char *in = src;
+    while (*in) {
+        while (*in == '/')
+            in++;
+        const char *end = strchr(in, '/');
+        size_t n = end ? (size_t)(end - in) : strlen(in);
+        if (n == 0 || (n == 1 && in[0] == '.')) {
+            /* nothing */
+        } else if (n == 2 && in[0] == '.' && in[1] == '.') {
+            while (out > 0 && p[out - 1] != '/')
+                out--;
+            if (out > 0)
+                out--; /* and the '/' before the dropped segment */
+        } else {
+            p[out++] = '/';
+            memcpy(p + out, in, n);
+            out += n;
+        }
+        in += n;
+    }
+    if (out == 0)
+        p[out++] = '/';
+    p[out] = '\0';
+    free(src);
+}
+
 /* Make a relative path absolute (against the working directory), so that a
  * scenario written elsewhere by scenario_to_json still finds its hub file. */
 static char *absolute_path(ctx_t *c, const char *p)
 {
     char cwd[4096];
-    if (p[0] == '/' || !getcwd(cwd, sizeof cwd))
+    if (p[0] == '/') {
+        char *abs = xstrdup(c, p);
+        if (abs)
+            normalise_path(abs);
+        return abs;
+    }
+    if (!getcwd(cwd, sizeof cwd))
         return xstrdup(c, p);
     size_t n = strlen(cwd) + strlen(p) + 2;
     char *out = malloc(n);
@@ -1726,10 +1767,8 @@ static char *absolute_path(ctx_t *c, const char *p)
         c->nomem = 1;
         return NULL;
     }
-    const char *rel = p;
-    while (strncmp(rel, "./", 2) == 0)
-        rel += 2;
-    snprintf(out, n, "%s/%s", cwd, rel);
+    snprintf(out, n, "%s/%s", cwd, p);
+    normalise_path(out);
     return out;
 }
 
@@ -1748,10 +1787,13 @@ static void load_hub(ctx_t *c, const json_t *v, scenario_t *s)
             s->hub_path = absolute_path(c, joined);
             free(joined);
             if (s->hub_path) {
-                hs_err_t rc = hub_config_load_file(s->hub_path, &s->hub, c->diags);
+                /* the hub file's own errors follow the scenario's (sorted apart: another file) */
+                hs_err_t rc = hub_config_load_file(s->hub_path, &s->hub, c->hub_diags);
+                if (rc == HS_ENOMEM)
+                    c->nomem = 1;
                 if (rc == HS_EIO)
                     diag(c, 0, HS_EIO, "$.hub", "cannot read hub config \"%s\"", s->hub_path);
-                else if (rc != HS_EOK && json_diag_count(c->diags) == 0)
+                else if (rc != HS_EOK && json_diag_count(c->hub_diags) == 0)
                     diag(c, 0, rc, "$.hub", "hub config \"%s\" is not valid (%s)", s->hub_path, hs_strerror(rc));
             }
         }
@@ -1949,12 +1991,16 @@ hs_err_t scenario_load_text(const char *text, size_t len, const char *name, scen
         return HS_EINVAL;
     if (!name)
         name = "<scenario>";
-    json_diag_list_t *list = NULL;
+    json_diag_list_t *list = NULL, *hub_list = NULL;
     if (json_diag_list_new(&list) != HS_EOK)
         return HS_ENOMEM;
+    if (json_diag_list_new(&hub_list) != HS_EOK) {
+        json_diag_list_free(list);
+        return HS_ENOMEM;
+    }
     scenario_t *s = out;
     hub_config_defaults(&s->hub);
-    ctx_t c = { .file = name, .text = text ? text : "", .len = len, .diags = list };
+    ctx_t c = { .file = name, .text = text ? text : "", .len = len, .diags = list, .hub_diags = hub_list };
     hs_err_t rc;
 
     json_error_t jerr;
@@ -1972,6 +2018,12 @@ hs_err_t scenario_load_text(const char *text, size_t len, const char *name, scen
         s->path = xstrdup(&c, name);
     }
     json_diag_sort(list);
+    for (size_t i = 0; i < json_diag_count(hub_list); i++) {
+        const json_diag_t *d = json_diag_get(hub_list, i);
+        if (json_diag_add(list, d->code, d->file, d->line, d->column, d->path, "%s", d->message) != HS_EOK)
+            c.nomem = 1;
+    }
+    json_diag_list_free(hub_list);
     rc = c.nomem ? HS_ENOMEM : worst_code(list);
     if (!c.nomem && diags) {
         for (size_t i = 0; i < json_diag_count(list); i++) {

@@ -33,6 +33,10 @@ typedef struct {
     conf_case_fn run;  /* NULL with skip */
     unsigned needs;    /* TARGET_CAP_* bits the case cannot run without */
     const char *skip;  /* non-NULL: always SKIP, with this reason */
+    /* Only service-side operations decide the verdict (registry, the REST
+     * request, a C2D send): the device protocol of --protocol does not
+     * matter, so the case runs whatever protocol is chosen. */
+    bool service_side;
 } conf_case_t;
 
 /* The case tables, each terminated by an entry with rule NULL. */

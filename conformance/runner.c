@@ -299,7 +299,7 @@ static void run_case(const conform_options_t *o, const conf_case_t *cs, const ca
         outcome_set(out, REPORT_ERROR, "the case names a rule that is not in the catalogue");
         return;
     }
-    if (!proto_applies(rule, o->protocol)) {
+    if (!cs->service_side && !proto_applies(rule, o->protocol)) {
         snprintf(why, sizeof why, "the rule does not apply to %s", proto_name(o->protocol));
         outcome_set(out, REPORT_SKIP, why);
         return;

@@ -979,11 +979,16 @@ static void load_connectivity(ctx_t *c, const json_t *o, const char *path, sim_t
                 diag(c, 0, HS_ERANGE, ep, "expected an end after the start");
                 continue;
             }
+            if (win.start >= duration) {
+                char sp[PATH_CAP];
+                path_join(sp, el, "start");
+                diag(c, 0, HS_ERANGE, sp, "expected a time before the end of the run");
+                continue;
+            }
             if (k->noffline && win.start < k->offline[k->noffline - 1].end) {
                 diag(c, 0, HS_EINVAL, el, "offline windows must be in order and not overlap");
                 continue;
             }
-            (void)duration;
             k->offline[k->noffline++] = win;
         }
     }

@@ -495,6 +495,12 @@ static void test_error_connectivity(void **state)
     expect_error(MINI_HEAD ", \"connectivity\": {\"offline\": [{\"start\": \"2m\", \"end\": \"4m\"}, "
                  "{\"start\": \"3m\", \"end\": \"5m\"}]}" MINI_TAIL "}",
                  "{\"start\": \"3m\"", "$.groups[0].connectivity.offline[1]", "not overlap");
+    expect_error(MINI_HEAD ", \"connectivity\": {\"offline\": [{\"start\": \"10m\", \"end\": \"11m\"}]}" MINI_TAIL "}",
+                 "\"10m\", \"end\"", "$.groups[0].connectivity.offline[0].start", "before the end of the run");
+    /* a window may run past the end: the device simply stays offline */
+    scenario_t w;
+    load_ok(MINI_HEAD ", \"connectivity\": {\"offline\": [{\"start\": \"9m\", \"end\": \"11m\"}]}" MINI_TAIL "}", &w);
+    scenario_free(&w);
     expect_error(MINI_HEAD ", \"connectivity\": {\"offline\": [{\"start\": \"2m\"}]}" MINI_TAIL "}",
                  "{\"start\"", "$.groups[0].connectivity.offline[0]", "missing required key \"end\"");
     expect_error(MINI_HEAD ", \"connectivity\": {\"outages\": {\"timeToRepair\": \"1m\"}}" MINI_TAIL "}",

@@ -234,6 +234,76 @@ static void test_twin_put_and_module_twin(void **state)
     fx_free(f);
 }
 
+typedef struct {
+    int batches;
+    size_t records;
+    size_t last_count;
+    char last_status[32];
+    sim_time_t last_at;
+} fb_t;
+
+static void on_feedback(void *ctx, const hub_c2d_fb_batch_t *b)
+{
+    fb_t *f = ctx;
+    f->batches++;
+    f->records += b->count;
+    f->last_count = b->count;
+    f->last_at = b->flushed_at;
+    snprintf(f->last_status, sizeof f->last_status, "%s",
+             b->count ? hub_c2d_fb_status_name(b->records[b->count - 1].status) : "");
+}
+
+static hub_msg_t *acked(const char *ack)
+{
+    hub_msg_t *m = msg_of(1);
+    assert_int_equal(hub_msg_set_sys(m, HUB_SYS_ACK, ack), HS_EOK);
+    return m;
+}
+
+/* The hub passes its config's C2D knobs to the store: TTL default 1 h,
+ * delivery count 10, feedback batches of 64 records or 15 s. */
+static void test_c2d_knobs_through_the_hub(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new();
+    fb_t fb = { 0 };
+    hub_set_feedback_sink(f->hub, on_feedback, &fb);
+    hub_c2d_delivery_t d;
+    /* TTL default 1 h: receivable at 1 h - 1 ms, gone at 1 h. */
+    assert_int_equal(hub_c2d_send(f->hub, "dev1", acked("negative"), 0, NULL), HUB_EOK);
+    sim_kernel_run_until(f->k, SIM_HOUR - SIM_MS);
+    assert_int_equal(hub_c2d_depth(hub_c2d_store(f->hub), 0), 1);
+    sim_kernel_run_until(f->k, SIM_HOUR);
+    assert_int_equal(code(hub_device_c2d_receive(f->hub, f->conn, &d)), 404002);
+    /* the Expired record is flushed 15 s after it was made, not before */
+    sim_kernel_run_until(f->k, SIM_HOUR + 15 * SIM_SEC - SIM_MS);
+    assert_int_equal(fb.batches, 0);
+    sim_kernel_run_until(f->k, SIM_HOUR + 15 * SIM_SEC);
+    assert_int_equal(fb.batches, 1);
+    assert_string_equal(fb.last_status, "Expired");
+    /* max delivery count 10: ten deliveries, then dead-lettered */
+    assert_int_equal(hub_c2d_send(f->hub, "dev1", acked("none"), 0, NULL), HUB_EOK);
+    for (int i = 1; i <= 10; i++) {
+        assert_int_equal(hub_device_c2d_receive(f->hub, f->conn, &d), HUB_EOK);
+        assert_int_equal(d.delivery_count, i);
+        assert_int_equal(hub_device_c2d_abandon(f->hub, f->conn, d.lock_token), HUB_EOK);
+    }
+    assert_int_equal(code(hub_device_c2d_receive(f->hub, f->conn, &d)), 404002);
+    /* 64 completions with ack=full make one batch at once */
+    for (int i = 0; i < 64; i++) {
+        assert_int_equal(hub_c2d_send(f->hub, "dev1", acked("full"), 0, NULL), HUB_EOK);
+        assert_int_equal(hub_device_c2d_receive(f->hub, f->conn, &d), HUB_EOK);
+        assert_int_equal(hub_device_c2d_complete(f->hub, f->conn, d.lock_token), HUB_EOK);
+    }
+    assert_int_equal(fb.batches, 2);
+    assert_int_equal(fb.last_count, 64);
+    assert_string_equal(fb.last_status, "Success");
+    /* modules have no C2D queue */
+    hub_identity_spec_t m = { .device_id = "dev1", .module_id = "mod1", .primary_key = KEY };
+    assert_int_equal(hub_identity_create(f->hub, &m, NULL), HUB_EOK);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_twin_desired_push_and_if_match),
         cmocka_unit_test(test_twin_push_break),
         cmocka_unit_test(test_twin_put_and_module_twin),
+        cmocka_unit_test(test_c2d_knobs_through_the_hub),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

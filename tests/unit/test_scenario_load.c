@@ -771,6 +771,168 @@ static void test_device_ids(void **state)
 
 /* ---- round trip and examples ------------------------------------------------------------------------ */
 
+/* ---- deep equality (every field of the model) ---- */
+
+static void eq_str(const char *a, const char *b, const char *what)
+{
+    if ((a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0))
+        fail_msg("%s: '%s' != '%s'", what, a ? a : "(null)", b ? b : "(null)");
+}
+
+static void eq_dist(const scn_dist_t *a, const scn_dist_t *b, const char *what)
+{
+    if (a->kind != b->kind || a->a != b->a || a->b != b->b || memcmp(&a->sigma, &b->sigma, sizeof a->sigma) != 0)
+        fail_msg("%s: distributions differ", what);
+}
+
+static void eq_real(double a, double b, const char *what)
+{
+    if (memcmp(&a, &b, sizeof a) != 0)
+        fail_msg("%s: %.17g != %.17g", what, a, b);
+}
+
+static void eq_kv(const scn_kv_t *a, size_t na, const scn_kv_t *b, size_t nb, const char *what)
+{
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        eq_str(a[i].name, b[i].name, what);
+        eq_str(a[i].value, b[i].value, what);
+    }
+}
+
+static void scenario_equal(const scenario_t *x, const scenario_t *y)
+{
+    eq_str(x->name, y->name, "name");
+    eq_str(x->description, y->description, "description");
+    assert_int_equal(x->seed, y->seed);
+    assert_int_equal(x->start_unix, y->start_unix);
+    assert_int_equal(x->duration, y->duration);
+    assert_int_equal(x->sample_interval, y->sample_interval);
+    eq_str(x->hub_path, y->hub_path, "hub_path");
+    assert_true(json_equal(x->hub_json, y->hub_json) || (!x->hub_json && !y->hub_json));
+    assert_memory_equal(&x->hub.c2d, &y->hub.c2d, sizeof x->hub.c2d);
+    assert_memory_equal(&x->hub.methods, &y->hub.methods, sizeof x->hub.methods);
+    assert_memory_equal(&x->hub.throttling, &y->hub.throttling, sizeof x->hub.throttling);
+    assert_int_equal(x->hub.n_devices, y->hub.n_devices);
+    assert_int_equal(x->ngroups, y->ngroups);
+    for (size_t i = 0; i < x->ngroups; i++) {
+        const scn_group_t *a = &x->groups[i], *b = &y->groups[i];
+        eq_str(a->name, b->name, "group name");
+        assert_int_equal(a->count, b->count);
+        eq_str(a->id_pattern, b->id_pattern, "idPattern");
+        assert_int_equal(a->nmodules, b->nmodules);
+        for (size_t j = 0; j < a->nmodules; j++)
+            eq_str(a->modules[j], b->modules[j], "module");
+        assert_int_equal(a->auth, b->auth);
+        assert_int_equal(a->protocol, b->protocol);
+        eq_dist(&a->link_latency, &b->link_latency, "linkLatency");
+        const scn_telemetry_t *ta = &a->telemetry, *tb = &b->telemetry;
+        assert_int_equal(ta->enabled, tb->enabled);
+        eq_dist(&ta->interval, &tb->interval, "interval");
+        assert_int_equal(ta->nschedule, tb->nschedule);
+        for (size_t j = 0; j < ta->nschedule; j++)
+            assert_int_equal(ta->schedule[j], tb->schedule[j]);
+        assert_int_equal(ta->payload_size, tb->payload_size);
+        eq_str(ta->payload_template, tb->payload_template, "payload");
+        eq_str(ta->content_type, tb->content_type, "contentType");
+        eq_str(ta->content_encoding, tb->content_encoding, "contentEncoding");
+        eq_str(ta->message_id, tb->message_id, "messageId");
+        eq_kv(ta->app_props, ta->napp_props, tb->app_props, tb->napp_props, "properties");
+        eq_kv(ta->sys_props, ta->nsys_props, tb->sys_props, tb->nsys_props, "systemProperties");
+        eq_real(ta->burst_probability, tb->burst_probability, "burst.probability");
+        eq_dist(&ta->burst_size, &tb->burst_size, "burst.size");
+        eq_dist(&ta->burst_gap, &tb->burst_gap, "burst.gap");
+        const scn_connectivity_t *ca = &a->connectivity, *cb = &b->connectivity;
+        assert_int_equal(ca->noffline, cb->noffline);
+        for (size_t j = 0; j < ca->noffline; j++) {
+            assert_int_equal(ca->offline[j].start, cb->offline[j].start);
+            assert_int_equal(ca->offline[j].end, cb->offline[j].end);
+        }
+        assert_int_equal(ca->outages, cb->outages);
+        eq_dist(&ca->time_between_failures, &cb->time_between_failures, "timeBetweenFailures");
+        eq_dist(&ca->time_to_repair, &cb->time_to_repair, "timeToRepair");
+        assert_int_equal(ca->backoff_initial, cb->backoff_initial);
+        assert_int_equal(ca->backoff_max, cb->backoff_max);
+        eq_real(ca->backoff_multiplier, cb->backoff_multiplier, "multiplier");
+        eq_real(ca->backoff_jitter, cb->backoff_jitter, "jitter");
+        assert_int_equal(ca->nstorms, cb->nstorms);
+        for (size_t j = 0; j < ca->nstorms; j++)
+            assert_int_equal(ca->storms[j], cb->storms[j]);
+        assert_int_equal(ca->connect_at, cb->connect_at);
+        assert_int_equal(ca->connect_spread, cb->connect_spread);
+        assert_int_equal(a->nmethods, b->nmethods);
+        for (size_t j = 0; j < a->nmethods; j++) {
+            const scn_method_handler_t *ma = &a->methods[j], *mb = &b->methods[j];
+            eq_str(ma->method, mb->method, "method");
+            assert_int_equal(ma->subscribed, mb->subscribed);
+            eq_dist(&ma->latency, &mb->latency, "latency");
+            assert_int_equal(ma->status, mb->status);
+            assert_int_equal(ma->response_size, mb->response_size);
+            eq_real(ma->p_no_answer, mb->p_no_answer, "noAnswerProbability");
+        }
+        assert_int_equal(a->twin.report_on_desired, b->twin.report_on_desired);
+        eq_dist(&a->twin.report_delay, &b->twin.report_delay, "reportDelay");
+        assert_int_equal(a->twin.periodic, b->twin.periodic);
+        if (a->twin.periodic)
+            eq_dist(&a->twin.periodic_interval, &b->twin.periodic_interval, "periodicInterval");
+        assert_int_equal(a->twin.reported_size, b->twin.reported_size);
+        assert_int_equal(a->c2d.subscribed, b->c2d.subscribed);
+        eq_real(a->c2d.p_complete, b->c2d.p_complete, "complete");
+        eq_real(a->c2d.p_reject, b->c2d.p_reject, "reject");
+        eq_real(a->c2d.p_abandon, b->c2d.p_abandon, "abandon");
+        eq_real(a->c2d.p_ignore, b->c2d.p_ignore, "ignore");
+        eq_dist(&a->c2d.processing_delay, &b->c2d.processing_delay, "processingDelay");
+        assert_memory_equal(&a->misbehaviour, &b->misbehaviour, sizeof a->misbehaviour);
+    }
+    assert_int_equal(x->nactors, y->nactors);
+    for (size_t i = 0; i < x->nactors; i++) {
+        const scn_actor_t *a = &x->actors[i], *b = &y->actors[i];
+        eq_str(a->name, b->name, "actor name");
+        assert_int_equal(a->kind, b->kind);
+        eq_str(a->group, b->group, "actor group");
+        assert_int_equal(a->group_index, b->group_index);
+        assert_int_equal(a->pick.kind, b->pick.kind);
+        eq_real(a->pick.zipf_s, b->pick.zipf_s, "zipf");
+        assert_int_equal(a->pick.nids, b->pick.nids);
+        for (size_t j = 0; j < a->pick.nids; j++)
+            eq_str(a->pick.ids[j], b->pick.ids[j], "pick id");
+        eq_dist(&a->interval, &b->interval, "actor interval");
+        assert_int_equal(a->start, b->start);
+        assert_int_equal(a->end, b->end);
+        eq_str(a->method, b->method, "actor method");
+        assert_int_equal(a->payload_size, b->payload_size);
+        assert_int_equal(a->has_response_timeout, b->has_response_timeout);
+        assert_int_equal(a->response_timeout_s, b->response_timeout_s);
+        assert_int_equal(a->has_connect_timeout, b->has_connect_timeout);
+        assert_int_equal(a->connect_timeout_s, b->connect_timeout_s);
+        eq_str(a->ack, b->ack, "ack");
+        assert_int_equal(a->ttl, b->ttl);
+        assert_int_equal(a->message_size, b->message_size);
+        assert_int_equal(a->patch_size, b->patch_size);
+        assert_int_equal(a->op, b->op);
+        eq_real(a->fraction, b->fraction, "fraction");
+    }
+    assert_int_equal(x->nfaults, y->nfaults);
+    for (size_t i = 0; i < x->nfaults; i++) {
+        const scn_fault_t *a = &x->faults[i], *b = &y->faults[i];
+        assert_int_equal(a->kind, b->kind);
+        assert_int_equal(a->at, b->at);
+        assert_int_equal(a->duration, b->duration);
+        eq_str(a->group, b->group, "fault group");
+        assert_int_equal(a->group_index, b->group_index);
+        eq_real(a->fraction, b->fraction, "fault fraction");
+        assert_int_equal(a->units, b->units);
+        assert_int_equal(a->delay, b->delay);
+        eq_str(a->endpoint, b->endpoint, "endpoint");
+        eq_str(a->rule, b->rule, "rule");
+    }
+    assert_int_equal(x->nexpectations, y->nexpectations);
+    for (size_t i = 0; i < x->nexpectations; i++) {
+        eq_str(x->expectations[i].text, y->expectations[i].text, "expectation");
+        eq_str(x->expectations[i].name, y->expectations[i].name, "expectation name");
+    }
+}
+
 static char *round_trip(const char *path)
 {
     json_diag_list_t *d = NULL;
@@ -791,6 +953,7 @@ static char *round_trip(const char *path)
     char *t2 = scenario_to_json(&s2);
     if (strcmp(t1, t2) != 0)
         fail_msg("%s: round trip differs:\n%s\n----\n%s", path, t1, t2);
+    scenario_equal(&s1, &s2);
     /* field spot checks across the round trip */
     assert_int_equal(s1.ngroups, s2.ngroups);
     assert_int_equal(s1.nactors, s2.nactors);

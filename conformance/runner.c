@@ -7,6 +7,7 @@
 
 #include "conformance/runner.h"
 #include "sim/hub/faults.h"
+#include "sim/trace.h"
 
 /*
  * One case = one fresh target session (a new kernel and hub in-process), so
@@ -271,6 +272,8 @@ typedef struct {
     char trace[4096];
     sim_time_t duration;
     bool unbalanced; /* the hub's own conservation check failed after the case */
+    bool hashed;
+    uint64_t trace_hash;
 } outcome_t;
 
 static void outcome_set(outcome_t *out, report_verdict_t v, const char *msg)
@@ -370,6 +373,10 @@ static void run_case(const conform_options_t *o, const conf_case_t *cs, const ca
         }
     }
     out->duration = o->target->now(t);
+    if ((o->target->caps & TARGET_CAP_TRACE) && o->target->trace_hash) {
+        out->hashed = true;
+        out->trace_hash = o->target->trace_hash(t);
+    }
     if (want_trace && out->verdict != REPORT_PASS && out->verdict != REPORT_SKIP &&
         (o->target->caps & TARGET_CAP_TRACE))
         o->target->trace_excerpt(t, TRACE_LINES, out->trace, sizeof out->trace);
@@ -417,6 +424,11 @@ hs_err_t conform_run(const conform_options_t *o, report_result_t *r, conform_sum
     /* passed/failed per rule for the baseline's stale check */
     char failing[4096] = "", passing[4096] = "";
     sim_time_t total = 0;
+    /* The run's trace hash: every case's trace hash with its index, in suite
+     * order, so a seed reproduces the whole run bit for bit. */
+    sim_hash_t hash;
+    bool hashed = false;
+    sim_hash_init(&hash);
     for (size_t i = 0; i < n; i++) {
         const conf_case_t *cs = conform_case_at(i);
         if (!conform_only_match(o->only, cs->rule))
@@ -427,6 +439,11 @@ hs_err_t conform_run(const conform_options_t *o, report_result_t *r, conform_sum
             return HS_ENOMEM;
         run_case(o, cs, rule, NULL, o->capture_trace, out);
         total += out->duration;
+        if (out->hashed) {
+            sim_hash_u64(&hash, (uint64_t)i);
+            sim_hash_u64(&hash, out->trace_hash);
+            hashed = true;
+        }
         char spec[256] = "";
         if (rule)
             catalogue_spec_ref(rule, spec, sizeof spec);
@@ -507,6 +524,11 @@ hs_err_t conform_run(const conform_options_t *o, report_result_t *r, conform_sum
     if (sum->expired[0])
         report_result_set_info(r, "baseline.expired", sum->expired);
     report_result_set_virtual(r, o->epoch_unix, total);
+    if (hashed) {
+        sum->trace_hash = sim_hash_final(&hash);
+        sum->has_trace_hash = true;
+        report_result_set_trace_hash(r, sum->trace_hash);
+    }
     return HS_EOK;
 }
 

@@ -57,6 +57,8 @@ typedef struct {
     size_t by_verdict[REPORT_VERDICT_COUNT];
     char stale[1024];   /* baseline rules whose cases now all pass, comma-separated */
     char expired[1024]; /* baseline rules whose entry expired while still failing */
+    bool has_trace_hash;
+    uint64_t trace_hash; /* every case's trace hash in suite order (TARGET_CAP_TRACE) */
 } conform_summary_t;
 
 /* Run the suite into r (kind CONFORMANCE): metadata, one report case per

@@ -202,6 +202,9 @@ typedef struct target_ops {
     hs_err_t (*check)(conform_target_t *t, char *why, size_t cap);
     /* Last `lines` trace lines into buf ("" when none). */
     void (*trace_excerpt)(conform_target_t *t, size_t lines, char *buf, size_t cap);
+    /* The hash of every trace event so far (TARGET_CAP_TRACE): equal for the
+     * same seed and case on any machine. */
+    uint64_t (*trace_hash)(conform_target_t *t);
 
     /* ---- service side: registry ------------------------------------- */
     void (*identity_create)(conform_target_t *t, const target_identity_spec_t *s,

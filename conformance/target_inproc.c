@@ -446,6 +446,11 @@ static void inproc_trace_excerpt(conform_target_t *t, size_t lines, char *buf, s
     buf[end - start] = '\0';
 }
 
+static uint64_t inproc_trace_hash(conform_target_t *t)
+{
+    return sim_trace_hash(sim_kernel_trace(t->k));
+}
+
 /* ---- registry -------------------------------------------------------------- */
 
 static void ident_spec(const target_identity_spec_t *s, hub_identity_spec_t *h)
@@ -827,6 +832,7 @@ const target_ops_t target_inproc = {
     .host = inproc_host,
     .check = inproc_check,
     .trace_excerpt = inproc_trace_excerpt,
+    .trace_hash = inproc_trace_hash,
     .identity_create = inproc_identity_create,
     .identity_update = inproc_identity_update,
     .identity_get = inproc_identity_get,

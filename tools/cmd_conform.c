@@ -246,6 +246,8 @@ static int run_conform(const hs_command_t *cmd, int argc, char **argv)
         }
     }
     report_result_set_wallclock(r, wall_start, run_wall_ms());
+    if (sum.has_trace_hash)
+        printf("trace-hash=%016llx\n", (unsigned long long)sum.trace_hash);
     rc = run_write_reports(cmd->name, r, &a.reports);
     if (rc == HS_EXIT_OK) {
         rc = report_result_exit_code(r);

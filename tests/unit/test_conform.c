@@ -258,6 +258,33 @@ static void test_protocol_skip(void **state)
     catalogue_free(cat);
 }
 
+
+/* Same seed, same run: the combined trace hash repeats; a broken hub's differs. */
+static void test_trace_hash_repeats(void **state)
+{
+    (void)state;
+    catalogue_t *cat = load_cat();
+    conform_options_t o;
+    conform_options_init(&o);
+    o.cat = cat;
+    o.only = "METHOD-*,C2D-*";
+    uint64_t h[3];
+    for (int i = 0; i < 3; i++) {
+        const char *brk[] = { "C2D-QUEUE-DEPTH" };
+        o.breaks = i == 2 ? brk : NULL;
+        o.n_breaks = i == 2 ? 1 : 0;
+        report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+        conform_summary_t sum;
+        assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+        assert_true(sum.has_trace_hash);
+        h[i] = sum.trace_hash;
+        report_result_free(r);
+    }
+    assert_true(h[0] == h[1]);
+    assert_true(h[0] != h[2]);
+    catalogue_free(cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_unknown_target_errors),
         cmocka_unit_test(test_protocol_skip),
+        cmocka_unit_test(test_trace_hash_repeats),
         cmocka_unit_test(test_kill_matrix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

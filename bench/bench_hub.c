@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <malloc.h>
 
 #include "sim/hub/auth.h"
 #include "sim/hub/hub.h"
@@ -33,13 +34,13 @@ static const hub_endpoint_ops_t ep_ops = { .deliver = ep_deliver };
 typedef struct {
     hub_t *hub;
     uint64_t requests;
-} dev_t;
+} bench_dev_t;
 
 static void on_method(void *ctx, hub_conn_t c, const char *name, const char *rid, const char *p,
                       size_t len)
 {
     (void)name;
-    dev_t *d = ctx;
+    bench_dev_t *d = ctx;
     d->requests++;
     /* Answer at once, echoing the payload. */
     (void)hub_device_method_respond(d->hub, c, rid, 200, p, len);
@@ -65,7 +66,7 @@ static hub_t *make_hub(sim_kernel_t *k)
     return hub;
 }
 
-static hub_conn_t connect_dev(hub_t *hub, const char *id, dev_t *d)
+static hub_conn_t connect_dev(hub_t *hub, const char *id, bench_dev_t *d)
 {
     hub_identity_spec_t s = { .device_id = id, .primary_key = KEY };
     if (hub_identity_create(hub, &s, NULL) != HUB_EOK)
@@ -86,7 +87,7 @@ static double bench_d2c(uint64_t n)
     sim_kernel_t *k = sim_kernel_new(1, EPOCH);
     hub_t *hub = make_hub(k);
     hub_set_endpoint_sink(hub, &ep_ops, NULL);
-    dev_t d = { hub, 0 };
+    bench_dev_t d = { hub, 0 };
     hub_conn_t c = connect_dev(hub, "bench-d2c", &d);
     hub_msg_t *m = hub_msg_new();
     char body[256];
@@ -119,7 +120,7 @@ static double bench_methods(uint64_t n)
 {
     sim_kernel_t *k = sim_kernel_new(1, EPOCH);
     hub_t *hub = make_hub(k);
-    dev_t d = { hub, 0 };
+    bench_dev_t d = { hub, 0 };
     (void)connect_dev(hub, "bench-m", &d);
     hub_method_call_t call = { .device_id = "bench-m", .method_name = "reboot",
                                .payload = "{\"delay\":5}", .payload_len = 11 };
@@ -136,11 +137,15 @@ static double bench_methods(uint64_t n)
     return (double)n / dt;
 }
 
+static double heap_per_device; /* malloc'd bytes per device, allocator overhead included */
+
 static double bench_idle_bytes(uint32_t n)
 {
     sim_kernel_t *k = sim_kernel_new(1, EPOCH);
     hub_t *hub = make_hub(k);
     size_t before = hub_registry_bytes(hub);
+    struct mallinfo2 mi0 = mallinfo2(); /* small blocks + mmap'd large ones */
+    double heap0 = (double)mi0.uordblks + (double)mi0.hblkhd;
     char id[32];
     for (uint32_t i = 0; i < n; i++) {
         snprintf(id, sizeof id, "device-%06u", i);
@@ -149,6 +154,8 @@ static double bench_idle_bytes(uint32_t n)
             exit(3);
     }
     size_t after = hub_registry_bytes(hub);
+    struct mallinfo2 mi1 = mallinfo2();
+    heap_per_device = ((double)mi1.uordblks + (double)mi1.hblkhd - heap0) / n;
     hub_free(hub);
     sim_kernel_free(k);
     return (double)(after - before) / n;
@@ -164,5 +171,6 @@ int main(int argc, char **argv)
     printf("method_round_trips_per_sec %.0f (invoke + device answer + completion)\n", m);
     printf("bytes_per_idle_device %.1f (100000 devices with derived SAS keys; records+index+strings)\n",
            bytes);
+    printf("heap_bytes_per_idle_device %.1f (malloc'd, allocator overhead included)\n", heap_per_device);
     return 0;
 }

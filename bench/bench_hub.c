@@ -20,14 +20,12 @@ static double wall(void)
 #define KEY "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 #define EPOCH 1767225600LL
 
-static uint64_t delivered;
 static void ep_deliver(void *ctx, const char *ep, const hub_msg_t *m, uint32_t dev)
 {
-    (void)ctx;
     (void)ep;
     (void)m;
     (void)dev;
-    delivered++;
+    (*(uint64_t *)ctx)++;
 }
 static const hub_endpoint_ops_t ep_ops = { .deliver = ep_deliver };
 
@@ -47,12 +45,10 @@ static void on_method(void *ctx, hub_conn_t c, const char *name, const char *rid
 }
 static const hub_sink_ops_t sink_ops = { .method_request = on_method };
 
-static uint64_t completed;
 static void on_result(void *ctx, const hub_method_result_t *r)
 {
-    (void)ctx;
     if (r->http_status == 200)
-        completed++;
+        (*(uint64_t *)ctx)++;
 }
 
 static hub_t *make_hub(sim_kernel_t *k)
@@ -86,7 +82,8 @@ static double bench_d2c(uint64_t n)
 {
     sim_kernel_t *k = sim_kernel_new(1, EPOCH);
     hub_t *hub = make_hub(k);
-    hub_set_endpoint_sink(hub, &ep_ops, NULL);
+    uint64_t delivered = 0;
+    hub_set_endpoint_sink(hub, &ep_ops, &delivered);
     bench_dev_t d = { hub, 0 };
     hub_conn_t c = connect_dev(hub, "bench-d2c", &d);
     hub_msg_t *m = hub_msg_new();
@@ -96,7 +93,6 @@ static double bench_d2c(uint64_t n)
     hub_msg_add_app(m, "temperature", "21.5");
     hub_msg_add_app(m, "unit", "C");
     hub_msg_add_app(m, "site", "north-7");
-    delivered = 0;
     double t0 = wall();
     for (uint64_t i = 0; i < n; i++) {
         if (hub_device_send_d2c(hub, c, m) != HUB_EOK) {
@@ -124,10 +120,10 @@ static double bench_methods(uint64_t n)
     (void)connect_dev(hub, "bench-m", &d);
     hub_method_call_t call = { .device_id = "bench-m", .method_name = "reboot",
                                .payload = "{\"delay\":5}", .payload_len = 11 };
-    completed = 0;
+    uint64_t completed = 0;
     double t0 = wall();
     for (uint64_t i = 0; i < n; i++)
-        if (hub_method_invoke(hub, &call, on_result, NULL, NULL) != HUB_EOK)
+        if (hub_method_invoke(hub, &call, on_result, &completed, NULL) != HUB_EOK)
             exit(3);
     double dt = wall() - t0;
     if (completed != n)
@@ -137,9 +133,9 @@ static double bench_methods(uint64_t n)
     return (double)n / dt;
 }
 
-static double heap_per_device; /* malloc'd bytes per device, allocator overhead included */
-
-static double bench_idle_bytes(uint32_t n)
+/* Registry bytes per device; *heap_out: malloc'd bytes per device,
+ * allocator overhead included. */
+static double bench_idle_bytes(uint32_t n, double *heap_out)
 {
     sim_kernel_t *k = sim_kernel_new(1, EPOCH);
     hub_t *hub = make_hub(k);
@@ -155,7 +151,7 @@ static double bench_idle_bytes(uint32_t n)
     }
     size_t after = hub_registry_bytes(hub);
     struct mallinfo2 mi1 = mallinfo2();
-    heap_per_device = ((double)mi1.uordblks + (double)mi1.hblkhd - heap0) / n;
+    *heap_out = ((double)mi1.uordblks + (double)mi1.hblkhd - heap0) / n;
     hub_free(hub);
     sim_kernel_free(k);
     return (double)(after - before) / n;
@@ -166,11 +162,12 @@ int main(int argc, char **argv)
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000000;
     double d2c = bench_d2c(n);
     double m = bench_methods(n / 4);
-    double bytes = bench_idle_bytes(100000);
+    double heap = 0;
+    double bytes = bench_idle_bytes(100000, &heap);
     printf("d2c_accepts_per_sec %.0f (256-byte body, 3 app properties, routed to events)\n", d2c);
     printf("method_round_trips_per_sec %.0f (invoke + device answer + completion)\n", m);
     printf("bytes_per_idle_device %.1f (100000 devices with derived SAS keys; records+index+strings)\n",
            bytes);
-    printf("heap_bytes_per_idle_device %.1f (malloc'd, allocator overhead included)\n", heap_per_device);
+    printf("heap_bytes_per_idle_device %.1f (malloc'd, allocator overhead included)\n", heap);
     return 0;
 }

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "sim/fleet/expect.h"
+#include "sim/hub/faults.h"
 #include "sim/hub/message.h"
 
 #define PATH_CAP 1024
@@ -1560,7 +1561,13 @@ static void load_fault(ctx_t *c, const json_t *o, const char *path, scenario_t *
     case SCN_FAULT_BREAK:
         if (!json_object_get(o, "rule"))
             diag(c, 0, HS_EPARSE, path, "missing required key \"rule\"");
-        get_string(c, o, path, "rule", 1, &f->rule);
+        if (get_string(c, o, path, "rule", 1, &f->rule)) {
+            hub_fault_t hf;
+            if (hub_fault_lookup(f->rule, &hf) != HS_EOK) {
+                path_join(sub, path, "rule");
+                diag(c, 0, HS_EINVAL, sub, "unknown break switch \"%s\" (hubsim rules lists them)", f->rule);
+            }
+        }
         break;
     }
 }

@@ -587,6 +587,8 @@ static void test_error_faults(void **state)
                  "\"lake\"", "$.faults[0].endpoint", "unknown endpoint \"lake\"");
     expect_error(MINI_HEAD MINI_TAIL ", \"faults\": [{\"kind\": \"break\"}]}", "{\"kind\"", "$.faults[0]",
                  "missing required key \"rule\"");
+    expect_error(MINI_HEAD MINI_TAIL ", \"faults\": [{\"kind\": \"break\", \"rule\": \"METHOD-504-TIMEOUTS\"}]}",
+                 "\"METHOD-504-TIMEOUTS\"", "$.faults[0].rule", "unknown break switch \"METHOD-504-TIMEOUTS\"");
     expect_error(MINI_HEAD MINI_TAIL ", \"faults\": [{\"kind\": \"throttle\", \"at\": \"10m\"}]}", "\"10m\"}",
                  "$.faults[0].at", "before the end of the run");
     expect_error(MINI_HEAD MINI_TAIL ", \"faults\": [3]}", "3]", "$.faults[0]", "expected object, got integer");

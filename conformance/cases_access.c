@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "conformance/case.h"
+/* token signing is client-side crypto, what an SDK does */
+#include "sim/hub/auth.h"
 
 /* Literals: 401 for any refused credential, ids of at most 128 characters
  * from the documented set (400 ArgumentInvalid 400004 otherwise), 409
@@ -211,6 +213,20 @@ static void id_symbols(conf_ctx_t *c) { id_try(c, "a-:.+%_#*?!(),=@;$'Z9", NULL,
 static void id_slash(conf_ctx_t *c) { id_try(c, "a/b", NULL, false, "device id with '/'"); }
 static void id_space(conf_ctx_t *c) { id_try(c, "a b", NULL, false, "device id with a space"); }
 
+static void id_case_sensitive(conf_ctx_t *c)
+{
+    if (!conf_create(c, "Dev1", NULL))
+        return;
+    target_identity_spec_t s = { .device_id = "dev1", .primary_key = CONF_KEY_A };
+    target_status_t st;
+    c->ops->identity_create(c->t, &s, NULL, &st);
+    if (!conf_status(c, &st, 200, 0, "create dev1 beside Dev1 (ids are case-sensitive)"))
+        return;
+    target_identity_info_t info;
+    c->ops->identity_get(c->t, "DEV1", NULL, &info, &st);
+    conf_status(c, &st, 404, 404001, "read DEV1 when only Dev1 and dev1 exist");
+}
+
 static void crud(conf_ctx_t *c)
 {
     if (!conf_create(c, "d1", NULL) || !conf_create(c, "d1", "m1"))
@@ -396,6 +412,66 @@ static void conservation(conf_ctx_t *c)
     conf_check(c, e == HS_EOK, "the hub's books balance", "%s", why);
 }
 
+
+/* ---- service tokens (AUTH-SAS-SCOPE, -SIGNATURE, -EXPIRED for policies) ------------------------- */
+
+/* Two policies of our own: "reader" (registryRead, key A), "owner" (all, key B). */
+static bool policies(conf_ctx_t *c)
+{
+    char cfg[700];
+    snprintf(cfg, sizeof cfg,
+             "{\"policies\":[{\"name\":\"reader\",\"primaryKey\":\"%s\",\"rights\":[\"registryRead\"]},"
+             "{\"name\":\"owner\",\"primaryKey\":\"%s\",\"rights\":[\"registryRead\",\"registryWrite\","
+             "\"serviceConnect\",\"deviceConnect\"]}]}",
+             CONF_KEY_A, CONF_KEY_B);
+    return conf_configure(c, cfg);
+}
+
+static void service_try(conf_ctx_t *c, const char *key, const char *sr, const char *policy,
+                        int64_t ttl_s, unsigned rights, bool ok, const char *what)
+{
+    if (!policies(c))
+        return;
+    char tok[1024];
+    if (hub_sas_make(key, sr ? sr : c->ops->host(c->t), c->ops->unix_now(c->t) + ttl_s, policy, tok,
+                     sizeof tok) != HS_EOK) {
+        conf_error(c, "cannot sign a service token");
+        return;
+    }
+    target_status_t st;
+    c->ops->service_authorize(c->t, tok, rights, &st);
+    if (ok)
+        conf_status(c, &st, 200, 0, what);
+    else
+        conf_refused(c, &st, 401, what);
+}
+
+static void svc_read_ok(conf_ctx_t *c)
+{
+    service_try(c, CONF_KEY_A, NULL, "reader", 3600, TARGET_RIGHT_REGISTRY_READ, true,
+                "registryRead policy token for a registry read");
+}
+static void svc_write_denied(conf_ctx_t *c)
+{
+    service_try(c, CONF_KEY_A, NULL, "reader", 3600, TARGET_RIGHT_REGISTRY_WRITE, false,
+                "registryRead policy token for a registry write");
+}
+static void svc_other_hub(conf_ctx_t *c)
+{
+    service_try(c, CONF_KEY_B, "otherhub.azure-devices.net", "owner", 3600, TARGET_RIGHT_REGISTRY_READ,
+                false, "owner token whose sr names another hub");
+}
+static void svc_wrong_key(conf_ctx_t *c)
+{
+    service_try(c, CONF_KEY_A, NULL, "owner", 3600, TARGET_RIGHT_REGISTRY_READ, false,
+                "owner token signed with the reader's key");
+}
+static void svc_expired(conf_ctx_t *c)
+{
+    service_try(c, CONF_KEY_B, NULL, "owner", -1, TARGET_RIGHT_REGISTRY_READ, false,
+                "owner token whose se passed 1 s ago");
+}
+
 const conf_case_t conf_cases_access[] = {
     { "AUTH-SAS", "a valid token is accepted", sas_valid, 0, NULL, false },
     { "AUTH-SAS", "a malformed token is refused 401", sas_malformed, 0, NULL, false },
@@ -405,6 +481,16 @@ const conf_case_t conf_cases_access[] = {
     { "AUTH-SAS-SIGNATURE", "a token signed with the wrong key is refused", wrong_key, 0, NULL, false },
     { "AUTH-SAS-SIGNATURE", "a token signed with the secondary key is accepted", secondary_key, 0, NULL, false },
     { "AUTH-SAS-SCOPE", "a token for another device is refused", wrong_scope, 0, NULL, false },
+    { "AUTH-SAS-SCOPE", "service: a policy's token does the operations its rights allow", svc_read_ok,
+      TARGET_CAP_CONFIGURE, NULL, true },
+    { "AUTH-SAS-SCOPE", "service: a registryRead token cannot write", svc_write_denied,
+      TARGET_CAP_CONFIGURE, NULL, true },
+    { "AUTH-SAS-SCOPE", "service: a token for another hub is refused", svc_other_hub,
+      TARGET_CAP_CONFIGURE, NULL, true },
+    { "AUTH-SAS-SIGNATURE", "service: a policy token signed with another key is refused", svc_wrong_key,
+      TARGET_CAP_CONFIGURE, NULL, true },
+    { "AUTH-SAS-EXPIRED", "service: an expired policy token is refused", svc_expired,
+      TARGET_CAP_CONFIGURE, NULL, true },
     { "AUTH-X509-THUMBPRINT", "primary thumbprint accepted", x509_primary, 0, NULL, false },
     { "AUTH-X509-THUMBPRINT", "secondary thumbprint accepted", x509_secondary, 0, NULL, false },
     { "AUTH-X509-THUMBPRINT", "another thumbprint refused", x509_other, 0, NULL, false },
@@ -420,6 +506,7 @@ const conf_case_t conf_cases_access[] = {
     { "REGISTRY-DEVICE-ID", "device id of every allowed symbol accepted", id_symbols, 0, NULL, true },
     { "REGISTRY-DEVICE-ID", "device id with '/' refused", id_slash, 0, NULL, true },
     { "REGISTRY-DEVICE-ID", "device id with a space refused", id_space, 0, NULL, true },
+    { "REGISTRY-DEVICE-ID", "device ids are case-sensitive", id_case_sensitive, 0, NULL, true },
     { "REGISTRY-CRUD", "409 on re-create, 404 after delete", crud, 0, NULL, true },
     { "REGISTRY-ETAG", "an update gives a new etag", etag, 0, NULL, true },
     { "REGISTRY-GENERATION-ID", "a re-created device gets a new generationId", generation, 0, NULL, true },

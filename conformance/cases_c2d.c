@@ -127,6 +127,34 @@ static void ttl(conf_ctx_t *c, sim_time_t wait, bool visible)
                got && fb.count ? fb.records[0].status : "no feedback");
 }
 
+/* An explicit TTL (ttl_s), or one over the 48 h maximum that the hub cuts
+ * to 48 h: visible 1 ms before its end, gone 1 ms after. */
+static void ttl_explicit(conf_ctx_t *c, int64_t ttl_s, sim_time_t end, bool visible)
+{
+    target_conn_t conn;
+    if (!conf_online(c, "d1", NULL, TARGET_SUB_C2D, &conn))
+        return;
+    target_msg_t m;
+    target_status_t st;
+    conf_msg_init(&m, "ttl");
+    c->ops->c2d_send(c->t, "d1", &m, (sim_time_t)ttl_s * SEC, &st);
+    char what[120];
+    snprintf(what, sizeof what, "C2D with a TTL of %lld s", (long long)ttl_s);
+    if (!conf_status(c, &st, 200, 0, what))
+        return;
+    conf_advance(c, visible ? end - MS : end + MS);
+    target_c2d_t d;
+    c->ops->device_c2d_receive(c->t, conn, &d, &st);
+    snprintf(what, sizeof what, "receive 1 ms %s the message's end at %lld s", visible ? "before" : "after",
+             (long long)(end / SEC));
+    conf_status(c, &st, visible ? 200 : 404, visible ? 0 : 404002, what);
+}
+
+static void ttl10_inside(conf_ctx_t *c) { ttl_explicit(c, 10, 10 * SEC, true); }
+static void ttl10_outside(conf_ctx_t *c) { ttl_explicit(c, 10, 10 * SEC, false); }
+static void ttl49h_inside(conf_ctx_t *c) { ttl_explicit(c, 49 * 3600, 48 * 3600 * SEC, true); }
+static void ttl49h_outside(conf_ctx_t *c) { ttl_explicit(c, 49 * 3600, 48 * 3600 * SEC, false); }
+
 static void ttl_inside(conf_ctx_t *c) { ttl(c, 3600 * SEC - MS, true); }
 static void ttl_outside(conf_ctx_t *c) { ttl(c, 3600 * SEC + MS, false); }
 
@@ -308,6 +336,12 @@ const conf_case_t conf_cases_c2d[] = {
     { "C2D-SIZE-LIMIT", "C2D of 65537 bytes refused 413", size_over, 0, NULL, true },
     { "C2D-TTL", "visible 1 ms before the default TTL of 1 h", ttl_inside, TARGET_CAP_VIRTUAL_TIME, NULL, false },
     { "C2D-TTL", "expired 1 ms after 1 h, feedback Expired", ttl_outside, TARGET_CAP_VIRTUAL_TIME, NULL, false },
+    { "C2D-TTL", "explicit TTL 10 s: visible 1 ms before", ttl10_inside, TARGET_CAP_VIRTUAL_TIME, NULL, false },
+    { "C2D-TTL", "explicit TTL 10 s: gone 1 ms after", ttl10_outside, TARGET_CAP_VIRTUAL_TIME, NULL, false },
+    { "C2D-TTL", "TTL 49 h lives at most 48 h: visible 1 ms before 48 h", ttl49h_inside,
+      TARGET_CAP_VIRTUAL_TIME, NULL, false },
+    { "C2D-TTL", "TTL 49 h lives at most 48 h: gone 1 ms after 48 h", ttl49h_outside,
+      TARGET_CAP_VIRTUAL_TIME, NULL, false },
     { "C2D-LOCK", "1 min lock, 412 for a stale token, 404 for an unknown one", lock, 0, NULL, false },
     { "C2D-DELIVERY-COUNT", "10 deliveries then dead-lettered DeliveryCountExceeded", delivery_count, 0, NULL, false },
     { "C2D-SETTLE", "complete removes the message", settle_complete, 0, NULL, false },

@@ -81,21 +81,23 @@ static void m404_unsubscribed(conf_ctx_t *c)
 
 /* ---- METHOD-CONNECT-TIMEOUT-WINDOW ------------------------------------------- */
 
-/* The device comes online `at` after the call (connectTimeout 10 s). */
-static void window_at(conf_ctx_t *c, sim_time_t at, bool inside)
+/* The device comes online `at` after the call (connectTimeout window_s). */
+static void window_at(conf_ctx_t *c, int window_s, sim_time_t at, bool inside)
 {
     if (!conf_create(c, "d1", NULL))
         return;
     target_call_t call = conf_invoke(c, "d1", NULL,
-                                     "{\"methodName\":\"m\",\"payload\":1,\"connectTimeoutInSeconds\":10,"
-                                     "\"responseTimeoutInSeconds\":30}");
+                                     "{\"methodName\":\"m\",\"payload\":1,\"connectTimeoutInSeconds\":%d,"
+                                     "\"responseTimeoutInSeconds\":30}",
+                                     window_s);
     conf_advance(c, at);
-    if (inside && !pending(c, call, "before the device comes online inside connectTimeout 10 s"))
+    char what[120];
+    snprintf(what, sizeof what, "before the device comes online inside connectTimeout %d s", window_s);
+    if (inside && !pending(c, call, what))
         return;
-    if (!inside) {
-        if (!conf_method(c, call, 404, 404103, "connectTimeout 10 s passed, device came 1 ms later"))
-            return;
-    }
+    snprintf(what, sizeof what, "connectTimeout %d s passed, device came 1 ms later", window_s);
+    if (!inside && !conf_method(c, call, 404, 404103, what))
+        return;
     target_conn_t conn;
     target_status_t st;
     if (!conf_connect(c, "d1", NULL, &conn, NULL))
@@ -108,22 +110,17 @@ static void window_at(conf_ctx_t *c, sim_time_t at, bool inside)
                    got ? ev.method_name : "");
         return;
     }
-    if (!conf_check(c, got, "the pending call delivered when the device subscribes 1 ms before 10 s",
+    if (!conf_check(c, got, "the pending call delivered when the device subscribes 1 ms before the window ends",
                     "nothing delivered"))
         return;
     c->ops->device_method_respond(c->t, conn, ev.rid, 200, "{}", 2, &st);
     conf_method(c, call, 200, 0, "response to a call delivered inside the connect window");
 }
 
-static void window_inside(conf_ctx_t *c)
-{
-    window_at(c, 10 * SEC - MS, true);
-}
-
-static void window_outside(conf_ctx_t *c)
-{
-    window_at(c, 10 * SEC + MS, false);
-}
+static void window_inside(conf_ctx_t *c) { window_at(c, 10, 10 * SEC - MS, true); }
+static void window_outside(conf_ctx_t *c) { window_at(c, 10, 10 * SEC + MS, false); }
+static void window300_inside(conf_ctx_t *c) { window_at(c, 300, 300 * SEC - MS, true); }
+static void window300_outside(conf_ctx_t *c) { window_at(c, 300, 300 * SEC + MS, false); }
 
 /* ---- METHOD-504-TIMEOUT / METHOD-TIMEOUT-DEFAULT ------------------------------- */
 
@@ -507,6 +504,10 @@ const conf_case_t conf_cases_methods[] = {
       window_inside, TARGET_CAP_VIRTUAL_TIME, NULL, false },
     { "METHOD-CONNECT-TIMEOUT-WINDOW", "online 1 ms after connectTimeout 10 s: 404103",
       window_outside, TARGET_CAP_VIRTUAL_TIME, NULL, false },
+    { "METHOD-CONNECT-TIMEOUT-WINDOW", "online 1 ms before connectTimeout 300 s: delivered",
+      window300_inside, TARGET_CAP_VIRTUAL_TIME, NULL, false },
+    { "METHOD-CONNECT-TIMEOUT-WINDOW", "online 1 ms after connectTimeout 300 s: 404103",
+      window300_outside, TARGET_CAP_VIRTUAL_TIME, NULL, false },
     { "METHOD-504-TIMEOUT", "response 1 ms before responseTimeout 5 s: 200", r5_inside, 0, NULL, false },
     { "METHOD-504-TIMEOUT", "no response by responseTimeout 5 s + 1 ms: 504101", r5_outside, 0, NULL, false },
     { "METHOD-504-TIMEOUT", "response 1 ms before responseTimeout 300 s: 200", r300_inside,

@@ -141,8 +141,9 @@ static void if_match(conf_ctx_t *c)
 
 /* ---- TWIN-SIZE-LIMIT / TWIN-DEPTH-LIMIT / TWIN-KEY-RULES ---------------------------------- */
 
-/* Eight members k0..k7 whose key+value characters sum to `total`. */
-static void desired_size(conf_ctx_t *c, size_t total, bool ok)
+/* Eight members k0..k7 whose key+value characters sum to `total`, in the
+ * desired properties or the tags. */
+static void section_size(conf_ctx_t *c, const char *sec, size_t total, bool ok)
 {
     if (!conf_create(c, "d1", NULL))
         return;
@@ -163,22 +164,25 @@ static void desired_size(conf_ctx_t *c, size_t total, bool ok)
         json_object_set_new(d, k, json_string(v));
         free(v);
     }
-    json_t *p = json_pack("{s:{s:o}}", "properties", "desired", d);
+    json_t *p = strcmp(sec, "tags") == 0 ? json_pack("{s:o}", "tags", d)
+                                          : json_pack("{s:{s:o}}", "properties", sec, d);
     char *text = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     target_status_t st;
     patch(c, "d1", text, NULL, &st);
     free(text);
     char what[80];
-    snprintf(what, sizeof what, "desired properties of %zu bytes by the size rule", total);
+    snprintf(what, sizeof what, "%s of %zu bytes by the size rule", sec, total);
     if (ok)
         conf_status(c, &st, 200, 0, what);
     else
         conf_refused(c, &st, 400, what);
 }
 
-static void size_exact(conf_ctx_t *c) { desired_size(c, 32768, true); }
-static void size_over(conf_ctx_t *c) { desired_size(c, 32769, false); }
+static void size_exact(conf_ctx_t *c) { section_size(c, "desired", 32768, true); }
+static void size_over(conf_ctx_t *c) { section_size(c, "desired", 32769, false); }
+static void tags_exact(conf_ctx_t *c) { section_size(c, "tags", 8192, true); }
+static void tags_over(conf_ctx_t *c) { section_size(c, "tags", 8193, false); }
 
 static void depth(conf_ctx_t *c, int levels, bool ok)
 {
@@ -339,6 +343,8 @@ const conf_case_t conf_cases_twins[] = {
     { "TWIN-IF-MATCH", "stale etag 412 and no change; current etag and * accepted", if_match, 0, NULL, false },
     { "TWIN-SIZE-LIMIT", "desired of exactly 32768 bytes accepted", size_exact, 0, NULL, false },
     { "TWIN-SIZE-LIMIT", "desired of 32769 bytes refused", size_over, 0, NULL, false },
+    { "TWIN-SIZE-LIMIT", "tags of exactly 8192 bytes accepted", tags_exact, 0, NULL, false },
+    { "TWIN-SIZE-LIMIT", "tags of 8193 bytes refused", tags_over, 0, NULL, false },
     { "TWIN-DEPTH-LIMIT", "10 nested levels accepted", depth_10, 0, NULL, false },
     { "TWIN-DEPTH-LIMIT", "11 nested levels refused", depth_11, 0, NULL, false },
     { "TWIN-KEY-RULES", "key with '.' refused", key_dot, 0, NULL, false },

@@ -67,6 +67,14 @@ typedef enum { TARGET_PROTO_MQTT = 0, TARGET_PROTO_AMQP, TARGET_PROTO_HTTPS } ta
 
 enum { TARGET_SUB_METHODS = 1u, TARGET_SUB_C2D = 2u, TARGET_SUB_DESIRED = 4u };
 
+/* Shared access policy permissions a service operation needs. */
+enum {
+    TARGET_RIGHT_REGISTRY_READ = 1u,
+    TARGET_RIGHT_REGISTRY_WRITE = 2u,
+    TARGET_RIGHT_SERVICE_CONNECT = 4u,
+    TARGET_RIGHT_DEVICE_CONNECT = 8u,
+};
+
 typedef struct {
     const char *device_id;
     const char *module_id; /* NULL or "" = the device */
@@ -205,6 +213,12 @@ typedef struct target_ops {
     /* The hash of every trace event so far (TARGET_CAP_TRACE): equal for the
      * same seed and case on any machine. */
     uint64_t (*trace_hash)(conform_target_t *t);
+
+    /* ---- service side: credentials ----------------------------------- */
+    /* Present a service SAS token (skn = a shared access policy) for an
+     * operation needing `rights` (TARGET_RIGHT_*): 200 or 401. */
+    void (*service_authorize)(conform_target_t *t, const char *token, unsigned rights,
+                              target_status_t *st);
 
     /* ---- service side: registry ------------------------------------- */
     void (*identity_create)(conform_target_t *t, const target_identity_spec_t *s,

@@ -451,6 +451,21 @@ static uint64_t inproc_trace_hash(conform_target_t *t)
     return sim_trace_hash(sim_kernel_trace(t->k));
 }
 
+static void inproc_service_authorize(conform_target_t *t, const char *token, unsigned rights,
+                                     target_status_t *st)
+{
+    unsigned h = 0;
+    if (rights & TARGET_RIGHT_REGISTRY_READ)
+        h |= HUB_RIGHT_REGISTRY_READ;
+    if (rights & TARGET_RIGHT_REGISTRY_WRITE)
+        h |= HUB_RIGHT_REGISTRY_WRITE;
+    if (rights & TARGET_RIGHT_SERVICE_CONNECT)
+        h |= HUB_RIGHT_SERVICE_CONNECT;
+    if (rights & TARGET_RIGHT_DEVICE_CONNECT)
+        h |= HUB_RIGHT_DEVICE_CONNECT;
+    status_from_hub(st, hub_service_authorize(t->hub, token, h), NULL);
+}
+
 /* ---- registry -------------------------------------------------------------- */
 
 static void ident_spec(const target_identity_spec_t *s, hub_identity_spec_t *h)
@@ -833,6 +848,7 @@ const target_ops_t target_inproc = {
     .check = inproc_check,
     .trace_excerpt = inproc_trace_excerpt,
     .trace_hash = inproc_trace_hash,
+    .service_authorize = inproc_service_authorize,
     .identity_create = inproc_identity_create,
     .identity_update = inproc_identity_update,
     .identity_get = inproc_identity_get,

@@ -147,8 +147,10 @@ static int have_xmllint(void)
 static int xmllint_schema(const char *xml)
 {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "xmllint --noout --schema '%s/fixtures/junit/junit-10.xsd' '%s' 2>'%s.xmllint.log'",
-             src_dir(), xml, xml);
+    int n = snprintf(cmd, sizeof cmd, "xmllint --noout --schema '%.2000s/fixtures/junit/junit-10.xsd' '%.2000s' 2>'%.2000s.xmllint.log'",
+                     src_dir(), xml, xml);
+    if (n < 0 || (size_t)n >= sizeof cmd)
+        return -1;
     int st = system(cmd);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

@@ -175,6 +175,42 @@ static void enqueued_time(conf_ctx_t *c)
                "enqueuedTime %s (accepted at %s)", et ? et : "(none)", want);
 }
 
+static void c2d_sequence(conf_ctx_t *c)
+{
+    target_conn_t conn;
+    if (!conf_online(c, "d1", NULL, TARGET_SUB_C2D, &conn))
+        return;
+    target_status_t st;
+    target_msg_t m;
+    conf_msg_init(&m, "s");
+    uint64_t seen[4] = { 0 };
+    /* two rounds: a drained queue must not hand out a number again */
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 2; i++) {
+            c->ops->c2d_send(c->t, "d1", &m, 0, &st);
+            if (!conf_status(c, &st, 200, 0, "C2D send"))
+                return;
+        }
+        for (int i = 0; i < 2; i++) {
+            target_c2d_t d;
+            c->ops->device_c2d_receive(c->t, conn, &d, &st);
+            if (!conf_status(c, &st, 200, 0, "receive"))
+                return;
+            seen[round * 2 + i] = d.sequence_number;
+            c->ops->device_c2d_settle(c->t, conn, d.lock_token, TARGET_SETTLE_COMPLETE, &st);
+            if (!conf_status(c, &st, 200, 0, "complete"))
+                return;
+        }
+    }
+    bool unique = true;
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            unique = unique && seen[i] != seen[j];
+    conf_check(c, unique, "four C2D messages of one device queue, four sequence numbers",
+               "%llu, %llu, %llu, %llu", (unsigned long long)seen[0], (unsigned long long)seen[1],
+               (unsigned long long)seen[2], (unsigned long long)seen[3]);
+}
+
 static void content_type_default(conf_ctx_t *c)
 {
     target_msg_t m;
@@ -206,6 +242,8 @@ const conf_case_t conf_cases_messages[] = {
       TARGET_CAP_ENDPOINTS, NULL, false },
     { "MSG-ENQUEUED-TIME", "enqueuedTime is the acceptance instant, not the device's", enqueued_time,
       TARGET_CAP_ENDPOINTS, NULL, false },
+    { "MSG-ENQUEUED-TIME", "C2D sequence numbers unique per device queue, also after it drained",
+      c2d_sequence, 0, NULL, false },
     { "MSG-CONTENT-TYPE", "unlisted contentEncoding accepted by default", content_type_default, 0, NULL, false },
     { NULL, NULL, NULL, 0, NULL, false },
 };

@@ -161,6 +161,7 @@ typedef struct {
 
 typedef struct {
     char lock_token[64];
+    uint64_t sequence_number;
     uint32_t delivery_count;
     char message_id[160];
     const char *body; /* owned by the target until the next call */

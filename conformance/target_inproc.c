@@ -795,6 +795,7 @@ static void inproc_device_c2d_receive(conform_target_t *t, target_conn_t c, targ
         return;
     snprintf(out->lock_token, sizeof out->lock_token, "%s", d.lock_token);
     out->delivery_count = d.delivery_count;
+    out->sequence_number = d.sequence_number;
     const char *mid = hub_msg_get_sys(d.msg, HUB_SYS_MESSAGE_ID);
     snprintf(out->message_id, sizeof out->message_id, "%s", mid ? mid : "");
     size_t blen;

@@ -285,6 +285,44 @@ static void test_trace_hash_repeats(void **state)
     catalogue_free(cat);
 }
 
+
+/* A KNOB rule that differs on a target whose knobs are not known to be at
+ * the catalogue default is NON-STRICT: the gate passes, and fails under
+ * --strict.  The same difference on the in-process hub is a FAIL. */
+static void test_knob_non_strict(void **state)
+{
+    (void)state;
+    catalogue_t *cat = load_cat();
+    target_ops_t unknown_knobs = target_inproc;
+    unknown_knobs.caps &= ~(unsigned)TARGET_CAP_KNOWN_KNOBS;
+    conform_options_t o;
+    conform_options_init(&o);
+    o.cat = cat;
+    const char *brk[] = { "METHOD-NAME-LENGTH:off-by-one" };
+    o.breaks = brk;
+    o.n_breaks = 1;
+    o.only = "METHOD-NAME-LENGTH";
+    for (int strict = 0; strict < 2; strict++) {
+        o.target = &unknown_knobs;
+        report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+        report_result_set_strict(r, strict);
+        conform_summary_t sum;
+        assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+        assert_int_equal(sum.by_verdict[REPORT_NON_STRICT], 1); /* 101 characters accepted */
+        assert_int_equal(sum.by_verdict[REPORT_FAIL], 0);
+        assert_int_equal(report_result_exit_code(r), strict ? 1 : 0);
+        report_result_free(r);
+    }
+    o.target = &target_inproc;
+    report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+    conform_summary_t sum;
+    assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+    assert_int_equal(sum.by_verdict[REPORT_FAIL], 1);
+    assert_int_equal(report_result_exit_code(r), 1);
+    report_result_free(r);
+    catalogue_free(cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_unknown_target_errors),
         cmocka_unit_test(test_protocol_skip),
         cmocka_unit_test(test_trace_hash_repeats),
+        cmocka_unit_test(test_knob_non_strict),
         cmocka_unit_test(test_kill_matrix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -84,11 +84,12 @@ static void test_kill_matrix(void **state)
     size_t killed = 0, total = 0;
     assert_int_equal(conform_kill_matrix(&o, r, stdout, &killed, &total), HS_EOK);
     printf("kill rate %zu/%zu\n", killed, total);
-    assert_int_equal(total, 45);
+    /* 45 switches when this was written; a new switch must be killed too */
+    assert_true(total >= 45);
     assert_int_equal(total, (size_t)HUB_FAULT__COUNT);
     assert_int_equal(killed, total);
-    assert_int_equal(report_result_kill_count(r), 45);
-    assert_int_equal(report_result_killed_count(r), 45);
+    assert_int_equal(report_result_kill_count(r), total);
+    assert_int_equal(report_result_killed_count(r), total);
     report_result_free(r);
     catalogue_free(cat);
 }

@@ -13,7 +13,7 @@
 
 enum {
     OPT_TARGET, OPT_ONLY, OPT_PROTOCOL, OPT_SEED, OPT_STRICT, OPT_BASELINE, OPT_TODAY, OPT_BREAK,
-    OPT_KILL, OPT_UPDATE, OPT_OUT, OPT_JUNIT, OPT_HTML, OPT_JSON, OPT_QUIET
+    OPT_KILL, OPT_UPDATE, OPT_OUT, OPT_JUNIT, OPT_HTML, OPT_JSON, OPT_QUIET, OPT_LIST
 };
 static const cli_opt_t conform_options[] = {
     { "target", 0, "NAME", "where to run the cases: inproc (default; live targets: issue 9)" },
@@ -31,6 +31,7 @@ static const cli_opt_t conform_options[] = {
     { "html", 0, "FILE", "write the HTML report to FILE" },
     { "json", 0, "FILE", "write the JSON report to FILE" },
     { "quiet", 'q', NULL, "print only the summary line" },
+    { "list", 'l', NULL, "list the cases (after --only) with their rule's level and area; run nothing" },
     { 0 },
 };
 
@@ -49,6 +50,7 @@ typedef struct {
     int kill;
     int update;
     int quiet;
+    int list;
     reports_paths_t reports;
 } conform_args_t;
 
@@ -117,6 +119,7 @@ static int parse_args(const hs_command_t *cmd, int argc, char **argv, conform_ar
         case OPT_HTML: a->reports.html = v; break;
         case OPT_JSON: a->reports.json = v; break;
         case OPT_QUIET: a->quiet = 1; break;
+        case OPT_LIST: a->list = 1; break;
         }
     }
     return HS_EXIT_OK;
@@ -161,6 +164,19 @@ static int run_conform(const hs_command_t *cmd, int argc, char **argv)
     }
     if (a.baseline && conform_baseline_load(a.baseline, cat, &baseline, err, sizeof err) != HS_EOK) {
         fprintf(stderr, "hubsim conform: --baseline %s\n", err);
+        goto out;
+    }
+    if (a.list) {
+        for (size_t i = 0; i < conform_case_count(); i++) {
+            const conf_case_t *cs = conform_case_at(i);
+            if (!conform_only_match(a.only, cs->rule))
+                continue;
+            const catalogue_rule_t *rule = catalogue_find(cat, cs->rule);
+            printf("%-30s %-6s %-12s %s%s%s%s\n", cs->rule, rule ? rule->level_name : "?",
+                   rule ? rule->area : "?", cs->name, cs->skip ? "  [SKIP: " : "",
+                   cs->skip ? cs->skip : "", cs->skip ? "]" : "");
+        }
+        rc = HS_EXIT_OK;
         goto out;
     }
     char today[16];

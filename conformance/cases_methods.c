@@ -79,6 +79,16 @@ static void m404_unsubscribed(conf_ctx_t *c)
     conf_method(c, call, 404, 404103, "call to a connected device not subscribed to methods");
 }
 
+static void m404_disconnected(conf_ctx_t *c)
+{
+    target_conn_t conn;
+    if (!conf_online(c, "d1", NULL, TARGET_SUB_METHODS, &conn))
+        return;
+    c->ops->device_disconnect(c->t, conn);
+    target_call_t call = conf_invoke(c, "d1", NULL, "{\"methodName\":\"m\",\"payload\":null}");
+    conf_method(c, call, 404, 404103, "call to a device that subscribed and then disconnected");
+}
+
 /* ---- METHOD-CONNECT-TIMEOUT-WINDOW ------------------------------------------- */
 
 /* The device comes online `at` after the call (connectTimeout window_s). */
@@ -500,6 +510,7 @@ const conf_case_t conf_cases_methods[] = {
     { "METHOD-404-UNKNOWN", "unregistered module: 404010", m404_unknown_module, 0, NULL, false },
     { "METHOD-404-OFFLINE", "registered, never connected: 404103", m404_offline, 0, NULL, false },
     { "METHOD-404-OFFLINE", "connected, not subscribed: 404103", m404_unsubscribed, 0, NULL, false },
+    { "METHOD-404-OFFLINE", "subscribed, then disconnected: 404103", m404_disconnected, 0, NULL, false },
     { "METHOD-CONNECT-TIMEOUT-WINDOW", "online 1 ms before connectTimeout 10 s: delivered",
       window_inside, TARGET_CAP_VIRTUAL_TIME, NULL, false },
     { "METHOD-CONNECT-TIMEOUT-WINDOW", "online 1 ms after connectTimeout 10 s: 404103",

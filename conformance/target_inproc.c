@@ -73,13 +73,12 @@ struct conform_target {
     size_t n_conns;
     inproc_call_t **calls;
     size_t n_calls;
-    inproc_rx_t *rx;
-    size_t n_rx, cap_rx, rx_head;
-    inproc_rx_t rx_last;
-    inproc_fb_t *fb;
+    inproc_rx_t *rx; /* deliveries not yet popped, oldest first */
+    size_t n_rx, cap_rx;
+    inproc_rx_t rx_last; /* the popped one, alive until the next pop */
+    inproc_fb_t *fb;     /* feedback batches; [fb_head, n_fb) not yet popped */
     size_t n_fb, cap_fb, fb_head;
     inproc_fb_t fb_last;
-    char *payload_hold;
 };
 
 static char *dup_n(const char *s, size_t n)
@@ -352,7 +351,7 @@ static void inproc_close(conform_target_t *t)
         free(t->calls[i]);
     }
     free(t->calls);
-    for (size_t i = t->rx_head; i < t->n_rx; i++)
+    for (size_t i = 0; i < t->n_rx; i++)
         rx_free(&t->rx[i]);
     rx_free(&t->rx_last);
     free(t->rx);
@@ -360,7 +359,6 @@ static void inproc_close(conform_target_t *t)
         free(t->fb[i].records);
     free(t->fb_last.records);
     free(t->fb);
-    free(t->payload_hold);
     free(t);
 }
 
@@ -652,7 +650,7 @@ static void inproc_twin_put(conform_target_t *t, const char *dev, const char *mo
 static bool inproc_endpoint_next(conform_target_t *t, const char *endpoint, target_rx_msg_t *out)
 {
     rx_free(&t->rx_last);
-    for (size_t i = t->rx_head; i < t->n_rx; i++) {
+    for (size_t i = 0; i < t->n_rx; i++) {
         if (endpoint && strcmp(t->rx[i].endpoint, endpoint) != 0)
             continue;
         t->rx_last = t->rx[i];

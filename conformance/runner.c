@@ -280,7 +280,7 @@ static void outcome_set(outcome_t *out, report_verdict_t v, const char *msg)
 {
     memset(out, 0, sizeof *out);
     out->verdict = v;
-    snprintf(out->message, sizeof out->message, "%s", msg);
+    snprintf(out->message, sizeof out->message, "%.*s", (int)sizeof out->message - 1, msg);
 }
 
 static bool proto_applies(const catalogue_rule_t *rule, int protocol)

@@ -342,7 +342,7 @@ const conf_case_t conf_cases_c2d[] = {
       TARGET_CAP_VIRTUAL_TIME, NULL, false },
     { "C2D-TTL", "TTL 49 h lives at most 48 h: gone 1 ms after 48 h", ttl49h_outside,
       TARGET_CAP_VIRTUAL_TIME, NULL, false },
-    { "C2D-LOCK", "1 min lock, 412 for a stale token, 404 for an unknown one", lock, 0, NULL, false },
+    { "C2D-LOCK", "1 min lock, 412 for a stale token, 404 for an unknown one", lock, TARGET_CAP_VIRTUAL_TIME, NULL, false },
     { "C2D-DELIVERY-COUNT", "10 deliveries then dead-lettered DeliveryCountExceeded", delivery_count, 0, NULL, false },
     { "C2D-SETTLE", "complete removes the message", settle_complete, 0, NULL, false },
     { "C2D-SETTLE", "reject dead-letters at once", settle_reject, 0, NULL, false },
@@ -351,7 +351,7 @@ const conf_case_t conf_cases_c2d[] = {
     { "C2D-FEEDBACK", "ack full + reject: Rejected", fb_full_reject, 0, NULL, false },
     { "C2D-FEEDBACK", "ack none: no feedback", fb_none, 0, NULL, false },
     { "C2D-FEEDBACK", "ack negative + complete: no feedback", fb_negative_complete, 0, NULL, false },
-    { "C2D-FEEDBACK-BATCH", "64 records make one message, the 65th waits", batch_64, 0, NULL, false },
-    { "C2D-FEEDBACK-BATCH", "a partial batch is flushed after 15 s", batch_interval, 0, NULL, false },
+    { "C2D-FEEDBACK-BATCH", "64 records make one message, the 65th waits", batch_64, TARGET_CAP_VIRTUAL_TIME, NULL, false },
+    { "C2D-FEEDBACK-BATCH", "a partial batch is flushed after 15 s", batch_interval, TARGET_CAP_VIRTUAL_TIME, NULL, false },
     { NULL, NULL, NULL, 0, NULL, false },
 };

@@ -324,6 +324,38 @@ static void test_knob_non_strict(void **state)
     catalogue_free(cat);
 }
 
+
+/* A wall-time target cannot hit a deadline to the millisecond: those cases
+ * SKIP and say why; the rest still run. */
+static void test_no_virtual_time_skips(void **state)
+{
+    (void)state;
+    catalogue_t *cat = load_cat();
+    target_ops_t wall = target_inproc;
+    wall.caps &= ~(unsigned)TARGET_CAP_VIRTUAL_TIME;
+    conform_options_t o;
+    conform_options_init(&o);
+    o.cat = cat;
+    o.target = &wall;
+    o.only = "METHOD-504-TIMEOUT,METHOD-404-UNKNOWN";
+    report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+    conform_summary_t sum;
+    assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+    for (size_t i = 0; i < report_result_case_count(r); i++) {
+        const report_case_t *c = report_result_case_at(r, i);
+        if (strcmp(c->id, "METHOD-504-TIMEOUT") == 0) {
+            assert_int_equal(c->verdict, REPORT_SKIP);
+            assert_non_null(strstr(c->message, "virtual time"));
+        } else {
+            assert_int_equal(c->verdict, REPORT_PASS);
+        }
+    }
+    assert_int_equal(sum.by_verdict[REPORT_SKIP], 4);
+    assert_int_equal(sum.by_verdict[REPORT_PASS], 2);
+    report_result_free(r);
+    catalogue_free(cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_protocol_skip),
         cmocka_unit_test(test_trace_hash_repeats),
         cmocka_unit_test(test_knob_non_strict),
+        cmocka_unit_test(test_no_virtual_time_skips),
         cmocka_unit_test(test_kill_matrix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -534,9 +534,16 @@ hs_err_t conform_run(const conform_options_t *o, report_result_t *r, conform_sum
 
 /* ---- kill matrix ------------------------------------------------------------------ */
 
-hs_err_t conform_kill_matrix(const conform_options_t *o, report_result_t *r, FILE *progress,
+hs_err_t conform_kill_matrix(const conform_options_t *opt, report_result_t *r, FILE *progress,
                              size_t *killed, size_t *total)
 {
+    /* The matrix compares each switch alone with the unbroken hub: switches
+     * armed for the main run (--break) and --only do not apply here. */
+    conform_options_t plain = *opt;
+    plain.breaks = NULL;
+    plain.n_breaks = 0;
+    plain.only = NULL;
+    const conform_options_t *o = &plain;
     *killed = *total = 0;
     if (!o->target || !(o->target->caps & TARGET_CAP_BREAK))
         return HS_EUNSUPPORTED;

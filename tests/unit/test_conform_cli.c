@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "reports/jschema.h"
 #include "tests/support/test_util.h"
 
 static char tmp_path[512];
@@ -194,6 +195,48 @@ static void test_kill_matrix_cli(void **state)
     free(err);
 }
 
+
+/* A failing run with the kill matrix writes reports that follow their
+ * schemas: report.json against reports/report.schema.json, junit.xml against
+ * the Jenkins JUnit schema in fixtures/ (when xmllint is installed). */
+static void test_reports_follow_schemas(void **state)
+{
+    (void)state;
+    char dir[512], path[700], cmd[2000];
+    snprintf(dir, sizeof dir, "%s", tmp("reports"));
+    const char *args[] = { "conform", "--break", "C2D-QUEUE-DEPTH:off-by-one", "--kill-matrix", "--quiet",
+                           "--out", dir, NULL };
+    run_expect(1, args, "kill rate", NULL);
+    snprintf(path, sizeof path, "%s/report.json", dir);
+    json_t *doc = json_load_file(path, 0, NULL);
+    snprintf(path, sizeof path, "%s/reports/report.schema.json", tu_source_dir());
+    json_t *schema = json_load_file(path, 0, NULL);
+    assert_non_null(doc);
+    assert_non_null(schema);
+    char err[512] = "";
+    if (jschema_validate(schema, doc, err, sizeof err) != HS_EOK)
+        fail_msg("report.json: %s", err);
+    json_t *km = json_object_get(doc, "kill_matrix");
+    assert_true(json_integer_value(json_object_get(km, "switches")) >= 45);
+    assert_int_equal(json_integer_value(json_object_get(km, "killed")),
+                     json_integer_value(json_object_get(km, "switches")));
+    json_decref(schema);
+    json_decref(doc);
+    if (system("xmllint --version >/dev/null 2>&1") == 0) {
+        snprintf(cmd, sizeof cmd, "xmllint --noout --schema %s/fixtures/junit/junit-10.xsd %s/junit.xml 2>&1",
+                 tu_source_dir(), dir);
+        assert_int_equal(system(cmd), 0);
+    }
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    size_t len = 0;
+    char *html = tu_read_file(path, &len);
+    assert_non_null(html);
+    assert_non_null(strstr(html, "C2D-QUEUE-DEPTH:off-by-one"));
+    free(html);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_baseline_gate),
         cmocka_unit_test(test_only_filters),
         cmocka_unit_test(test_kill_matrix_cli),
+        cmocka_unit_test(test_reports_follow_schemas),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -565,12 +565,16 @@ hs_err_t conform_kill_matrix(const conform_options_t *opt, report_result_t *r, F
         const hub_fault_info_t *fi = hub_fault_info((hub_fault_t)f);
         const catalogue_rule_t *own = catalogue_find(o->cat, fi->rule_id);
         char by[256] = "", collateral[1024] = "", note[1400] = "";
+        size_t n_own = 0, own_hits = 0;
         for (size_t i = 0; i < n; i++) {
             const conf_case_t *cs = conform_case_at(i);
             const catalogue_rule_t *rule = catalogue_find(o->cat, cs->rule);
             run_case(o, cs, rule, fi->name, false, out);
             bool hit = out->verdict == REPORT_FAIL || out->verdict == REPORT_WRONG_CODE;
-            if (hit && strcmp(cs->rule, fi->rule_id) == 0 && !by[0])
+            bool mine = strcmp(cs->rule, fi->rule_id) == 0;
+            n_own += mine;
+            own_hits += mine && hit;
+            if (hit && mine && !by[0])
                 snprintf(by, sizeof by, "%s: %s", cs->rule, cs->name);
             else if (out->verdict != base[i] && rule && own && strcmp(rule->area, own->area) != 0 &&
                      !(out->unbalanced && strcmp(fi->rule_id, "HUB-CONSERVATION") == 0))
@@ -588,7 +592,8 @@ hs_err_t conform_kill_matrix(const conform_options_t *opt, report_result_t *r, F
         else if (collateral[0])
             snprintf(note, sizeof note, "also changed cases of other areas: %s", collateral);
         else
-            snprintf(note, sizeof note, "%s", fi->description);
+            snprintf(note, sizeof note, "%zu of %zu cases of %s turned red; the switch: %s", own_hits, n_own,
+                     fi->rule_id, fi->description);
         hs_err_t e = report_result_add_kill(r, fi->name, fi->rule_id, is_killed, by[0] ? by : NULL, note);
         if (e != HS_EOK) {
             rc = e;

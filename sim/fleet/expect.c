@@ -524,7 +524,7 @@ static void format_observed(const expect_t *e, double v, char *buf, size_t cap)
     if (e->lit == EXPECT_LIT_DURATION && v >= 0 && v < 1.8e19) {
         char d[64];
         sim_duration_format((sim_time_t)v, d, sizeof d);
-        snprintf(buf, cap, "%s (%s ns)", d, num);
+        snprintf(buf, cap, "%.60s (%.60s ns)", d, num);
     } else if (e->lit == EXPECT_LIT_SIZE) {
         snprintf(buf, cap, "%s bytes", num);
     } else {

@@ -30,7 +30,7 @@ static bool accepted(conf_ctx_t *c, target_call_t call, const char *what)
     if (!c->ops->method_result(c->t, call, &r) || r.http == 200)
         return true;
     char exp[200];
-    snprintf(exp, sizeof exp, "%s: accepted", what);
+    snprintf(exp, sizeof exp, "%.180s: accepted", what);
     return conf_check(c, false, exp, "refused %d %s (%d)", r.http, r.name, r.code);
 }
 

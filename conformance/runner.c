@@ -280,7 +280,11 @@ static void outcome_set(outcome_t *out, report_verdict_t v, const char *msg)
 {
     memset(out, 0, sizeof *out);
     out->verdict = v;
-    snprintf(out->message, sizeof out->message, "%.*s", (int)sizeof out->message - 1, msg);
+    size_t n = strlen(msg);
+    if (n >= sizeof out->message)
+        n = sizeof out->message - 1;
+    memcpy(out->message, msg, n);
+    out->message[n] = '\0';
 }
 
 static bool proto_applies(const catalogue_rule_t *rule, int protocol)

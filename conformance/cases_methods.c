@@ -455,7 +455,7 @@ static void unknown_rid(conf_ctx_t *c)
     target_status_t st;
     /* No call was made in this case, so every id is unknown; a small one
      * keeps the suite fast (the hub grows a table up to the id's slot). */
-    c->ops->device_method_respond(c->t, conn, "1f", 200, "{}", 2, &st);
+    c->ops->device_method_respond(c->t, conn, "7fffffff", 200, "{}", 2, &st);
     conf_check(c, c->ops->device_connected(c->t, conn),
                "a response with a never-issued request id is ignored, device stays connected",
                "the connection was closed");

@@ -35,6 +35,7 @@ typedef struct {
 } late_table_t;
 
 static late_info_t *late_slot(hub_t *hub, uint32_t slot);
+static late_info_t *late_find(hub_t *hub, uint32_t slot);
 
 void hub_method_format_rid(uint64_t call_id, char *buf, size_t cap)
 {
@@ -310,6 +311,14 @@ static late_info_t *late_slot(hub_t *hub, uint32_t slot)
     return &t->v[slot];
 }
 
+/* Lookup only: a rid comes from the device and may name any slot, so it must
+ * never grow the table (a forged "7fffffff" once cost 600 MB). */
+static late_info_t *late_find(hub_t *hub, uint32_t slot)
+{
+    late_table_t *t = (late_table_t *)hub->late;
+    return t && slot < t->cap ? &t->v[slot] : NULL;
+}
+
 hs_err_t hub_methods_init(hub_t *hub)
 {
     hub->call_free = HUB_NONE;
@@ -564,7 +573,7 @@ hub_err_t hub_device_method_respond(hub_t *hub, hub_conn_t conn, const char *rid
         call_complete(hub, slot, HUB_EOK, st, p, plen, HUB_L_METHOD_OK, "ok", false);
         return HUB_EOK;
     }
-    late_info_t *li = parsed && rid ? late_slot(hub, slot) : NULL;
+    late_info_t *li = parsed && rid ? late_find(hub, slot) : NULL;
     if (li && li->rid == rid && li->rec == rec) {
         /* The call already ended 504: the response is dropped and counted. */
         hub_ledger_add(&hub->ledger, HUB_L_METHOD_LATE_RESPONSE, 1);

@@ -76,6 +76,10 @@ static void test_unbroken_passes(void **state)
 static void test_kill_matrix(void **state)
 {
     (void)state;
+    /* The kill matrix (every switch, the whole suite each) runs in the plain
+     * test pass only, as issue 7 asks; scripts/test.sh sets the variable. */
+    if (!getenv("HUBSIM_PLAIN_PASS"))
+        skip();
     catalogue_t *cat = load_cat();
     conform_options_t o;
     conform_options_init(&o);

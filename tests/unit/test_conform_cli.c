@@ -179,6 +179,10 @@ static void test_only_filters(void **state)
 static void test_kill_matrix_cli(void **state)
 {
     (void)state;
+    /* The kill matrix (every switch, the whole suite each) runs in the plain
+     * test pass only, as issue 7 asks; scripts/test.sh sets the variable. */
+    if (!getenv("HUBSIM_PLAIN_PASS"))
+        skip();
     const char *args[] = { "conform", "--kill-matrix", "--quiet", NULL };
     char *out, *err;
     int rc = run(&out, &err, args);

@@ -9,6 +9,7 @@
 #include "reports/writer.h"
 
 struct fleet_metrics {
+    const scenario_t *known;  /* declared names for zero-valued families, or NULL */
     report_result_t *result;
     json_t *doc;      /* the result's JSON form: counters and histogram names */
     json_t *hub;      /* hub counters: name -> integer */
@@ -77,6 +78,105 @@ static const struct { const char *suffix; uint32_t q; } stats[] = {
     { "max", 0 }, { "min", 0 }, { "mean", 0 }, { "count", 0 },
 };
 
+void fleet_metrics_know(fleet_metrics_t *m, const scenario_t *s) { m->known = s; }
+
+/* Counters the fleet writes by fixed name (0 until something happens). */
+static const char *const fixed_counters[] = {
+    "devices", "errors", "conn.attempts", "conn.connected", "conn.failed", "conn.dropped",
+    "conn.closed", "conn.closed.storm", "conn.closed.fault", "conn.online", "conn.online_max",
+    "conn.subscribe_failed", "device.outages", "fleet.storms", "fleet.faults", "d2c.sent",
+    "d2c.accepted", "d2c.rejected", "d2c.skipped_offline", "d2c.lost_offline", "d2c.delivered",
+    "d2c.in_flight_at_end", "c2d.sent", "c2d.accepted", "device.c2d.received",
+    "device.c2d.completed", "device.c2d.rejected", "device.c2d.abandoned", "device.c2d.ignored",
+    "device.c2d.settle_lost_offline", "twin.desired.sent", "twin.desired.accepted",
+    "device.twin.desired_received", "device.twin.reported_accepted",
+    "device.twin.report_skipped_offline", "device.method.unknown_rid_sent",
+};
+
+/* Families whose last segment is a numeric status or code. */
+static const char *const numeric_families[] = {
+    "method.status.", "d2c.rejected.", "c2d.rejected.", "conn.failed.", "conn.dropped.",
+    "twin.desired.rejected.", "device.twin.reported_rejected.", "device.c2d.settle_failed.",
+};
+
+static int all_digits(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+static int method_declared(const scenario_t *s, const char *name, size_t len)
+{
+    for (size_t i = 0; i < s->nactors; i++)
+        if (s->actors[i].method && strlen(s->actors[i].method) == len &&
+            !strncmp(s->actors[i].method, name, len))
+            return 1;
+    for (size_t g = 0; g < s->ngroups; g++)
+        for (size_t i = 0; i < s->groups[g].nmethods; i++)
+            if (strlen(s->groups[g].methods[i].method) == len &&
+                !strncmp(s->groups[g].methods[i].method, name, len))
+                return 1;
+    return 0;
+}
+
+static int endpoint_declared(const scenario_t *s, const char *name)
+{
+    if (!strcmp(name, "events"))
+        return 1;
+    json_t *eps = json_object_get(s->hub.routing, "endpoints"), *list;
+    const char *kind;
+    json_object_foreach(eps, kind, list) {
+        size_t i;
+        json_t *ep;
+        json_array_foreach(list, i, ep) {
+            const char *n = json_string_value(json_object_get(ep, "name"));
+            if (n && !strcmp(n, name))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Is `key` a counter the fleet would have written, had anything happened? */
+static int known_zero(const scenario_t *s, const char *key)
+{
+    for (size_t i = 0; i < sizeof fixed_counters / sizeof fixed_counters[0]; i++)
+        if (!strcmp(key, fixed_counters[i]))
+            return 1;
+    for (size_t i = 0; i < sizeof numeric_families / sizeof numeric_families[0]; i++) {
+        size_t n = strlen(numeric_families[i]);
+        if (!strncmp(key, numeric_families[i], n) && all_digits(key + n))
+            return 1;
+    }
+    if (!strncmp(key, "d2c.delivered.", 14))
+        return endpoint_declared(s, key + 14);
+    /* method.<m>.<what>[.<n>] and device.method.<m>.<what> for declared methods */
+    const char *rest = !strncmp(key, "method.", 7) ? key + 7
+                       : !strncmp(key, "device.method.", 14) ? key + 14 : NULL;
+    if (!rest)
+        return 0;
+    const char *dot = strchr(rest, '.');
+    if (!dot || !method_declared(s, rest, (size_t)(dot - rest)))
+        return 0;
+    const char *what = dot + 1;
+    static const char *const plain[] = { "invoked", "answered", "silent", "unhandled",
+                                         "answer_lost_offline" };
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+        if (!strcmp(what, plain[i]))
+            return 1;
+    static const char *const numbered[] = { "status.", "code.", "device_status.", "respond_failed." };
+    for (size_t i = 0; i < sizeof numbered / sizeof numbered[0]; i++) {
+        size_t n = strlen(numbered[i]);
+        if (!strncmp(what, numbered[i], n) && all_digits(what + n))
+            return 1;
+    }
+    return 0;
+}
+
 int fleet_metrics_lookup(void *ctx, const char *key, expect_value_t *out)
 {
     fleet_metrics_t *m = ctx;
@@ -132,6 +232,10 @@ int fleet_metrics_lookup(void *ctx, const char *key, expect_value_t *out)
         out->number = (double)v;
         return 0;
     }
+    if (m->known && known_zero(m->known, key)) {
+        out->kind = EXPECT_VALUE_NUMBER;
+        out->number = 0;
+    }
     return 0;
 }
 
@@ -160,6 +264,7 @@ int fleet_expectations_evaluate(const scenario_t *s, fleet_metrics_t *m, report_
                                 bool conservation_ok, const char *conservation_why)
 {
     int failed = 0;
+    fleet_metrics_know(m, s);
     report_case_t cons = {
         .id = "conservation",
         .area = "expectations",

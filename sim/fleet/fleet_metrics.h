@@ -22,6 +22,12 @@ typedef struct fleet_metrics fleet_metrics_t;
  * The result must outlive the metrics (histograms are read in place). */
 fleet_metrics_t *fleet_metrics_new(report_result_t *r, const hub_t *hub, bool conservation_ok);
 void fleet_metrics_free(fleet_metrics_t *m);
+/* Let counters of the fleet's known families read 0 when nothing counted
+ * them (docs/metrics.md): `method.<m>.status.<n>` for a method the scenario
+ * names, `d2c.rejected.<code>`, `d2c.delivered.<endpoint>` for a configured
+ * endpoint, ...  A name the scenario does not declare (a typo) stays
+ * missing, so its expectation still fails with the list of known keys. */
+void fleet_metrics_know(fleet_metrics_t *m, const scenario_t *s);
 
 /* expect_lookup_fn / expect_keys_fn over the snapshot (ctx = the metrics). */
 int fleet_metrics_lookup(void *ctx, const char *key, expect_value_t *out);

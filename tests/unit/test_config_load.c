@@ -207,8 +207,9 @@ static void check_full(const hub_config_t *cfg)
 
     assert_non_null(cfg->routing);
     json_t *routes = json_object_get(cfg->routing, "routes");
-    assert_int_equal(json_array_size(routes), 1);
+    assert_int_equal(json_array_size(routes), 2);
     assert_string_equal(json_string_value(json_object_get(json_array_get(routes, 0), "name")), "all");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(routes, 1), "name")), "alarms");
 }
 
 static void test_full_fixture(void **state)

@@ -11,9 +11,11 @@ all: build
 deps:
 	@sh scripts/deps.sh
 
+# The tool alone (tests are built by `make test`); make's own MAKEFLAGS are
+# kept from the nested build so its output stays readable.
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
-	@cmake --build $(BUILD) -j$$(nproc)
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DHUBSIM_TESTS=OFF -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS cmake --build $(BUILD) -j$$(nproc) | grep -vE "^(\[|gmake)" || true
 
 demo: build
 	@sh scripts/demo.sh $(BUILD)/hubsim $(OUT)

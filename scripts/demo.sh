@@ -5,7 +5,7 @@
 set -u
 HUBSIM=${1:-build/release/hubsim}
 OUT=${2:-out/demo}
-mkdir -p "$OUT"
+mkdir -p "$OUT/scenario" "$OUT/conformance"
 echo "== hubsim run scenarios/demo.json (reports: $OUT/scenario/)"
 "$HUBSIM" run scenarios/demo.json --out "$OUT/scenario" --trace "$OUT/scenario/trace.jsonl"
 run_rc=$?

@@ -96,9 +96,7 @@ static void print_summary(const report_result_t *r, fleet_metrics_t *m)
         if (fleet_metrics_lookup(m, rows[i], &v) || v.kind != EXPECT_VALUE_NUMBER)
             continue;
         if (strstr(rows[i], "latency.p")) {
-            char d[32];
-            sim_duration_format((sim_time_t)v.number, d, sizeof d);
-            printf("%-34s %16s\n", rows[i], d);
+            printf("%-34s %14.3fms\n", rows[i], v.number / 1e6);
         } else {
             printf("%-34s %16.0f\n", rows[i], v.number);
         }

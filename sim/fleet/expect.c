@@ -8,6 +8,7 @@
  * plain numbers at parse time (ns, bytes), which is what the fleet reports.
  */
 
+#include "sim/units.h"
 #include "sim/fleet/expect.h"
 
 #include <stdarg.h>
@@ -228,26 +229,10 @@ static hs_err_t scan_op(scan_t *s, expect_op_t *op)
 /* Bytes in "128KB", "1MB", "512B", "2KiB" (KB = 1024); 0 when not a size. */
 static int parse_size(const char *t, double *out)
 {
-    const char *p = t;
-    if (!is_digit(*p))
+    uint64_t v;
+    if (sim_size_parse(t, true, &v) != HS_EOK)
         return 0;
-    double v = 0;
-    while (is_digit(*p))
-        v = v * 10 + (double)(*p++ - '0');
-    if (*p == ' ')
-        p++;
-    double mult;
-    if (strcmp(p, "B") == 0)
-        mult = 1;
-    else if (strcmp(p, "KB") == 0 || strcmp(p, "KiB") == 0)
-        mult = 1024;
-    else if (strcmp(p, "MB") == 0 || strcmp(p, "MiB") == 0)
-        mult = 1024.0 * 1024.0;
-    else if (strcmp(p, "GB") == 0 || strcmp(p, "GiB") == 0)
-        mult = 1024.0 * 1024.0 * 1024.0;
-    else
-        return 0;
-    *out = v * mult;
+    *out = (double)v;
     return 1;
 }
 

@@ -16,6 +16,7 @@
  * scenario file's own line:column; only the path needs the "$.hub" prefix.
  */
 
+#include "sim/units.h"
 #include "sim/fleet/scenario.h"
 
 #include <limits.h>
@@ -273,32 +274,7 @@ static json_t *get_array(ctx_t *c, const json_t *obj, const char *path, const ch
 /* "262144", "256KB", "256 KB", "1MB", "512B", "2KiB"; KB = 1024 bytes. */
 static int parse_size_text(const char *s, uint64_t *out)
 {
-    const char *p = s;
-    if (*p < '0' || *p > '9')
-        return 0;
-    uint64_t v = 0;
-    while (*p >= '0' && *p <= '9') {
-        uint64_t d = (uint64_t)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-        p++;
-    }
-    if (*p == ' ')
-        p++;
-    uint64_t mult;
-    if (*p == '\0' || strcmp(p, "B") == 0)
-        mult = 1;
-    else if (strcmp(p, "KB") == 0 || strcmp(p, "KiB") == 0)
-        mult = 1024;
-    else if (strcmp(p, "MB") == 0 || strcmp(p, "MiB") == 0)
-        mult = 1024 * 1024;
-    else
-        return 0;
-    if (v > UINT64_MAX / mult)
-        return 0;
-    *out = v * mult;
-    return 1;
+    return sim_size_parse(s, false, out) == HS_EOK;
 }
 
 /* A duration value: "250ms" or integer seconds, not negative. */

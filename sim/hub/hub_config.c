@@ -16,6 +16,7 @@
  * JSON Schema test compares against the loader's real key set.
  */
 
+#include "sim/units.h"
 #include "sim/hub/hub_config.h"
 
 #include <errno.h>
@@ -320,32 +321,7 @@ static void store_u(void *p, size_t width, uint64_t v)
  * bytes (IoT Hub states its limits in binary KB); no fractions. */
 static int parse_size_text(const char *s, uint64_t *out)
 {
-    const char *p = s;
-    if (*p < '0' || *p > '9')
-        return 0;
-    uint64_t v = 0;
-    while (*p >= '0' && *p <= '9') {
-        uint64_t d = (uint64_t)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-        p++;
-    }
-    if (*p == ' ')
-        p++;
-    uint64_t mult;
-    if (*p == '\0' || strcmp(p, "B") == 0)
-        mult = 1;
-    else if (strcmp(p, "KB") == 0 || strcmp(p, "KiB") == 0)
-        mult = 1024;
-    else if (strcmp(p, "MB") == 0 || strcmp(p, "MiB") == 0)
-        mult = 1024 * 1024;
-    else
-        return 0;
-    if (v > UINT64_MAX / mult)
-        return 0;
-    *out = v * mult;
-    return 1;
+    return sim_size_parse(s, false, out) == HS_EOK;
 }
 
 static void format_size(uint64_t v, char *buf, size_t cap)

@@ -94,3 +94,22 @@ int tu_run_hubsim(char **out, char **err, const char *const *args)
     unlink(err_path);
     return status;
 }
+
+int tu_check_golden(const char *name, const char *line)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fixtures/golden/%s", tu_source_dir(), name);
+    if (getenv("HUBSIM_UPDATE_GOLDEN")) {
+        FILE *f = fopen(path, "w");
+        if (!f)
+            return -1;
+        fputs(line, f);
+        fclose(f);
+    }
+    char *want = tu_read_file(path, NULL);
+    int rc = want && strcmp(want, line) == 0 ? 0 : -1;
+    if (rc)
+        fprintf(stderr, "golden %s:\n  want %s  got  %s", name, want ? want : "(missing)\n", line);
+    free(want);
+    return rc;
+}

@@ -14,6 +14,11 @@ const char *tu_build_dir(void);
  * exit status (or 128 + signal). */
 int tu_run_hubsim(char **out, char **err, const char *const *args);
 
+/* Compare `line` with the committed golden file fixtures/golden/NAME; with
+ * HUBSIM_UPDATE_GOLDEN set, rewrite the file first (a deliberate refresh).
+ * Returns 0 when equal; prints both on a mismatch. */
+int tu_check_golden(const char *name, const char *line);
+
 /* Reads a whole file; NULL when missing.  Caller frees. */
 char *tu_read_file(const char *path, size_t *len_out);
 

@@ -93,6 +93,44 @@
       "a 51st message is accepted into the cloud-to-device queue")                                 \
     X(C2D_SIZE_LIMIT, "C2D-SIZE-LIMIT", "C2D-SIZE-LIMIT",                                          \
       "cloud-to-device messages of any size are accepted")                                         \
+    X(C2D_TTL, "C2D-TTL", "C2D-TTL",                                                              \
+      "messages without an explicit TTL live 48 h instead of 1 h")                                 \
+    X(C2D_TTL_OBO, "C2D-TTL:off-by-one", "C2D-TTL",                                                \
+      "messages expire one second after their TTL")                                                \
+    X(C2D_LOCK, "C2D-LOCK", "C2D-LOCK",                                                            \
+      "a received message stays locked for 2 min instead of 1 min")                                \
+    X(C2D_LOCK_OBO, "C2D-LOCK:off-by-one", "C2D-LOCK",                                             \
+      "a received message stays locked one second longer than 1 min")                              \
+    X(C2D_DELIVERY_COUNT, "C2D-DELIVERY-COUNT", "C2D-DELIVERY-COUNT",                              \
+      "messages are delivered up to 100 times before dead-lettering")                              \
+    X(C2D_DELIVERY_COUNT_OBO, "C2D-DELIVERY-COUNT:off-by-one", "C2D-DELIVERY-COUNT",               \
+      "messages are dead-lettered after 11 deliveries instead of 10")                              \
+    X(C2D_SETTLE, "C2D-SETTLE", "C2D-SETTLE",                                                      \
+      "a reject completes the message instead of dead-lettering it")                               \
+    X(C2D_FEEDBACK, "C2D-FEEDBACK", "C2D-FEEDBACK",                                                \
+      "feedback batches are made but never delivered to the service")                              \
+    X(C2D_FEEDBACK_BATCH, "C2D-FEEDBACK-BATCH", "C2D-FEEDBACK-BATCH",                              \
+      "a partial feedback batch is flushed after 30 s instead of 15 s")                            \
+    X(C2D_FEEDBACK_BATCH_OBO, "C2D-FEEDBACK-BATCH:off-by-one", "C2D-FEEDBACK-BATCH",               \
+      "a feedback message holds up to 65 records")                                                 \
+    X(TWIN_VERSION, "TWIN-VERSION", "TWIN-VERSION",                                                \
+      "a reported-property change does not bump the reported $version")                           \
+    X(TWIN_PATCH_MERGE, "TWIN-PATCH-MERGE", "TWIN-PATCH-MERGE",                                    \
+      "a null member in a twin patch leaves the member in place")                                  \
+    X(TWIN_SIZE_LIMIT, "TWIN-SIZE-LIMIT", "TWIN-SIZE-LIMIT",                                       \
+      "twin sections of any size are accepted")                                                    \
+    X(TWIN_SIZE_LIMIT_OBO, "TWIN-SIZE-LIMIT:off-by-one", "TWIN-SIZE-LIMIT",                        \
+      "each twin section accepts one byte over its limit (8193 bytes of tags)")                    \
+    X(TWIN_DEPTH_LIMIT, "TWIN-DEPTH-LIMIT", "TWIN-DEPTH-LIMIT",                                    \
+      "twin documents of any nesting depth are accepted")                                          \
+    X(TWIN_DEPTH_LIMIT_OBO, "TWIN-DEPTH-LIMIT:off-by-one", "TWIN-DEPTH-LIMIT",                     \
+      "twin documents nested 11 levels deep are accepted")                                         \
+    X(TWIN_KEY_RULES, "TWIN-KEY-RULES", "TWIN-KEY-RULES",                                          \
+      "twin keys containing '.', '$' or a space are accepted")                                     \
+    X(TWIN_KEY_RULES_OBO, "TWIN-KEY-RULES:off-by-one", "TWIN-KEY-RULES",                           \
+      "twin keys of 1025 bytes and string values of 4097 bytes are accepted")                      \
+    X(TWIN_METADATA, "TWIN-METADATA", "TWIN-METADATA",                                             \
+      "$lastUpdated is stamped one second after the change")                                       \
     X(TWIN_IF_MATCH, "TWIN-IF-MATCH", "TWIN-IF-MATCH",                                             \
       "service twin patches ignore a mismatching If-Match etag")                                   \
     X(TWIN_DESIRED_PUSH, "TWIN-DESIRED-PUSH", "TWIN-DESIRED-PUSH",                                 \

@@ -1,4 +1,5 @@
 /* The hub context: lifecycle from a hub_config_t, break switches, C2D and twin wiring, counters and the check. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "hub_internal.h"
@@ -66,7 +67,7 @@ static void c2d_hook_available(void *ctx, uint32_t device_no)
 static void c2d_hook_feedback(void *ctx, const hub_c2d_fb_batch_t *b)
 {
     hub_t *hub = ctx;
-    if (hub->fb_fn)
+    if (hub->fb_fn && !hub_faults_on(&hub->faults, HUB_FAULT_C2D_FEEDBACK))
         hub->fb_fn(hub->fb_ctx, b);
 }
 
@@ -89,6 +90,24 @@ static hs_err_t c2d_setup(hub_t *hub, char *why, size_t cap)
         c.max_depth++;
     if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_SIZE_LIMIT))
         c.max_message_bytes = 0;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_TTL))
+        c.default_ttl = c.max_ttl;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_TTL_OBO)) {
+        c.default_ttl += SIM_SEC;
+        c.max_ttl += SIM_SEC;
+    }
+    if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_LOCK))
+        c.lock_timeout *= 2;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_LOCK_OBO))
+        c.lock_timeout += SIM_SEC;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_DELIVERY_COUNT))
+        c.max_delivery_count = 100;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_DELIVERY_COUNT_OBO) && c.max_delivery_count < 100)
+        c.max_delivery_count++;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_FEEDBACK_BATCH))
+        c.feedback_interval *= 2;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_FEEDBACK_BATCH_OBO))
+        c.feedback_batch_max++;
     if (hub_faults_on(&hub->faults, HUB_FAULT_MSG_PROP_CHARSET) ||
         hub_faults_on(&hub->faults, HUB_FAULT_MSG_MESSAGEID))
         c.check_message_rules = false;
@@ -102,6 +121,43 @@ static hs_err_t c2d_setup(hub_t *hub, char *why, size_t cap)
     hub_c2d_free(hub->c2d);
     hub->c2d = store;
     return HS_EOK;
+}
+
+/* The twin limits from the config, with the armed twin switches applied
+ * (re-run by hub_break: twins read the limits on every change). */
+static void twin_limits_setup(hub_t *hub)
+{
+    hub_twin_limits_t *l = &hub->twin_limits;
+    hub_twin_limits_default(l, hub->cfg.methods.kb_size ? hub->cfg.methods.kb_size : 1024);
+    l->max_bytes[HUB_TWIN_TAGS] = (size_t)hub->cfg.twins.tags_max_bytes;
+    l->max_bytes[HUB_TWIN_DESIRED] = (size_t)hub->cfg.twins.desired_max_bytes;
+    l->max_bytes[HUB_TWIN_REPORTED] = (size_t)hub->cfg.twins.reported_max_bytes;
+    l->max_depth = hub->cfg.twins.max_depth;
+    l->key_max_bytes = hub->cfg.twins.key_max_bytes;
+    l->string_max_bytes = hub->cfg.twins.string_value_max_bytes;
+    const hub_faults_t *f = &hub->faults;
+    for (int s = 0; s < HUB_TWIN__SECTIONS; s++) {
+        if (hub_faults_on(f, HUB_FAULT_TWIN_SIZE_LIMIT))
+            l->max_bytes[s] = SIZE_MAX;
+        else if (hub_faults_on(f, HUB_FAULT_TWIN_SIZE_LIMIT_OBO))
+            l->max_bytes[s]++;
+    }
+    if (hub_faults_on(f, HUB_FAULT_TWIN_DEPTH_LIMIT))
+        l->max_depth = UINT_MAX - 1;
+    else if (hub_faults_on(f, HUB_FAULT_TWIN_DEPTH_LIMIT_OBO))
+        l->max_depth++;
+    if (hub_faults_on(f, HUB_FAULT_TWIN_KEY_RULES_OBO)) {
+        l->key_max_bytes++;
+        l->string_max_bytes++;
+    }
+    if (hub_faults_on(f, HUB_FAULT_TWIN_KEY_RULES))
+        l->breaks |= HUB_TWIN_BREAK_KEY_CHARSET;
+    if (hub_faults_on(f, HUB_FAULT_TWIN_VERSION))
+        l->breaks |= HUB_TWIN_BREAK_REPORTED_VERSION;
+    if (hub_faults_on(f, HUB_FAULT_TWIN_PATCH_MERGE))
+        l->breaks |= HUB_TWIN_BREAK_NULL_DELETE;
+    if (hub_faults_on(f, HUB_FAULT_TWIN_METADATA))
+        l->breaks |= HUB_TWIN_BREAK_METADATA_TIME;
 }
 
 static hs_err_t routes_setup(hub_t *hub, char *why, size_t cap)
@@ -157,13 +213,7 @@ hs_err_t hub_new(sim_kernel_t *k, const hub_config_t *cfg, hub_t **out, char *wh
         hub_free(hub);
         return e;
     }
-    hub_twin_limits_default(&hub->twin_limits, hub->cfg.methods.kb_size ? hub->cfg.methods.kb_size : 1024);
-    hub->twin_limits.max_bytes[HUB_TWIN_TAGS] = (size_t)hub->cfg.twins.tags_max_bytes;
-    hub->twin_limits.max_bytes[HUB_TWIN_DESIRED] = (size_t)hub->cfg.twins.desired_max_bytes;
-    hub->twin_limits.max_bytes[HUB_TWIN_REPORTED] = (size_t)hub->cfg.twins.reported_max_bytes;
-    hub->twin_limits.max_depth = hub->cfg.twins.max_depth;
-    hub->twin_limits.key_max_bytes = hub->cfg.twins.key_max_bytes;
-    hub->twin_limits.string_max_bytes = hub->cfg.twins.string_value_max_bytes;
+    twin_limits_setup(hub);
     throttle_setup(hub);
     if ((e = hub_registry_init(hub)) != HS_EOK || (e = hub_methods_init(hub)) != HS_EOK ||
         (e = c2d_setup(hub, why, cap)) != HS_EOK || (e = routes_setup(hub, why, cap)) != HS_EOK ||
@@ -218,9 +268,13 @@ hs_err_t hub_break(hub_t *hub, const char *name)
     /* Switches baked into a facility's configuration rebuild it.  The C2D
      * store is rebuilt only while it is still empty. */
     throttle_setup(hub);
+    twin_limits_setup(hub);
     if (f == HUB_FAULT_C2D_QUEUE_DEPTH || f == HUB_FAULT_C2D_QUEUE_DEPTH_OBO ||
         f == HUB_FAULT_C2D_SIZE_LIMIT || f == HUB_FAULT_MSG_PROP_CHARSET ||
-        f == HUB_FAULT_MSG_MESSAGEID) {
+        f == HUB_FAULT_MSG_MESSAGEID || f == HUB_FAULT_C2D_TTL || f == HUB_FAULT_C2D_TTL_OBO ||
+        f == HUB_FAULT_C2D_LOCK || f == HUB_FAULT_C2D_LOCK_OBO || f == HUB_FAULT_C2D_DELIVERY_COUNT ||
+        f == HUB_FAULT_C2D_DELIVERY_COUNT_OBO || f == HUB_FAULT_C2D_FEEDBACK_BATCH ||
+        f == HUB_FAULT_C2D_FEEDBACK_BATCH_OBO) {
         hub_c2d_stats_t st;
         hub_c2d_stats(hub->c2d, &st);
         if (st.enqueued || st.refused)
@@ -312,6 +366,8 @@ hub_err_t hub_device_c2d_reject(hub_t *hub, hub_conn_t conn, const char *lock_to
 {
     uint32_t rec;
     hub_err_t e = conn_device(hub, conn, &rec);
+    if (!e && hub_faults_on(&hub->faults, HUB_FAULT_C2D_SETTLE))
+        return hub_c2d_complete(hub->c2d, rec, lock_token);
     return e ? e : hub_c2d_reject(hub->c2d, rec, lock_token);
 }
 

@@ -44,6 +44,7 @@ void hub_twin_limits_default(hub_twin_limits_t *l, size_t kb)
     l->max_depth = 10;
     l->key_max_bytes = kb;
     l->string_max_bytes = 4 * kb;
+    l->breaks = 0;
 }
 
 void hub_twin_change_clear(hub_twin_change_t *ch)
@@ -204,14 +205,14 @@ static hub_err_t twin_fail(twin_walk_t *w, const char *fmt, const char *detail)
     return HUB_EARGUMENT_INVALID;
 }
 
-static const char *twin_key_problem(const char *k, size_t max_bytes)
+static const char *twin_key_problem(const char *k, size_t max_bytes, bool any_chars)
 {
     size_t n = strlen(k);
     if (n == 0)
         return "empty key";
     if (n > max_bytes)
         return "key longer than the limit";
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !any_chars; i++) {
         unsigned char c = (unsigned char)k[i];
         if (c == '.')
             return "key contains '.'";
@@ -243,7 +244,8 @@ static hub_err_t twin_walk(twin_walk_t *w, const json_t *v, unsigned depth)
         json_t *m;
         json_object_foreach((json_t *)v, k, m) {
             snprintf(w->path + plen, sizeof(w->path) - plen, ".%.40s", k);
-            const char *bad = twin_key_problem(k, w->l->key_max_bytes);
+            const char *bad = twin_key_problem(k, w->l->key_max_bytes,
+                                               (w->l->breaks & HUB_TWIN_BREAK_KEY_CHARSET) != 0);
             if (bad) {
                 e = twin_fail(w, "%s", bad);
                 break;
@@ -364,7 +366,7 @@ static int twin_touch(json_t *meta, const char *ts, uint64_t ver, bool with_ver)
 /* JSON merge patch of `patch` into sec (and its metadata when meta is not
  * NULL), in place.  Returns 0, or -1 on allocation failure. */
 static int twin_merge(json_t *sec, json_t *meta, const json_t *patch, bool root, const char *ts,
-                      uint64_t ver, bool with_ver)
+                      uint64_t ver, bool with_ver, unsigned breaks)
 {
     const char *k;
     json_t *pv;
@@ -372,6 +374,8 @@ static int twin_merge(json_t *sec, json_t *meta, const json_t *patch, bool root,
         if (root && twin_readonly_key(k))
             continue;
         if (json_is_null(pv)) {
+            if (breaks & HUB_TWIN_BREAK_NULL_DELETE)
+                continue;
             json_object_del(sec, k);
             if (meta)
                 json_object_del(meta, k);
@@ -385,7 +389,7 @@ static int twin_merge(json_t *sec, json_t *meta, const json_t *patch, bool root,
                 if (!cm || json_object_set_new(meta, k, cm) != 0)
                     return -1;
             }
-            if (twin_merge(cur, cm, pv, false, ts, ver, with_ver) != 0)
+            if (twin_merge(cur, cm, pv, false, ts, ver, with_ver, breaks) != 0)
                 return -1;
             if (cm && twin_touch(cm, ts, ver, with_ver) != 0)
                 return -1;
@@ -455,8 +459,15 @@ static hub_err_t twin_prepare(const hub_twin_t *t, const hub_twin_op_t *op, hub_
         twin_err(ch, "%s must be a JSON object", twin_names[s]);
         return HUB_EARGUMENT_INVALID;
     }
+    hub_twin_limits_t def;
+    const hub_twin_limits_t *l = op->limits;
+    if (!l) {
+        hub_twin_limits_default(&def, 1024);
+        l = &def;
+    }
     char ts[40];
-    sim_utc_format(op->epoch_unix, op->now, ts, sizeof(ts));
+    sim_time_t stamp = op->now + ((l->breaks & HUB_TWIN_BREAK_METADATA_TIME) ? SIM_SEC : 0);
+    sim_utc_format(op->epoch_unix, stamp, ts, sizeof(ts));
     bool has_meta = s != HUB_TWIN_TAGS;
     bool with_ver = s == HUB_TWIN_DESIRED;
     uint64_t newver = t->sver[s] + 1;
@@ -475,16 +486,10 @@ static hub_err_t twin_prepare(const hub_twin_t *t, const hub_twin_op_t *op, hub_
         c->patch = twin_effective(in);
         if (!c->sec || (has_meta && !c->meta) || !c->patch)
             return HUB_ESERVER_ERROR;
-        if (twin_merge(c->sec, c->meta, in, true, ts, newver, with_ver) != 0)
+        if (twin_merge(c->sec, c->meta, in, true, ts, newver, with_ver, l->breaks) != 0)
             return HUB_ESERVER_ERROR;
         if (has_meta && twin_touch(c->meta, ts, newver, with_ver) != 0)
             return HUB_ESERVER_ERROR;
-    }
-    hub_twin_limits_t def;
-    const hub_twin_limits_t *l = op->limits;
-    if (!l) {
-        hub_twin_limits_default(&def, 1024);
-        l = &def;
     }
     char why[sizeof(ch->error)];
     hub_err_t e = hub_twin_check_section(c->sec, s, l, why, sizeof(why));
@@ -516,10 +521,13 @@ static hub_err_t twin_check_if_match(const hub_twin_t *t, const hub_twin_op_t *o
 }
 
 /* Swap the candidates in and fill the change. */
-static hub_err_t twin_commit(hub_twin_t *t, twin_cand_t *cand, bool replaced, hub_twin_change_t *ch)
+static hub_err_t twin_commit(hub_twin_t *t, twin_cand_t *cand, bool replaced, unsigned breaks,
+                             hub_twin_change_t *ch)
 {
+    /* The mutation keeps the reported $version where it was. */
+    bool keep_reported = (breaks & HUB_TWIN_BREAK_REPORTED_VERSION) != 0;
     for (int s = 0; s < HUB_TWIN__SECTIONS; s++) {
-        if (!cand[s].used || s == HUB_TWIN_TAGS)
+        if (!cand[s].used || s == HUB_TWIN_TAGS || (s == HUB_TWIN_REPORTED && keep_reported))
             continue;
         if (json_object_set_new(cand[s].patch, "$version", json_integer((json_int_t)(t->sver[s] + 1))) != 0)
             return HUB_ESERVER_ERROR;
@@ -536,7 +544,7 @@ static hub_err_t twin_commit(hub_twin_t *t, twin_cand_t *cand, bool replaced, hu
             t->meta[s] = cand[s].meta;
             cand[s].meta = NULL;
         }
-        if (s != HUB_TWIN_TAGS)
+        if (s != HUB_TWIN_TAGS && !(s == HUB_TWIN_REPORTED && keep_reported))
             t->sver[s]++;
         if (ch) {
             ch->changed |= HUB_TWIN_BIT(s);
@@ -575,7 +583,7 @@ static hub_err_t twin_one(hub_twin_t *t, const hub_twin_op_t *op, hub_twin_secti
     twin_cand_t cand[HUB_TWIN__SECTIONS] = { 0 };
     e = twin_prepare(t, op, s, in, replace, cand, ch);
     if (e == HUB_EOK)
-        e = twin_commit(t, cand, replace, ch);
+        e = twin_commit(t, cand, replace, op->limits ? op->limits->breaks : 0u, ch);
     twin_cand_clear(cand);
     return e;
 }
@@ -646,7 +654,7 @@ static hub_err_t twin_service(hub_twin_t *t, const hub_twin_op_t *op, const json
         }
     }
     if (e == HUB_EOK)
-        e = twin_commit(t, cand, replace, ch);
+        e = twin_commit(t, cand, replace, op->limits ? op->limits->breaks : 0u, ch);
     twin_cand_clear(cand);
     json_decref(empty);
     return e;

@@ -46,7 +46,15 @@ typedef struct {
     unsigned max_depth;                    /* 10 */
     size_t key_max_bytes;                  /* 1 KB */
     size_t string_max_bytes;               /* 4 KB */
+    /* Kill-matrix mutations (HUB_TWIN_BREAK_*), 0 = none; the hub sets them
+     * from its armed break switches (sim/hub/faults.h). */
+    unsigned breaks;
 } hub_twin_limits_t;
+
+#define HUB_TWIN_BREAK_KEY_CHARSET 0x1u       /* '.', '$' and space allowed in keys */
+#define HUB_TWIN_BREAK_REPORTED_VERSION 0x2u  /* a reported change keeps its $version */
+#define HUB_TWIN_BREAK_NULL_DELETE 0x4u       /* a null in a patch leaves the member */
+#define HUB_TWIN_BREAK_METADATA_TIME 0x8u     /* $lastUpdated stamped one second late */
 
 /* The NOTES.md figures with KB = kb bytes (the KB knob, 1024 by default). */
 void hub_twin_limits_default(hub_twin_limits_t *l, size_t kb);

@@ -469,6 +469,184 @@ static void battery_throttle(const char *brk, sig_t *g)
     env_close(&e, g);
 }
 
+
+typedef struct {
+    sim_kernel_t *k;
+    int batches;
+    int records;
+    char sizes[128];
+    char statuses[128];
+} fb_sink_t;
+
+static void on_fb(void *ctx, const hub_c2d_fb_batch_t *b)
+{
+    fb_sink_t *f = ctx;
+    f->batches++;
+    f->records += (int)b->count;
+    size_t n = strlen(f->sizes);
+    snprintf(f->sizes + n, sizeof f->sizes - n, "%zu@%llu,", b->count,
+             (unsigned long long)(sim_kernel_now(f->k) / SIM_MS));
+    for (size_t i = 0; i < b->count && i < 4; i++) {
+        n = strlen(f->statuses);
+        snprintf(f->statuses + n, sizeof f->statuses - n, "%s,", hub_c2d_fb_status_name(b->records[i].status));
+    }
+}
+
+static void c2d_one(env_t *e, const char *dev, const char *ack)
+{
+    hub_msg_t *m = msg_of(1);
+    if (ack)
+        hub_msg_set_sys(m, HUB_SYS_ACK, ack);
+    if (hub_c2d_send(e->hub, dev, m, 0, NULL) != HUB_EOK)
+        hub_msg_free(m);
+}
+
+static void run_for(env_t *e, sim_time_t d)
+{
+    sim_kernel_run_until(e->k, sim_kernel_now(e->k) + d);
+}
+
+/* Twin section of `total` key+value characters in eight members (the size rule). */
+static char *twin_sized(const char *sec, size_t total)
+{
+    json_t *d = json_object();
+    size_t per = total / 8;
+    for (int i = 0; i < 8; i++) {
+        size_t vlen = per - 2 + (i == 7 ? total % 8 : 0);
+        char *v = malloc(vlen + 1);
+        memset(v, 'a' + i, vlen);
+        v[vlen] = '\0';
+        char k[4];
+        snprintf(k, sizeof k, "k%d", i);
+        json_object_set_new(d, k, json_string(v));
+        free(v);
+    }
+    json_t *p = strcmp(sec, "tags") == 0 ? json_pack("{s:o}", "tags", d)
+                                          : json_pack("{s:{s:o}}", "properties", sec, d);
+    char *text = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    return text;
+}
+
+static int twin_try(env_t *e, const char *text)
+{
+    return code(hub_twin_patch(e->hub, "dev1", NULL, text, strlen(text), NULL, NULL));
+}
+
+/* C2D life (TTL 1 h, lock 1 min, 10 deliveries, reject, feedback 64/15 s)
+ * and twin documents (versions, merge, 8 KB tags, depth 10, keys, metadata). */
+static void battery_c2d_twins(const char *brk, sig_t *g)
+{
+    env_t e;
+    env_open(&e, brk, false);
+    fb_sink_t fb = { .k = e.k };
+    hub_set_feedback_sink(e.hub, on_fb, &fb);
+    hub_identity_spec_t d1 = { .device_id = "dev1", .primary_key = KEY };
+    hub_identity_spec_t d2 = { .device_id = "dev2", .primary_key = KEY };
+    hub_identity_create(e.hub, &d1, NULL);
+    hub_identity_create(e.hub, &d2, NULL);
+    sink_t s = { 0 };
+    hub_conn_t c = 0, c2 = 0;
+    connect(&e, "dev1", NULL, EPOCH + 10 * 86400, KEY, HUB_PROTO_HTTPS, &s, &c);
+    connect(&e, "dev2", NULL, EPOCH + 10 * 86400, KEY, HUB_PROTO_HTTPS, &s, &c2);
+    hub_c2d_delivery_t d;
+    /* TTL: 1 h default; 500 ms after it the message is gone */
+    c2d_one(&e, "dev1", "full");
+    run_for(&e, 3600 * SIM_SEC + 500 * SIM_MS);
+    put(g, "ttl:%d", code(hub_device_c2d_receive(e.hub, c, &d)));
+    /* lock: 1 min; 500 ms after it the message is visible again */
+    c2d_one(&e, "dev1", NULL);
+    hub_device_c2d_receive(e.hub, c, &d);
+    run_for(&e, 60 * SIM_SEC + 500 * SIM_MS);
+    hub_err_t le = hub_device_c2d_receive(e.hub, c, &d);
+    put(g, "lock:%d/%u", code(le), le == HUB_EOK ? d.delivery_count : 0);
+    hub_c2d_purge_device(e.hub, "dev1", NULL);
+    /* delivery count: abandoned until dead-lettered */
+    c2d_one(&e, "dev1", "negative");
+    int deliveries = 0;
+    while (deliveries < 200 && hub_device_c2d_receive(e.hub, c, &d) == HUB_EOK) {
+        deliveries++;
+        hub_device_c2d_abandon(e.hub, c, d.lock_token);
+    }
+    put(g, "deliveries:%d", deliveries);
+    /* reject dead-letters (feedback Rejected) */
+    c2d_one(&e, "dev1", "full");
+    hub_device_c2d_receive(e.hub, c, &d);
+    hub_device_c2d_reject(e.hub, c, d.lock_token);
+    run_for(&e, 20 * SIM_SEC);
+    /* a lone record flushed at 15 s */
+    c2d_one(&e, "dev1", "positive");
+    hub_device_c2d_receive(e.hub, c, &d);
+    hub_device_c2d_complete(e.hub, c, d.lock_token);
+    run_for(&e, 15 * SIM_SEC + 500 * SIM_MS);
+    put(g, "fb-15s:%d", fb.batches);
+    run_for(&e, 20 * SIM_SEC);
+    /* 65 completions at one instant: 64 then 1 */
+    for (int i = 0; i < 65; i++)
+        c2d_one(&e, i % 2 ? "dev2" : "dev1", "positive");
+    for (int i = 0; i < 65; i++) {
+        hub_conn_t cc = i % 2 ? c2 : c;
+        if (hub_device_c2d_receive(e.hub, cc, &d) == HUB_EOK)
+            hub_device_c2d_complete(e.hub, cc, d.lock_token);
+    }
+    run_for(&e, 20 * SIM_SEC);
+    put(g, "fb:%d/%d/%s/%s", fb.batches, fb.records, fb.sizes, fb.statuses);
+    /* twins */
+    uint64_t v1 = 0, v2 = 0;
+    hub_device_twin_patch_reported(e.hub, c, "{\"r\":1}", 7, &v1);
+    hub_device_twin_patch_reported(e.hub, c, "{\"r\":2}", 7, &v2);
+    put(g, "reported-version:%llu/%llu", (unsigned long long)v1, (unsigned long long)v2);
+    const char *p1 = "{\"properties\":{\"desired\":{\"a\":{\"b\":1,\"c\":2}}}}";
+    const char *p2 = "{\"properties\":{\"desired\":{\"a\":{\"b\":null}}}}";
+    twin_try(&e, p1);
+    twin_try(&e, p2);
+    json_t *tw = NULL;
+    hub_twin_get(e.hub, "dev1", NULL, &tw);
+    json_t *des = json_object_get(json_object_get(tw, "properties"), "desired");
+    put(g, "merge-b:%d", json_object_get(json_object_get(des, "a"), "b") != NULL);
+    json_decref(tw);
+    char *t = twin_sized("tags", 8193);
+    put(g, "tags8193:%d", twin_try(&e, t));
+    free(t);
+    t = twin_sized("desired", 40000);
+    put(g, "desired40000:%d", twin_try(&e, t));
+    free(t);
+    for (int levels = 11; levels <= 12; levels++) {
+        json_t *inner = json_pack("{s:s}", "k", "v");
+        for (int i = levels - 1; i >= 1; i--) {
+            char k[16];
+            snprintf(k, sizeof k, "l%d", i);
+            json_t *o = json_object();
+            json_object_set_new(o, k, inner);
+            inner = o;
+        }
+        json_t *pp = json_pack("{s:{s:{s:o}}}", "properties", "desired", "l0", inner);
+        t = json_dumps(pp, JSON_COMPACT);
+        json_decref(pp);
+        put(g, "depth%d:%d", levels, twin_try(&e, t));
+        free(t);
+    }
+    put(g, "key-dot:%d", twin_try(&e, "{\"tags\":{\"a.b\":1}}"));
+    char *longkey = calloc(1, 1100);
+    memcpy(longkey, "{\"tags\":{\"", 10);
+    memset(longkey + 10, 'k', 1025);
+    strcat(longkey, "\":1}}");
+    put(g, "key1025:%d", twin_try(&e, longkey));
+    free(longkey);
+    run_for(&e, 90 * SIM_SEC);
+    twin_try(&e, "{\"properties\":{\"desired\":{\"temp\":21}}}");
+    hub_twin_get(e.hub, "dev1", NULL, &tw);
+    des = json_object_get(json_object_get(tw, "properties"), "desired");
+    const char *lu = json_string_value(
+        json_object_get(json_object_get(json_object_get(des, "$metadata"), "temp"), "$lastUpdated"));
+    sim_time_t now = sim_kernel_now(e.k);
+    char want[40];
+    sim_utc_format(EPOCH, now, want, sizeof want);
+    put(g, "metadata-now:%d", lu && strcmp(lu, want) == 0);
+    json_decref(tw);
+    env_close(&e, g);
+}
+
 static char *signature_ex(const char *brk, bool with_trace)
 {
     sig_t g = { 0 };
@@ -477,6 +655,7 @@ static char *signature_ex(const char *brk, bool with_trace)
     battery_auth_registry(brk, &g);
     battery_messages(brk, &g);
     battery_throttle(brk, &g);
+    battery_c2d_twins(brk, &g);
     return g.s;
 }
 
@@ -512,6 +691,11 @@ static void test_every_switch_changes_the_signature(void **state)
     assert_non_null(strstr(clean, "256k:0;256k+1:413001;spoof:dev1;"));
     assert_non_null(strstr(clean, "c2d-depth:50/403004;"));
     assert_non_null(strstr(clean, "s1-d2c:200;"));
+    assert_non_null(strstr(clean, "ttl:404002;lock:0/2;deliveries:10;fb-15s:3;"));
+    assert_non_null(strstr(clean, "reported-version:2/3;merge-b:0;tags8193:400004;"));
+    assert_non_null(strstr(clean, "depth11:400004;depth12:400004;key-dot:400004;key1025:400004;metadata-now:1;"));
+    if (getenv("HUBSIM_SHOW_SIG"))
+        print_message("%s\n", clean);
     int dead = 0;
     for (int f = 0; f < HUB_FAULT__COUNT; f++) {
         const char *name = hub_fault_info((hub_fault_t)f)->name;

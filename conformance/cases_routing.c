@@ -114,6 +114,11 @@ static void sysprop(conf_ctx_t *c)
     conf_msg_init(&m, "{}");
     conf_msg_app(&m, "$site", "a");
     expect_route(c, conn, &m, 0, 1, "no contentType system property");
+    /* both exist: the system property wins over an app property "contentType" */
+    json_body(&m, "{}");
+    conf_msg_app(&m, "$contentType", "text/plain");
+    conf_msg_app(&m, "$site", "a");
+    expect_route(c, conn, &m, 1, 0, "$contentType is the system property, not the app property \"$contentType\"");
 }
 
 static void body_gating(conf_ctx_t *c)

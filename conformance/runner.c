@@ -266,6 +266,9 @@ static const baseline_entry_t *baseline_find(const conform_baseline_t *b, const 
 
 typedef struct {
     report_verdict_t verdict;
+    /* The case's own verdict before the level mapping (a SHOULD rule's FAIL
+     * reports NON-STRICT, but it still proves the case sees the deviation). */
+    report_verdict_t raw;
     char expected[CONF_TEXT_CAP];
     char observed[CONF_TEXT_CAP];
     char message[CONF_TEXT_CAP];
@@ -280,6 +283,7 @@ static void outcome_set(outcome_t *out, report_verdict_t v, const char *msg)
 {
     memset(out, 0, sizeof *out);
     out->verdict = v;
+    out->raw = v;
     size_t n = strlen(msg);
     if (n >= sizeof out->message)
         n = sizeof out->message - 1;
@@ -356,6 +360,7 @@ static void run_case(const conform_options_t *o, const conf_case_t *cs, const ca
         cs->run(&c);
     memset(out, 0, sizeof *out);
     out->verdict = c.verdict;
+    out->raw = c.verdict;
     /* Level mapping: see the block comment at the top. */
     if ((out->verdict == REPORT_FAIL || out->verdict == REPORT_WRONG_CODE) &&
         (rule->level == CATALOGUE_SHOULD ||
@@ -574,7 +579,7 @@ hs_err_t conform_kill_matrix(const conform_options_t *opt, report_result_t *r, F
             const conf_case_t *cs = conform_case_at(i);
             const catalogue_rule_t *rule = catalogue_find(o->cat, cs->rule);
             run_case(o, cs, rule, fi->name, false, out);
-            bool hit = out->verdict == REPORT_FAIL || out->verdict == REPORT_WRONG_CODE;
+            bool hit = out->raw == REPORT_FAIL || out->raw == REPORT_WRONG_CODE;
             bool mine = strcmp(cs->rule, fi->rule_id) == 0;
             n_own += mine;
             own_hits += mine && hit;

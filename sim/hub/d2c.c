@@ -106,20 +106,37 @@ size_t hub_route_message(hub_t *hub, uint32_t rec, const hub_msg_t *msg, int sou
     route_match_t res;
     memset(&res, 0, sizeof res);
     size_t n = 0;
+    size_t nroutes = route_table_route_count(hub->routes);
+    bool per_route = hub_faults_on(&hub->faults, HUB_FAULT_ROUTE_DEDUP);
+    uint32_t *matched = per_route ? malloc((nroutes ? nroutes : 1) * sizeof *matched) : NULL;
     if (route_table_match(hub->routes, &view, (route_source_t)source, hub->route_eps,
-                          hub->route_eps_cap, &res, NULL) == HS_EOK)
+                          hub->route_eps_cap, &res, matched) == HS_EOK)
         n = res.nendpoints;
     route_message_reset(&view);
     json_decref(twin);
+    bool add_fallback = hub_faults_on(&hub->faults, HUB_FAULT_ROUTE_FALLBACK) && res.nmatched &&
+                        source == ROUTE_SRC_DEVICE_MESSAGES;
+    size_t total = (per_route && matched && res.nmatched ? res.nmatched : n) + (add_fallback ? 1 : 0);
     if (selected_out)
-        *selected_out = n;
+        *selected_out = total;
     /* An endpoint sink may call back into the hub (and route again), which
      * reuses hub->route_eps: iterate over a private copy. */
     uint32_t local[32];
-    uint32_t *eps = n <= 32 ? local : malloc(n * sizeof *eps);
-    if (!eps)
+    uint32_t *eps = total <= 32 ? local : malloc((total ? total : 1) * sizeof *eps);
+    if (!eps) {
+        free(matched);
         return 0;
-    memcpy(eps, hub->route_eps, n * sizeof *eps);
+    }
+    if (per_route && matched && res.nmatched) {
+        for (size_t i = 0; i < res.nmatched; i++)
+            eps[i] = route_table_route_endpoint(hub->routes, matched[i]);
+    } else {
+        memcpy(eps, hub->route_eps, n * sizeof *eps);
+    }
+    free(matched);
+    if (add_fallback)
+        eps[total - 1] = ROUTE_ENDPOINT_EVENTS;
+    n = total;
     size_t reached = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t ep = eps[i];

@@ -135,6 +135,26 @@
       "service twin patches ignore a mismatching If-Match etag")                                   \
     X(TWIN_DESIRED_PUSH, "TWIN-DESIRED-PUSH", "TWIN-DESIRED-PUSH",                                 \
       "desired-property updates are not pushed to subscribed devices")                             \
+    X(ROUTE_DEDUP, "ROUTE-DEDUP", "ROUTE-DEDUP",                                                   \
+      "a message is delivered once per matching route, not once per endpoint")                     \
+    X(ROUTE_FALLBACK, "ROUTE-FALLBACK", "ROUTE-FALLBACK",                                          \
+      "device messages also go to the fallback endpoint when a route matched")                     \
+    X(ROUTE_SYSPROP, "ROUTE-SYSPROP", "ROUTE-SYSPROP",                                             \
+      "a bare $name is resolved as an application property first")                                 \
+    X(ROUTE_BODY_GATING, "ROUTE-BODY-GATING", "ROUTE-BODY-GATING",                                 \
+      "$body is queried whatever the message's content type")                                      \
+    X(ROUTE_CASE_INSENSITIVE, "ROUTE-CASE-INSENSITIVE", "ROUTE-CASE-INSENSITIVE",                  \
+      "application property names in queries compare case-sensitively")                            \
+    X(ROUTE_THREE_VALUED, "ROUTE-THREE-VALUED", "ROUTE-THREE-VALUED",                              \
+      "NOT of an undefined operand is true")                                                       \
+    X(ROUTE_TWIN_REF, "ROUTE-TWIN-REF", "ROUTE-TWIN-REF",                                          \
+      "$twin paths in route queries are never resolved")                                           \
+    X(ROUTE_FUNCTIONS, "ROUTE-FUNCTIONS", "ROUTE-FUNCTIONS",                                       \
+      "the ABS query function returns its argument unchanged")                                     \
+    X(ROUTE_TYPE_FUNCTIONS, "ROUTE-TYPE-FUNCTIONS", "ROUTE-TYPE-FUNCTIONS",                        \
+      "the extended type function IS_ARRAY answers false for arrays")                            \
+    X(ROUTE_QUERY_TRUE, "ROUTE-QUERY-TRUE", "ROUTE-QUERY-TRUE",                                    \
+      "a route whose condition is undefined routes as if it were true")                            \
     X(HUB_THROTTLE, "HUB-THROTTLE", "HUB-THROTTLE",                                                \
       "the s1 throttling profile never throttles")                                                 \
     X(HUB_THROTTLE_OBO, "HUB-THROTTLE:off-by-one", "HUB-THROTTLE",                                 \

@@ -166,6 +166,24 @@ static hs_err_t routes_setup(hub_t *hub, char *why, size_t cap)
     route_options_default(&o);
     o.dollar_app_first = hub->cfg.route_query.bare_dollar_name == HUB_DOLLAR_NAME_APP_FIRST;
     o.extended_type_functions = hub->cfg.route_query.type_functions;
+    const hub_faults_t *f = &hub->faults;
+    if (hub_faults_on(f, HUB_FAULT_ROUTE_SYSPROP))
+        o.dollar_app_first = !o.dollar_app_first;
+    static const struct {
+        hub_fault_t f;
+        unsigned bit;
+    } route_breaks[] = {
+        { HUB_FAULT_ROUTE_BODY_GATING, ROUTE_BREAK_BODY_GATING },
+        { HUB_FAULT_ROUTE_CASE_INSENSITIVE, ROUTE_BREAK_CASE },
+        { HUB_FAULT_ROUTE_THREE_VALUED, ROUTE_BREAK_NOT_UNDEF },
+        { HUB_FAULT_ROUTE_TWIN_REF, ROUTE_BREAK_TWIN_REF },
+        { HUB_FAULT_ROUTE_FUNCTIONS, ROUTE_BREAK_ABS },
+        { HUB_FAULT_ROUTE_QUERY_TRUE, ROUTE_BREAK_UNDEF_ROUTES },
+        { HUB_FAULT_ROUTE_TYPE_FUNCTIONS, ROUTE_BREAK_IS_ARRAY },
+    };
+    for (size_t i = 0; i < sizeof route_breaks / sizeof route_breaks[0]; i++)
+        if (hub_faults_on(f, route_breaks[i].f))
+            o.breaks |= route_breaks[i].bit;
     route_load_error_t err;
     memset(&err, 0, sizeof err);
     if (route_table_load(hub->cfg.routing, &o, &hub->routes, &err) != HS_EOK) {
@@ -269,6 +287,17 @@ hs_err_t hub_break(hub_t *hub, const char *name)
      * store is rebuilt only while it is still empty. */
     throttle_setup(hub);
     twin_limits_setup(hub);
+    if (f == HUB_FAULT_ROUTE_SYSPROP || f == HUB_FAULT_ROUTE_TYPE_FUNCTIONS ||
+        f == HUB_FAULT_ROUTE_BODY_GATING || f == HUB_FAULT_ROUTE_CASE_INSENSITIVE ||
+        f == HUB_FAULT_ROUTE_THREE_VALUED || f == HUB_FAULT_ROUTE_TWIN_REF ||
+        f == HUB_FAULT_ROUTE_FUNCTIONS || f == HUB_FAULT_ROUTE_QUERY_TRUE) {
+        /* the route options are bound into the compiled conditions: reload */
+        route_table_free(hub->routes);
+        hub->routes = NULL;
+        free(hub->route_eps);
+        hub->route_eps = NULL;
+        return routes_setup(hub, NULL, 0);
+    }
     if (f == HUB_FAULT_C2D_QUEUE_DEPTH || f == HUB_FAULT_C2D_QUEUE_DEPTH_OBO ||
         f == HUB_FAULT_C2D_SIZE_LIMIT || f == HUB_FAULT_MSG_PROP_CHARSET ||
         f == HUB_FAULT_MSG_MESSAGEID || f == HUB_FAULT_C2D_TTL || f == HUB_FAULT_C2D_TTL_OBO ||

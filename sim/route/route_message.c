@@ -340,10 +340,11 @@ const json_t *route_message_body(route_message_t *m, const route_options_t *o)
     if (m->body_state == 2)
         return NULL;
     m->body_state = 2;
-    if (!is_json_type(m->sys[ROUTE_SYS_CONTENT_TYPE], o) || !m->body)
+    bool gated = !(o->breaks & ROUTE_BREAK_BODY_GATING);
+    if ((gated && !is_json_type(m->sys[ROUTE_SYS_CONTENT_TYPE], o)) || !m->body)
         return NULL;
     json_error_t jerr;
-    enc_t e = encoding_of(m->sys[ROUTE_SYS_CONTENT_ENCODING], o);
+    enc_t e = gated ? encoding_of(m->sys[ROUTE_SYS_CONTENT_ENCODING], o) : ENC_UTF8;
     if (e == ENC_UTF8) {
         /* UTF-8 needs no conversion: parse the caller's bytes in place
          * (jansson validates the UTF-8), skipping a BOM */

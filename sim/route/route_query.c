@@ -1305,11 +1305,11 @@ static const json_t *walk(const route_query_t *q, const json_t *j, int32_t seg0,
 }
 
 /* name is NUL-terminated in the node: compare against it directly */
-static int app_lookup(const route_message_t *m, const node_t *n, rv_t *r)
+static int app_lookup(const route_message_t *m, const node_t *n, rv_t *r, bool exact)
 {
     for (size_t k = 0; k < m->napp; k++) {
         const char *an = m->app[k].name;
-        if (an && ci_eqn(an, strlen(an), n->name)) {
+        if (an && (exact ? strcmp(an, n->name) == 0 : ci_eqn(an, strlen(an), n->name))) {
             if (m->app[k].value)
                 set_str(r, m->app[k].value, strlen(m->app[k].value));
             else
@@ -1613,7 +1613,7 @@ static void call(ectx_t *c, const node_t *n, rv_t *r)
     case F_IS_BOOL: set_bool(r, a[0].t == RV_BOOL); return;
     case F_IS_NUMBER: set_bool(r, a[0].t == RV_NUM && isfinite(a[0].n)); return;
     case F_IS_STRING: set_bool(r, a[0].t == RV_STR); return;
-    case F_IS_ARRAY: set_bool(r, a[0].t == RV_ARR); return;
+    case F_IS_ARRAY: set_bool(r, a[0].t == RV_ARR && !(c->q->opt.breaks & ROUTE_BREAK_IS_ARRAY)); return;
     case F_IS_OBJECT: set_bool(r, a[0].t == RV_OBJ); return;
     case F_IS_PRIMITIVE:
         set_bool(r, a[0].t == RV_STR || a[0].t == RV_NUM || a[0].t == RV_BOOL || a[0].t == RV_NULL);
@@ -1635,7 +1635,7 @@ static void call(ectx_t *c, const node_t *n, rv_t *r)
                 return;
         double x = a[0].n;
         switch ((fn_t)n->fn) {
-        case F_ABS: set_num(r, fabs(x)); break;
+        case F_ABS: set_num(r, (c->q->opt.breaks & ROUTE_BREAK_ABS) ? x : fabs(x)); break;
         case F_EXP: set_num(r, det_exp(x)); break;
         case F_POWER: set_num(r, power(x, a[1].n)); break;
         case F_SQUARE: set_num(r, x * x); break;
@@ -1700,7 +1700,7 @@ static void ev(ectx_t *c, int32_t i, rv_t *out)
     switch ((node_kind_t)n->kind) {
     case N_LIT: *out = n->lit; break;
     case N_APP:
-        if (!app_lookup(m, n, out))
+        if (!app_lookup(m, n, out, (o->breaks & ROUTE_BREAK_CASE) != 0))
             set_undef(out);
         break;
     case N_SYS:
@@ -1708,11 +1708,11 @@ static void ev(ectx_t *c, int32_t i, rv_t *out)
             set_undef(out);
         break;
     case N_SYS_APP:
-        if (!sys_lookup(m, n->slot, out) && !app_lookup(m, n, out))
+        if (!sys_lookup(m, n->slot, out) && !app_lookup(m, n, out, (o->breaks & ROUTE_BREAK_CASE) != 0))
             set_undef(out);
         break;
     case N_APP_SYS:
-        if (!app_lookup(m, n, out) && !sys_lookup(m, n->slot, out))
+        if (!app_lookup(m, n, out, (o->breaks & ROUTE_BREAK_CASE) != 0) && !sys_lookup(m, n->slot, out))
             set_undef(out);
         break;
     case N_BODY: {
@@ -1721,7 +1721,9 @@ static void ev(ectx_t *c, int32_t i, rv_t *out)
         break;
     }
     case N_TWIN:
-        from_json(m->twin ? walk(c->q, m->twin, n->seg0, n->nsegs, 1) : NULL, out);
+        from_json(m->twin && !(o->breaks & ROUTE_BREAK_TWIN_REF) ? walk(c->q, m->twin, n->seg0, n->nsegs, 1)
+                                                                  : NULL,
+                  out);
         break;
     case N_UNDEF_REF: set_undef(out); break;
     case N_NEG:
@@ -1735,6 +1737,8 @@ static void ev(ectx_t *c, int32_t i, rv_t *out)
         ev(c, n->a, &a);
         if (a.t == RV_BOOL)
             set_bool(out, !a.b);
+        else if (a.t == RV_UNDEF && (o->breaks & ROUTE_BREAK_NOT_UNDEF))
+            set_bool(out, true);
         else
             set_undef(out);
         break;

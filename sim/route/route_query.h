@@ -73,7 +73,19 @@ typedef struct {
     bool length_utf16_units;        /* LENGTH/SUBSTRING/INDEX_OF count UTF-16 code units */
     bool body_case_insensitive;     /* $body names match case-insensitively after an exact miss */
     bool null_is_defined;           /* IS_DEFINED(null) is true */
+    /* Kill-matrix mutations (ROUTE_BREAK_*), 0 = none: set only by the hub
+     * from its armed break switches (sim/hub/faults.h), never from JSON. */
+    unsigned breaks;
 } route_options_t;
+
+#define ROUTE_BREAK_BODY_GATING 0x01u  /* $body is read whatever the content type */
+#define ROUTE_BREAK_CASE 0x02u         /* application property names compare case-sensitively */
+#define ROUTE_BREAK_NOT_UNDEF 0x04u    /* NOT undefined is true */
+#define ROUTE_BREAK_TWIN_REF 0x08u     /* $twin paths are never resolved */
+#define ROUTE_BREAK_ABS 0x10u          /* ABS returns its argument unchanged */
+#define ROUTE_BREAK_UNDEF_ROUTES 0x20u /* a condition that is undefined routes like true */
+#define ROUTE_BREAK_BAD_QUERY 0x40u    /* a condition with a syntax error loads as false */
+#define ROUTE_BREAK_IS_ARRAY 0x80u     /* IS_ARRAY is false for arrays too */
 
 void route_options_default(route_options_t *o);
 /* Apply the keys present in obj (a JSON object of booleans, keys as the field

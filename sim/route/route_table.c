@@ -181,6 +181,8 @@ static hs_err_t compile_cond(route_table_t *t, route_t *r, const json_t *cond, c
         return fail(err, where, "condition contains a NUL character");
     route_syntax_error_t se;
     hs_err_t e = route_query_compile(text, &t->opt, &r->cond, &se);
+    if (e == HS_EPARSE && (t->opt.breaks & ROUTE_BREAK_BAD_QUERY))
+        return route_query_compile("false", &t->opt, &r->cond, &se);
     if (e == HS_EPARSE) {
         char msg[200];
         snprintf(msg, sizeof msg, "condition: %s", se.message);
@@ -455,7 +457,8 @@ hs_err_t route_table_match(route_table_t *t, route_message_t *msg, route_source_
         route_t *r = &t->routes[i];
         if (!r->enabled || r->source != src)
             continue;
-        if (eval_route(r, msg) != ROUTE_TRUE)
+        route_tri_t v = eval_route(r, msg);
+        if (v != ROUTE_TRUE && !(v == ROUTE_UNDEFINED && (t->opt.breaks & ROUTE_BREAK_UNDEF_ROUTES)))
             continue;
         if (matched_routes)
             matched_routes[res->nmatched] = (uint32_t)i;

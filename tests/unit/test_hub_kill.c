@@ -647,6 +647,82 @@ static void battery_c2d_twins(const char *brk, sig_t *g)
     env_close(&e, g);
 }
 
+
+static void on_deliver(void *ctx, const char *endpoint, const hub_msg_t *msg, uint32_t device_no)
+{
+    (void)msg;
+    (void)device_no;
+    sig_t *g = ctx;
+    put(g, "%s", endpoint);
+}
+
+/* Routing: dedup, fallback, $name order, $body gating, name case, NOT of
+ * undefined, $twin, ABS, IS_ARRAY, undefined conditions. */
+static void battery_routing(const char *brk, sig_t *g)
+{
+    static const char *const routes[][2] = {
+        { "tag = 'dup'", "e_dup" },       { "tag = 'dup'", "e_dup" },
+        { "$contentType = 'application/json'", "e_sys" },
+        { "$body.temp > 30", "e_body" }, { "LEVEL = 'hi'", "e_case" },
+        { "NOT (missing = 1)", "e_not" }, { "$twin.tags.t = 1", "e_twin" },
+        { "ABS(-2) = 2 AND tag = 'abs'", "e_abs" }, { "IS_ARRAY($body.a)", "e_arr" },
+        { "missing = 1", "e_undef" },
+    };
+    json_t *eps = json_array(), *rs = json_array();
+    const char *names[] = { "e_dup", "e_sys", "e_body", "e_case", "e_not", "e_twin", "e_abs", "e_arr", "e_undef" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        json_array_append_new(eps, json_pack("{s:s}", "name", names[i]));
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        char rn[16];
+        snprintf(rn, sizeof rn, "r%zu", i);
+        json_array_append_new(rs, json_pack("{s:s,s:s,s:s,s:[s]}", "name", rn, "source", "DeviceMessages",
+                                            "condition", routes[i][0], "endpointNames", routes[i][1]));
+    }
+    env_t e;
+    memset(&e, 0, sizeof e);
+    e.k = sim_kernel_new(11, EPOCH);
+    hub_config_t cfg;
+    hub_config_defaults(&cfg);
+    cfg.routing = json_pack("{s:{s:o},s:o}", "endpoints", "eventHubs", eps, "routes", rs);
+    assert_int_equal(hub_new(e.k, &cfg, &e.hub, NULL, 0), HS_EOK);
+    hub_config_free(&cfg);
+    if (brk)
+        assert_int_equal(hub_break(e.hub, brk), HS_EOK);
+    hub_endpoint_ops_t eo = { .deliver = on_deliver };
+    hub_set_endpoint_sink(e.hub, &eo, g);
+    hub_identity_spec_t d1 = { .device_id = "dev1", .primary_key = KEY };
+    hub_identity_create(e.hub, &d1, NULL);
+    const char *tp = "{\"tags\":{\"t\":1}}";
+    hub_twin_patch(e.hub, "dev1", NULL, tp, strlen(tp), NULL, NULL);
+    sink_t s = { 0 };
+    hub_conn_t c = 0;
+    connect(&e, "dev1", NULL, EPOCH + 86400, KEY, HUB_PROTO_MQTT, &s, &c);
+    const char *body = "{\"temp\":40,\"a\":[]}";
+    for (int i = 0; i < 4; i++) {
+        hub_msg_t *m = hub_msg_new();
+        put(g, "msg%d", i);
+        if (i == 0) {
+            hub_msg_set_body(m, "{}", 2);
+            hub_msg_add_app(m, "tag", "dup");
+            hub_msg_add_app(m, "level", "hi");
+        } else if (i == 1) {
+            hub_msg_set_body(m, body, strlen(body));
+            hub_msg_add_app(m, "$contentType", "application/json");
+        } else if (i == 2) {
+            hub_msg_set_body(m, body, strlen(body));
+            hub_msg_set_sys(m, HUB_SYS_CONTENT_TYPE, "application/json");
+            hub_msg_set_sys(m, HUB_SYS_CONTENT_ENCODING, "utf-8");
+            hub_msg_add_app(m, "$contentType", "text/plain");
+        } else {
+            hub_msg_set_body(m, "x", 1);
+            hub_msg_add_app(m, "tag", "abs");
+        }
+        put(g, "d2c:%d", code(hub_device_send_d2c(e.hub, c, m)));
+        hub_msg_free(m);
+    }
+    env_close(&e, g);
+}
+
 static char *signature_ex(const char *brk, bool with_trace)
 {
     sig_t g = { 0 };
@@ -656,6 +732,7 @@ static char *signature_ex(const char *brk, bool with_trace)
     battery_messages(brk, &g);
     battery_throttle(brk, &g);
     battery_c2d_twins(brk, &g);
+    battery_routing(brk, &g);
     return g.s;
 }
 
@@ -693,9 +770,14 @@ static void test_every_switch_changes_the_signature(void **state)
     assert_non_null(strstr(clean, "s1-d2c:200;"));
     assert_non_null(strstr(clean, "ttl:404002;lock:0/2;deliveries:10;fb-15s:3;"));
     assert_non_null(strstr(clean, "reported-version:2/3;merge-b:0;tags8193:400004;"));
+    /* one delivery per endpoint, no fallback when a route matched, $name
+     * system-first, $body only for JSON, names in any case, NOT undefined
+     * is no match, $twin read, ABS(-2) = 2, IS_ARRAY of [] */
+    assert_non_null(strstr(clean, "msg0;e_dup;e_case;e_twin;d2c:0;msg1;e_sys;e_twin;d2c:0;"
+                                  "msg2;e_sys;e_body;e_twin;e_arr;d2c:0;msg3;e_twin;e_abs;d2c:0;"));
     assert_non_null(strstr(clean, "depth11:400004;depth12:400004;key-dot:400004;key1025:400004;metadata-now:1;"));
     if (getenv("HUBSIM_SHOW_SIG"))
-        print_message("%s\n", clean);
+        fprintf(stderr, "%s\n", clean);
     int dead = 0;
     for (int f = 0; f < HUB_FAULT__COUNT; f++) {
         const char *name = hub_fault_info((hub_fault_t)f)->name;

@@ -44,8 +44,10 @@ static hub_err_t d2c_reject(hub_t *hub, uint32_t rec, hub_err_t e, hub_ledger_co
 static bool quota_take(hub_t *hub, size_t size)
 {
     uint64_t quota = hub->cfg.quotas.daily_messages;
-    if (!quota)
+    if (!quota || hub_faults_on(&hub->faults, HUB_FAULT_HUB_DAILY_QUOTA))
         return true;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_HUB_DAILY_QUOTA_OBO))
+        quota++;
     uint64_t chunk = hub->cfg.quotas.message_chunk ? hub->cfg.quotas.message_chunk : 4096;
     int64_t day = (hub->epoch + (int64_t)(sim_kernel_now(hub->k) / SIM_SEC)) / 86400;
     if (day != hub->quota_day) {
@@ -188,9 +190,19 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
         r.check_prop_chars = false;
     if (hub_faults_on(&hub->faults, HUB_FAULT_MSG_MESSAGEID))
         r.message_id_max = 0;
+    /* the accounting mutant: the limit applies to the body alone */
+    size_t body_max = 0;
+    if (hub_faults_on(&hub->faults, HUB_FAULT_MSG_SIZE_ACCOUNTING)) {
+        body_max = r.max_bytes;
+        r.max_bytes = 0;
+    }
     hub_msg_violation_t v;
     memset(&v, 0, sizeof v);
     hub_err_t e = hub_msg_validate(msg, &r, &v);
+    size_t body_len = 0;
+    (void)hub_msg_body(msg, &body_len);
+    if (e == HUB_EOK && body_max && body_len > body_max)
+        e = HUB_EMESSAGE_TOO_LARGE;
     if (e != HUB_EOK) {
         free(spoof);
         return d2c_reject(hub, rec, e,
@@ -220,7 +232,8 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
     hub_rec_generation_id(hub, rr->parent != HUB_NONE ? &hub->recs[rr->parent] : rr, gen,
                           sizeof gen);
     if (!hub->when_valid || hub->when_t != now) {
-        sim_utc_format(hub->epoch, now, hub->when, sizeof hub->when);
+        sim_time_t stamp = now + (hub_faults_on(&hub->faults, HUB_FAULT_MSG_ENQUEUED_TIME) ? SIM_SEC : 0);
+        sim_utc_format(hub->epoch, stamp, hub->when, sizeof hub->when);
         hub->when_t = now;
         hub->when_valid = true;
     }

@@ -87,6 +87,10 @@
       "property names and values outside the allowed set are accepted")                            \
     X(MSG_MESSAGEID, "MSG-MESSAGEID", "MSG-MESSAGEID",                                             \
       "MessageIds outside the allowed set or length are accepted")                                 \
+    X(MSG_SIZE_ACCOUNTING, "MSG-SIZE-ACCOUNTING", "MSG-SIZE-ACCOUNTING",                           \
+      "only the body counts toward the device-to-cloud size limit, not the properties")            \
+    X(MSG_ENQUEUED_TIME, "MSG-ENQUEUED-TIME", "MSG-ENQUEUED-TIME",                                 \
+      "device-to-cloud messages are stamped one second after they were accepted")                  \
     X(C2D_QUEUE_DEPTH, "C2D-QUEUE-DEPTH", "C2D-QUEUE-DEPTH",                                       \
       "the per-device cloud-to-device queue never fills")                                          \
     X(C2D_QUEUE_DEPTH_OBO, "C2D-QUEUE-DEPTH:off-by-one", "C2D-QUEUE-DEPTH",                        \
@@ -155,6 +159,14 @@
       "the extended type function IS_ARRAY answers false for arrays")                            \
     X(ROUTE_QUERY_TRUE, "ROUTE-QUERY-TRUE", "ROUTE-QUERY-TRUE",                                    \
       "a route whose condition is undefined routes as if it were true")                            \
+    X(HUB_DAILY_QUOTA, "HUB-DAILY-QUOTA", "HUB-DAILY-QUOTA",                                       \
+      "the daily message quota is never enforced")                                                 \
+    X(HUB_DAILY_QUOTA_OBO, "HUB-DAILY-QUOTA:off-by-one", "HUB-DAILY-QUOTA",                        \
+      "the daily quota admits one message unit more than its figure")                              \
+    X(METHOD_RESPONSE_LIMIT, "METHOD-RESPONSE-LIMIT", "METHOD-RESPONSE-LIMIT",                     \
+      "an oversized device response is refused 413 although the knob says 400")                    \
+    X(REGISTRY_CRUD, "REGISTRY-CRUD", "REGISTRY-CRUD",                                             \
+      "creating an identity that exists is refused 400 ArgumentInvalid instead of 409")            \
     X(HUB_THROTTLE, "HUB-THROTTLE", "HUB-THROTTLE",                                                \
       "the s1 throttling profile never throttles")                                                 \
     X(HUB_THROTTLE_OBO, "HUB-THROTTLE:off-by-one", "HUB-THROTTLE",                                 \

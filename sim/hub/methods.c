@@ -562,7 +562,9 @@ hub_err_t hub_device_method_respond(hub_t *hub, hub_conn_t conn, const char *rid
         const char *p = (payload && payload_len) ? payload : "null";
         size_t plen = (payload && payload_len) ? payload_len : 4;
         if (over_limit(hub, plen) || !payload_is_json(p, plen)) {
-            hub_err_t e = hub->cfg.methods.oversized_response_status == 413 && over_limit(hub, plen)
+            bool as_413 = hub->cfg.methods.oversized_response_status == 413 ||
+                          hub_faults_on(&hub->faults, HUB_FAULT_METHOD_RESPONSE_LIMIT);
+            hub_err_t e = as_413 && over_limit(hub, plen)
                               ? HUB_EMESSAGE_TOO_LARGE
                               : HUB_EARGUMENT_INVALID;
             hub_ledger_add(&hub->ledger, HUB_L_METHOD_BAD_RESPONSE, 1);

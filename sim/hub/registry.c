@@ -334,7 +334,10 @@ hub_err_t hub_identity_create(hub_t *hub, const hub_identity_spec_t *spec, hub_i
             return reject(hub, "create", HUB_EDEVICE_NOT_FOUND);
     }
     if (hub_registry_find(hub, spec->device_id, mod) != HUB_NONE)
-        return reject(hub, "create", mod ? HUB_EMODULE_ALREADY_EXISTS : HUB_EDEVICE_ALREADY_EXISTS);
+        return reject(hub, "create",
+                      hub_faults_on(&hub->faults, HUB_FAULT_REGISTRY_CRUD) ? HUB_EARGUMENT_INVALID
+                      : mod                                               ? HUB_EMODULE_ALREADY_EXISTS
+                                                                          : HUB_EDEVICE_ALREADY_EXISTS);
     if (hub->nrecs == hub->caprecs) {
         uint32_t cap = hub->caprecs ? hub->caprecs * 2 : 64;
         hub_rec_t *nr = realloc(hub->recs, cap * sizeof *nr);

@@ -723,6 +723,53 @@ static void battery_routing(const char *brk, sig_t *g)
     env_close(&e, g);
 }
 
+
+/* Size accounting, enqueued time, daily quota (3 messages), oversized
+ * method response (knob default 400), re-create of an existing device. */
+static void battery_misc(const char *brk, sig_t *g)
+{
+    env_t e;
+    memset(&e, 0, sizeof e);
+    e.k = sim_kernel_new(11, EPOCH);
+    hub_config_t cfg;
+    hub_config_defaults(&cfg);
+    cfg.quotas.daily_messages = 3;
+    assert_int_equal(hub_new(e.k, &cfg, &e.hub, NULL, 0), HS_EOK);
+    hub_config_free(&cfg);
+    if (brk)
+        assert_int_equal(hub_break(e.hub, brk), HS_EOK);
+    hub_identity_spec_t d1 = { .device_id = "dev1", .primary_key = KEY };
+    hub_identity_create(e.hub, &d1, NULL);
+    put(g, "recreate:%d", code(hub_identity_create(e.hub, &d1, NULL)));
+    sink_t s = { 0 };
+    hub_conn_t c = 0;
+    connect(&e, "dev1", NULL, EPOCH + 86400, KEY, HUB_PROTO_MQTT, &s, &c);
+    /* 262140 body bytes + "ab" + "cde" = 262145 */
+    hub_msg_t *m = msg_of(262140);
+    hub_msg_add_app(m, "ab", "cde");
+    put(g, "acct262145:%d", code(hub_device_send_d2c(e.hub, c, m)));
+    hub_msg_free(m);
+    sim_kernel_run_until(e.k, 90 * SIM_SEC);
+    int ok = 0;
+    for (int i = 0; i < 5; i++) {
+        m = msg_of(1);
+        if (hub_device_send_d2c(e.hub, c, m) == HUB_EOK)
+            ok++;
+        if (i == 0)
+            put(g, "enqueued:%s", hub_msg_get_sys(m, HUB_SYS_ENQUEUED_TIME));
+        hub_msg_free(m);
+    }
+    put(g, "quota3:%d", ok);
+    hub_device_subscribe(e.hub, c, HUB_SUB_METHODS);
+    hub_method_call_t call = { .device_id = "dev1", .method_name = "m", .payload = "1", .payload_len = 1 };
+    res_t r = { 0 };
+    hub_method_invoke(e.hub, &call, on_res, &r, NULL);
+    char *big = json_str(131073);
+    put(g, "resp131073:%d", code(hub_device_method_respond(e.hub, c, s.rid, 200, big, 131073)));
+    free(big);
+    env_close(&e, g);
+}
+
 static char *signature_ex(const char *brk, bool with_trace)
 {
     sig_t g = { 0 };
@@ -733,6 +780,7 @@ static char *signature_ex(const char *brk, bool with_trace)
     battery_throttle(brk, &g);
     battery_c2d_twins(brk, &g);
     battery_routing(brk, &g);
+    battery_misc(brk, &g);
     return g.s;
 }
 
@@ -775,6 +823,8 @@ static void test_every_switch_changes_the_signature(void **state)
      * is no match, $twin read, ABS(-2) = 2, IS_ARRAY of [] */
     assert_non_null(strstr(clean, "msg0;e_dup;e_case;e_twin;d2c:0;msg1;e_sys;e_twin;d2c:0;"
                                   "msg2;e_sys;e_body;e_twin;e_arr;d2c:0;msg3;e_twin;e_abs;d2c:0;"));
+    assert_non_null(strstr(clean, "recreate:409001;acct262145:413001;enqueued:2026-01-01T00:01:30.0000000Z;"
+                                  "quota3:3;resp131073:400004;"));
     assert_non_null(strstr(clean, "depth11:400004;depth12:400004;key-dot:400004;key1025:400004;metadata-now:1;"));
     if (getenv("HUBSIM_SHOW_SIG"))
         fprintf(stderr, "%s\n", clean);

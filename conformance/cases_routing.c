@@ -400,6 +400,85 @@ static void corpus(conf_ctx_t *c)
     conf_check(c, bad == 0, exp, "%zu differ; first: %s", bad, first);
 }
 
+
+/* ---- ROUTE-TWIN-CHANGE-EVENT / ROUTE-LIFECYCLE-EVENT ------------------------------ */
+
+/* One route of `source` (condition true) to ep1. */
+static bool source_route(conf_ctx_t *c, const char *source)
+{
+    char cfg[512];
+    snprintf(cfg, sizeof cfg,
+             "{\"routing\":{\"endpoints\":{\"eventHubs\":[{\"name\":\"ep1\"}]},\"routes\":[{\"name\":\"r0\","
+             "\"source\":\"%s\",\"condition\":\"true\",\"endpointNames\":[\"ep1\"]}]}}",
+             source);
+    return conf_configure(c, cfg);
+}
+
+static const char *rx_app(const target_rx_msg_t *rx, const char *name)
+{
+    for (size_t i = 0; i < rx->n_app; i++)
+        if (rx->app[i].name && strcmp(rx->app[i].name, name) == 0)
+            return rx->app[i].value;
+    return NULL;
+}
+
+/* The next message of ep1 has schema and opType as given and deviceId d1. */
+static bool expect_event(conf_ctx_t *c, const char *schema, const char *op, const char *what, json_t **body)
+{
+    target_rx_msg_t rx;
+    if (!conf_check(c, c->ops->endpoint_next(c->t, "ep1", &rx), what, "no message on ep1"))
+        return false;
+    const char *sc = rx_app(&rx, "iothub-message-schema"), *ot = rx_app(&rx, "opType");
+    const char *dev = rx_app(&rx, "deviceId");
+    char exp[200];
+    snprintf(exp, sizeof exp, "%s: iothub-message-schema %s, opType %s, deviceId d1, hubName and operationTimestamp",
+             what, schema, op);
+    bool ok = sc && strcmp(sc, schema) == 0 && ot && strcmp(ot, op) == 0 && dev && strcmp(dev, "d1") == 0 &&
+              rx_app(&rx, "hubName") && rx_app(&rx, "operationTimestamp");
+    if (!conf_check(c, ok, exp, "schema %s, opType %s, deviceId %s", sc ? sc : "(none)", ot ? ot : "(none)",
+                    dev ? dev : "(none)"))
+        return false;
+    if (body)
+        *body = rx.body ? json_loadb(rx.body, rx.body_len, 0, NULL) : NULL;
+    return true;
+}
+
+static void twin_change_event(conf_ctx_t *c)
+{
+    if (!source_route(c, "TwinChangeEvents") || !conf_create(c, "d1", NULL))
+        return;
+    (void)drained(c, "ep1");
+    target_status_t st;
+    char etag[64];
+    c->ops->twin_patch(c->t, "d1", NULL, "{\"properties\":{\"desired\":{\"x\":1}}}", NULL, etag, &st);
+    if (!conf_status(c, &st, 200, 0, "desired patch"))
+        return;
+    json_t *body = NULL;
+    if (!expect_event(c, "twinChangeNotification", "updateTwin", "twin change event of a patch", &body))
+        return;
+    json_t *x = json_object_get(json_object_get(json_object_get(body, "properties"), "desired"), "x");
+    bool ok = json_is_integer(json_object_get(body, "version")) && json_is_integer(x) &&
+              json_integer_value(x) == 1;
+    conf_check(c, ok, "body {\"version\":N,\"properties\":{\"desired\":{\"x\":1,...}}}", "%s",
+               body ? "another body" : "no JSON body");
+    json_decref(body);
+    if (ok)
+        conf_check(c, drained(c, "ep1") == 0, "one event per change", "more than one event");
+}
+
+static void lifecycle_event(conf_ctx_t *c)
+{
+    if (!source_route(c, "DeviceLifecycleEvents") || !conf_create(c, "d1", NULL))
+        return;
+    if (!expect_event(c, "deviceLifecycleNotification", "createDeviceIdentity", "event of the create", NULL))
+        return;
+    target_status_t st;
+    c->ops->identity_delete(c->t, "d1", NULL, "*", &st);
+    if (!conf_status(c, &st, 200, 0, "delete d1"))
+        return;
+    expect_event(c, "deviceLifecycleNotification", "deleteDeviceIdentity", "event of the delete", NULL);
+}
+
 const conf_case_t conf_cases_routing[] = {
     { "ROUTE-QUERY-TRUE", "true routes; false and undefined do not", query_true, NEEDS, NULL, false },
     { "ROUTE-QUERY-TRUE", "the routing corpus (fixtures/routing/vectors.json) through the hub", corpus,
@@ -417,9 +496,9 @@ const conf_case_t conf_cases_routing[] = {
     { "ROUTE-TYPE-FUNCTIONS", "IS_OBJECT, IS_ARRAY, IS_PRIMITIVE available", type_functions, NEEDS, NULL, false },
     { "ROUTE-DEDUP", "several matching routes to one endpoint deliver once", dedup, NEEDS, NULL, false },
     { "ROUTE-FALLBACK", "fallback only when no route matched", fallback, NEEDS, NULL, false },
-    { "ROUTE-TWIN-CHANGE-EVENT", "twin change notification", NULL, 0,
-      "the in-process hub does not emit TwinChangeEvents messages yet (sim/hub)", false },
-    { "ROUTE-LIFECYCLE-EVENT", "device lifecycle notification", NULL, 0,
-      "the in-process hub does not emit DeviceLifecycleEvents messages yet (sim/hub)", false },
+    { "ROUTE-TWIN-CHANGE-EVENT", "a desired patch emits one updateTwin twinChangeNotification", twin_change_event,
+      NEEDS, NULL, false },
+    { "ROUTE-LIFECYCLE-EVENT", "create and delete emit createDeviceIdentity and deleteDeviceIdentity",
+      lifecycle_event, NEEDS, NULL, false },
     { NULL, NULL, NULL, 0, NULL, false },
 };

@@ -82,8 +82,9 @@ void hub_event_twin_change(hub_t *hub, uint32_t rec, const hub_twin_change_t *ch
     if (!wanted(hub, ROUTE_SRC_TWIN_CHANGE_EVENTS) || !ch->changed)
         return;
     json_t *body = hub_twin_change_event_body(ch);
+    bool replaced = ch->replaced != hub_faults_on(&hub->faults, HUB_FAULT_ROUTE_TWIN_CHANGE_EVENT);
     route_event(hub, rec, ROUTE_SRC_TWIN_CHANGE_EVENTS, "twinChangeNotification", "twinChangeEvents",
-                ch->replaced ? "replaceTwin" : "updateTwin", body);
+                replaced ? "replaceTwin" : "updateTwin", body);
     json_decref(body);
 }
 
@@ -99,6 +100,8 @@ void hub_event_lifecycle(hub_t *hub, uint32_t rec, bool created)
                              r->enabled ? "enabled" : "disabled");
     if (body && mod[0])
         json_object_set_new(body, "moduleId", json_string(mod));
+    if (hub_faults_on(&hub->faults, HUB_FAULT_ROUTE_LIFECYCLE_EVENT))
+        created = true;
     route_event(hub, rec, ROUTE_SRC_DEVICE_LIFECYCLE_EVENTS, "deviceLifecycleNotification",
                 "deviceLifecycleEvents", created ? "createDeviceIdentity" : "deleteDeviceIdentity",
                 body);

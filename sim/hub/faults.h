@@ -157,6 +157,10 @@
       "the ABS query function returns its argument unchanged")                                     \
     X(ROUTE_TYPE_FUNCTIONS, "ROUTE-TYPE-FUNCTIONS", "ROUTE-TYPE-FUNCTIONS",                        \
       "the extended type function IS_ARRAY answers false for arrays")                            \
+    X(ROUTE_TWIN_CHANGE_EVENT, "ROUTE-TWIN-CHANGE-EVENT", "ROUTE-TWIN-CHANGE-EVENT",               \
+      "twin change events of a patch say opType replaceTwin (and of a replace, updateTwin)")       \
+    X(ROUTE_LIFECYCLE_EVENT, "ROUTE-LIFECYCLE-EVENT", "ROUTE-LIFECYCLE-EVENT",                     \
+      "the lifecycle event of a delete says opType createDeviceIdentity")                          \
     X(ROUTE_QUERY_TRUE, "ROUTE-QUERY-TRUE", "ROUTE-QUERY-TRUE",                                    \
       "a route whose condition is undefined routes as if it were true")                            \
     X(HUB_DAILY_QUOTA, "HUB-DAILY-QUOTA", "HUB-DAILY-QUOTA",                                       \

@@ -650,10 +650,15 @@ static void battery_c2d_twins(const char *brk, sig_t *g)
 
 static void on_deliver(void *ctx, const char *endpoint, const hub_msg_t *msg, uint32_t device_no)
 {
-    (void)msg;
     (void)device_no;
     sig_t *g = ctx;
-    put(g, "%s", endpoint);
+    const char *op = NULL;
+    for (size_t i = 0; i < hub_msg_app_count(msg); i++) {
+        const char *k = NULL, *v = NULL;
+        if (hub_msg_app_at(msg, i, &k, &v) == HS_EOK && k && strcmp(k, "opType") == 0)
+            op = v;
+    }
+    put(g, "%s%s%s", endpoint, op ? "/" : "", op ? op : "");
 }
 
 /* Routing: dedup, fallback, $name order, $body gating, name case, NOT of
@@ -672,6 +677,11 @@ static void battery_routing(const char *brk, sig_t *g)
     const char *names[] = { "e_dup", "e_sys", "e_body", "e_case", "e_not", "e_twin", "e_abs", "e_arr", "e_undef" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         json_array_append_new(eps, json_pack("{s:s}", "name", names[i]));
+    json_array_append_new(eps, json_pack("{s:s}", "name", "e_ev"));
+    json_array_append_new(rs, json_pack("{s:s,s:s,s:s,s:[s]}", "name", "twinev", "source", "TwinChangeEvents",
+                                        "condition", "true", "endpointNames", "e_ev"));
+    json_array_append_new(rs, json_pack("{s:s,s:s,s:s,s:[s]}", "name", "lifeev", "source",
+                                        "DeviceLifecycleEvents", "condition", "true", "endpointNames", "e_ev"));
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         char rn[16];
         snprintf(rn, sizeof rn, "r%zu", i);
@@ -720,6 +730,7 @@ static void battery_routing(const char *brk, sig_t *g)
         put(g, "d2c:%d", code(hub_device_send_d2c(e.hub, c, m)));
         hub_msg_free(m);
     }
+    hub_identity_delete(e.hub, "dev1", NULL, NULL);
     env_close(&e, g);
 }
 
@@ -821,6 +832,8 @@ static void test_every_switch_changes_the_signature(void **state)
     /* one delivery per endpoint, no fallback when a route matched, $name
      * system-first, $body only for JSON, names in any case, NOT undefined
      * is no match, $twin read, ABS(-2) = 2, IS_ARRAY of [] */
+    assert_non_null(strstr(clean, "e_ev/createDeviceIdentity;e_ev/updateTwin;msg0;"));
+    assert_non_null(strstr(clean, "d2c:0;e_ev/deleteDeviceIdentity;"));
     assert_non_null(strstr(clean, "msg0;e_dup;e_case;e_twin;d2c:0;msg1;e_sys;e_twin;d2c:0;"
                                   "msg2;e_sys;e_body;e_twin;e_arr;d2c:0;msg3;e_twin;e_abs;d2c:0;"));
     assert_non_null(strstr(clean, "recreate:409001;acct262145:413001;enqueued:2026-01-01T00:01:30.0000000Z;"

@@ -53,6 +53,8 @@
       "a second call to a device with a call in progress is rejected 429")                         \
     X(METHOD_MODULE, "METHOD-MODULE", "METHOD-MODULE",                                             \
       "a method call to a registered module is answered 404010 ModuleNotFound")                    \
+    X(AUTH_SAS, "AUTH-SAS", "AUTH-SAS",                                                            \
+      "a token that does not parse as a SAS token is accepted")                                    \
     X(AUTH_SAS_EXPIRED, "AUTH-SAS-EXPIRED", "AUTH-SAS-EXPIRED",                                    \
       "expired SAS tokens are accepted")                                                           \
     X(AUTH_SAS_EXPIRED_OBO, "AUTH-SAS-EXPIRED:off-by-one", "AUTH-SAS-EXPIRED",                     \
@@ -163,6 +165,8 @@
       "the lifecycle event of a delete says opType createDeviceIdentity")                          \
     X(ROUTE_QUERY_TRUE, "ROUTE-QUERY-TRUE", "ROUTE-QUERY-TRUE",                                    \
       "a route whose condition is undefined routes as if it were true")                            \
+    X(HUB_ARGUMENT_INVALID, "HUB-ARGUMENT-INVALID", "HUB-ARGUMENT-INVALID",                        \
+      "a fractional method timeout is truncated and the call processed")                           \
     X(HUB_DAILY_QUOTA, "HUB-DAILY-QUOTA", "HUB-DAILY-QUOTA",                                       \
       "the daily message quota is never enforced")                                                 \
     X(HUB_DAILY_QUOTA_OBO, "HUB-DAILY-QUOTA:off-by-one", "HUB-DAILY-QUOTA",                        \

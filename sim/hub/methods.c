@@ -622,19 +622,22 @@ hub_err_t hub_method_invoke_json(hub_t *hub, const char *device_id, const char *
     json_t *rt = doc ? json_object_get(doc, "responseTimeoutInSeconds") : NULL;
     json_t *ct = doc ? json_object_get(doc, "connectTimeoutInSeconds") : NULL;
     json_t *pl = doc ? json_object_get(doc, "payload") : NULL;
-    if (!doc || !json_is_object(doc) || !json_is_string(name) ||
-        (rt && !json_is_null(rt) && !json_is_integer(rt)) ||
-        (ct && !json_is_null(ct) && !json_is_integer(ct))) {
+    /* the mutant takes a fractional timeout for its integer part */
+    bool lax = hub_faults_on(&hub->faults, HUB_FAULT_HUB_ARGUMENT_INVALID);
+    bool rt_num = json_is_integer(rt) || (lax && json_is_real(rt));
+    bool ct_num = json_is_integer(ct) || (lax && json_is_real(ct));
+    if (!doc || !json_is_object(doc) || !json_is_string(name) || (rt && !json_is_null(rt) && !rt_num) ||
+        (ct && !json_is_null(ct) && !ct_num)) {
         e = HUB_EARGUMENT_INVALID;
     } else {
         c.method_name = json_string_value(name);
-        if (json_is_integer(rt)) {
+        if (rt_num) {
             c.has_response_timeout = true;
-            c.response_timeout_s = json_integer_value(rt);
+            c.response_timeout_s = json_is_real(rt) ? (int64_t)json_real_value(rt) : json_integer_value(rt);
         }
-        if (json_is_integer(ct)) {
+        if (ct_num) {
             c.has_connect_timeout = true;
-            c.connect_timeout_s = json_integer_value(ct);
+            c.connect_timeout_s = json_is_real(ct) ? (int64_t)json_real_value(ct) : json_integer_value(ct);
         }
         if (pl) {
             /* The payload is measured as the compact serialization the device receives. */

@@ -84,7 +84,6 @@ typedef struct {
 #define ROUTE_BREAK_TWIN_REF 0x08u     /* $twin paths are never resolved */
 #define ROUTE_BREAK_ABS 0x10u          /* ABS returns its argument unchanged */
 #define ROUTE_BREAK_UNDEF_ROUTES 0x20u /* a condition that is undefined routes like true */
-#define ROUTE_BREAK_BAD_QUERY 0x40u    /* a condition with a syntax error loads as false */
 #define ROUTE_BREAK_IS_ARRAY 0x80u     /* IS_ARRAY is false for arrays too */
 
 void route_options_default(route_options_t *o);

@@ -181,8 +181,6 @@ static hs_err_t compile_cond(route_table_t *t, route_t *r, const json_t *cond, c
         return fail(err, where, "condition contains a NUL character");
     route_syntax_error_t se;
     hs_err_t e = route_query_compile(text, &t->opt, &r->cond, &se);
-    if (e == HS_EPARSE && (t->opt.breaks & ROUTE_BREAK_BAD_QUERY))
-        return route_query_compile("false", &t->opt, &r->cond, &se);
     if (e == HS_EPARSE) {
         char msg[200];
         snprintf(msg, sizeof msg, "condition: %s", se.message);

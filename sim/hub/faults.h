@@ -153,6 +153,10 @@
       "application property names in queries compare case-sensitively")                            \
     X(ROUTE_THREE_VALUED, "ROUTE-THREE-VALUED", "ROUTE-THREE-VALUED",                              \
       "NOT of an undefined operand is true")                                                       \
+    X(ROUTE_BODY_WHOLE, "ROUTE-BODY-WHOLE", "ROUTE-BODY-WHOLE",                                    \
+      "$body[0] indexes a JSON array body instead of being undefined")                             \
+    X(ROUTE_PERIOD_NAMES, "ROUTE-PERIOD-NAMES", "ROUTE-PERIOD-NAMES",                              \
+      "$body.a.b also finds a body member named \"a.b\"")                                          \
     X(ROUTE_TWIN_REF, "ROUTE-TWIN-REF", "ROUTE-TWIN-REF",                                          \
       "$twin paths in route queries are never resolved")                                           \
     X(ROUTE_FUNCTIONS, "ROUTE-FUNCTIONS", "ROUTE-FUNCTIONS",                                       \

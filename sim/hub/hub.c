@@ -180,6 +180,8 @@ static hs_err_t routes_setup(hub_t *hub, char *why, size_t cap)
         { HUB_FAULT_ROUTE_FUNCTIONS, ROUTE_BREAK_ABS },
         { HUB_FAULT_ROUTE_QUERY_TRUE, ROUTE_BREAK_UNDEF_ROUTES },
         { HUB_FAULT_ROUTE_TYPE_FUNCTIONS, ROUTE_BREAK_IS_ARRAY },
+        { HUB_FAULT_ROUTE_BODY_WHOLE, ROUTE_BREAK_WHOLE_INDEX },
+        { HUB_FAULT_ROUTE_PERIOD_NAMES, ROUTE_BREAK_PERIOD_NAMES },
     };
     for (size_t i = 0; i < sizeof route_breaks / sizeof route_breaks[0]; i++)
         if (hub_faults_on(f, route_breaks[i].f))
@@ -290,7 +292,8 @@ hs_err_t hub_break(hub_t *hub, const char *name)
     if (f == HUB_FAULT_ROUTE_SYSPROP || f == HUB_FAULT_ROUTE_TYPE_FUNCTIONS ||
         f == HUB_FAULT_ROUTE_BODY_GATING || f == HUB_FAULT_ROUTE_CASE_INSENSITIVE ||
         f == HUB_FAULT_ROUTE_THREE_VALUED || f == HUB_FAULT_ROUTE_TWIN_REF ||
-        f == HUB_FAULT_ROUTE_FUNCTIONS || f == HUB_FAULT_ROUTE_QUERY_TRUE) {
+        f == HUB_FAULT_ROUTE_FUNCTIONS || f == HUB_FAULT_ROUTE_QUERY_TRUE ||
+        f == HUB_FAULT_ROUTE_BODY_WHOLE || f == HUB_FAULT_ROUTE_PERIOD_NAMES) {
         /* the route options are bound into the compiled conditions: reload */
         route_table_free(hub->routes);
         hub->routes = NULL;

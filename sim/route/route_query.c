@@ -672,14 +672,17 @@ static int32_t name_node(parser_t *p, const char *s, size_t len, int32_t pos, in
     const route_options_t *o = &p->q->opt;
     if (dollar && (ci_eqn(s + 1, k - 1, "body") || ci_eqn(s + 1, k - 1, "twin"))) {
         int body = ci_eqn(s + 1, k - 1, "body");
-        /* `$body` alone and `$body[0]` are whole-body references: undefined. */
-        if (k == len || s[k] == '[')
+        /* `$body` alone and `$body[0]` are whole-body references: undefined
+         * (the index mutant reads `$body[0]` as a path). */
+        bool indexed = k < len && s[k] == '[' && (o->breaks & ROUTE_BREAK_WHOLE_INDEX);
+        if ((k == len || s[k] == '[') && !indexed)
             return new_node(p, N_UNDEF_REF, pos, end);
         int32_t id = new_node(p, body ? N_BODY : N_TWIN, pos, end);
         if (id < 0)
             return -1;
         int32_t seg0, nsegs;
-        if (parse_path(p, s + k + 1, len - k - 1, (size_t)pos + k + 1, &seg0, &nsegs))
+        size_t skip = indexed ? 0 : 1;
+        if (parse_path(p, s + k + skip, len - k - skip, (size_t)pos + k + skip, &seg0, &nsegs))
             return -1;
         p->q->nodes[id].seg0 = seg0;
         p->q->nodes[id].nsegs = nsegs;
@@ -1296,10 +1299,20 @@ static const json_t *walk(const route_query_t *q, const json_t *j, int32_t seg0,
 {
     for (int32_t k = 0; k < nsegs && j; k++) {
         const seg_t *sg = &q->segs[seg0 + k];
-        if (sg->name)
-            j = json_is_object(j) ? obj_get(j, sg->name, sg->len, ci) : NULL;
-        else
+        if (!sg->name) {
             j = json_is_array(j) ? json_array_get(j, sg->index) : NULL;
+            continue;
+        }
+        const json_t *parent = j;
+        j = json_is_object(j) ? obj_get(j, sg->name, sg->len, ci) : NULL;
+        if (!j && json_is_object(parent) && (q->opt.breaks & ROUTE_BREAK_PERIOD_NAMES) && k + 1 < nsegs &&
+            q->segs[seg0 + k + 1].name) {
+            /* the mutant: "a.b" addresses a member whose name holds the period */
+            char key[256];
+            int n = snprintf(key, sizeof key, "%s.%s", sg->name, q->segs[seg0 + k + 1].name);
+            if (n > 0 && (size_t)n < sizeof key && (j = obj_get(parent, key, (size_t)n, ci)) != NULL)
+                k++;
+        }
     }
     return j;
 }

@@ -85,6 +85,8 @@ typedef struct {
 #define ROUTE_BREAK_ABS 0x10u          /* ABS returns its argument unchanged */
 #define ROUTE_BREAK_UNDEF_ROUTES 0x20u /* a condition that is undefined routes like true */
 #define ROUTE_BREAK_IS_ARRAY 0x80u     /* IS_ARRAY is false for arrays too */
+#define ROUTE_BREAK_WHOLE_INDEX 0x100u /* `$body[0]` indexes the whole body */
+#define ROUTE_BREAK_PERIOD_NAMES 0x200u /* `$body.a.b` also finds a member named "a.b" */
 
 void route_options_default(route_options_t *o);
 /* Apply the keys present in obj (a JSON object of booleans, keys as the field

@@ -671,10 +671,12 @@ static void battery_routing(const char *brk, sig_t *g)
         { "$body.temp > 30", "e_body" }, { "LEVEL = 'hi'", "e_case" },
         { "NOT (missing = 1)", "e_not" }, { "$twin.tags.t = 1", "e_twin" },
         { "ABS(-2) = 2 AND tag = 'abs'", "e_abs" }, { "IS_ARRAY($body.a)", "e_arr" },
-        { "missing = 1", "e_undef" },
+        { "missing = 1", "e_undef" },     { "$body[0] = 1", "e_whole" },
+        { "$body.a.b = 1", "e_period" },
     };
     json_t *eps = json_array(), *rs = json_array();
-    const char *names[] = { "e_dup", "e_sys", "e_body", "e_case", "e_not", "e_twin", "e_abs", "e_arr", "e_undef" };
+    const char *names[] = { "e_dup", "e_sys",   "e_body",  "e_case",  "e_not",   "e_twin",
+                            "e_abs", "e_arr",   "e_undef", "e_whole", "e_period" };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         json_array_append_new(eps, json_pack("{s:s}", "name", names[i]));
     json_array_append_new(eps, json_pack("{s:s}", "name", "e_ev"));
@@ -708,7 +710,7 @@ static void battery_routing(const char *brk, sig_t *g)
     hub_conn_t c = 0;
     connect(&e, "dev1", NULL, EPOCH + 86400, KEY, HUB_PROTO_MQTT, &s, &c);
     const char *body = "{\"temp\":40,\"a\":[]}";
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
         hub_msg_t *m = hub_msg_new();
         put(g, "msg%d", i);
         if (i == 0) {
@@ -723,9 +725,14 @@ static void battery_routing(const char *brk, sig_t *g)
             hub_msg_set_sys(m, HUB_SYS_CONTENT_TYPE, "application/json");
             hub_msg_set_sys(m, HUB_SYS_CONTENT_ENCODING, "utf-8");
             hub_msg_add_app(m, "$contentType", "text/plain");
-        } else {
+        } else if (i == 3) {
             hub_msg_set_body(m, "x", 1);
             hub_msg_add_app(m, "tag", "abs");
+        } else {
+            const char *b = i == 4 ? "[1]" : "{\"a.b\":1}";
+            hub_msg_set_body(m, b, strlen(b));
+            hub_msg_set_sys(m, HUB_SYS_CONTENT_TYPE, "application/json");
+            hub_msg_set_sys(m, HUB_SYS_CONTENT_ENCODING, "utf-8");
         }
         put(g, "d2c:%d", code(hub_device_send_d2c(e.hub, c, m)));
         hub_msg_free(m);
@@ -843,7 +850,8 @@ static void test_every_switch_changes_the_signature(void **state)
     assert_non_null(strstr(clean, "e_ev/createDeviceIdentity;e_ev/updateTwin;msg0;"));
     assert_non_null(strstr(clean, "d2c:0;e_ev/deleteDeviceIdentity;"));
     assert_non_null(strstr(clean, "msg0;e_dup;e_case;e_twin;d2c:0;msg1;e_sys;e_twin;d2c:0;"
-                                  "msg2;e_sys;e_body;e_twin;e_arr;d2c:0;msg3;e_twin;e_abs;d2c:0;"));
+                                  "msg2;e_sys;e_body;e_twin;e_arr;d2c:0;msg3;e_twin;e_abs;d2c:0;"
+                                  "msg4;e_sys;e_twin;d2c:0;msg5;e_sys;e_twin;d2c:0;"));
     assert_non_null(strstr(clean, "recreate:409001;sas-malformed:401002;timeout5.5:400004;acct262145:413001;enqueued:2026-01-01T00:01:30.0000000Z;"
                                   "quota3:3;resp131073:400004;"));
     assert_non_null(strstr(clean, "depth11:400004;depth12:400004;key-dot:400004;key1025:400004;metadata-now:1;"));

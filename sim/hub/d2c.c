@@ -190,6 +190,8 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
         r.check_prop_chars = false;
     if (hub_faults_on(&hub->faults, HUB_FAULT_MSG_MESSAGEID))
         r.message_id_max = 0;
+    else if (hub_faults_on(&hub->faults, HUB_FAULT_MSG_MESSAGEID_OBO) && r.message_id_max)
+        r.message_id_max++;
     /* the accounting mutant: the limit applies to the body alone */
     size_t body_max = 0;
     if (hub_faults_on(&hub->faults, HUB_FAULT_MSG_SIZE_ACCOUNTING)) {

@@ -89,6 +89,8 @@
       "property names and values outside the allowed set are accepted")                            \
     X(MSG_MESSAGEID, "MSG-MESSAGEID", "MSG-MESSAGEID",                                             \
       "MessageIds outside the allowed set or length are accepted")                                 \
+    X(MSG_MESSAGEID_OBO, "MSG-MESSAGEID:off-by-one", "MSG-MESSAGEID",                              \
+      "a device-to-cloud MessageId of 129 characters is accepted")                                 \
     X(MSG_SIZE_ACCOUNTING, "MSG-SIZE-ACCOUNTING", "MSG-SIZE-ACCOUNTING",                           \
       "only the body counts toward the device-to-cloud size limit, not the properties")            \
     X(MSG_ENQUEUED_TIME, "MSG-ENQUEUED-TIME", "MSG-ENQUEUED-TIME",                                 \
@@ -99,6 +101,8 @@
       "a 51st message is accepted into the cloud-to-device queue")                                 \
     X(C2D_SIZE_LIMIT, "C2D-SIZE-LIMIT", "C2D-SIZE-LIMIT",                                          \
       "cloud-to-device messages of any size are accepted")                                         \
+    X(C2D_SIZE_LIMIT_OBO, "C2D-SIZE-LIMIT:off-by-one", "C2D-SIZE-LIMIT",                           \
+      "a cloud-to-device message of exactly 64 KB is refused")                                     \
     X(C2D_TTL, "C2D-TTL", "C2D-TTL",                                                              \
       "messages without an explicit TTL live 48 h instead of 1 h")                                 \
     X(C2D_TTL_OBO, "C2D-TTL:off-by-one", "C2D-TTL",                                                \
@@ -177,6 +181,8 @@
       "the daily quota admits one message unit more than its figure")                              \
     X(METHOD_RESPONSE_LIMIT, "METHOD-RESPONSE-LIMIT", "METHOD-RESPONSE-LIMIT",                     \
       "an oversized device response is refused 413 although the knob says 400")                    \
+    X(METHOD_RESPONSE_LIMIT_OBO, "METHOD-RESPONSE-LIMIT:off-by-one", "METHOD-RESPONSE-LIMIT",       \
+      "a device response of 128 KB + 1 byte is accepted")                                          \
     X(REGISTRY_CRUD, "REGISTRY-CRUD", "REGISTRY-CRUD",                                             \
       "creating an identity that exists is refused 400 ArgumentInvalid instead of 409")            \
     X(HUB_THROTTLE, "HUB-THROTTLE", "HUB-THROTTLE",                                                \

@@ -90,6 +90,8 @@ static hs_err_t c2d_setup(hub_t *hub, char *why, size_t cap)
         c.max_depth++;
     if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_SIZE_LIMIT))
         c.max_message_bytes = 0;
+    else if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_SIZE_LIMIT_OBO) && c.max_message_bytes)
+        c.max_message_bytes--;
     if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_TTL))
         c.default_ttl = c.max_ttl;
     if (hub_faults_on(&hub->faults, HUB_FAULT_C2D_TTL_OBO)) {
@@ -302,8 +304,8 @@ hs_err_t hub_break(hub_t *hub, const char *name)
         return routes_setup(hub, NULL, 0);
     }
     if (f == HUB_FAULT_C2D_QUEUE_DEPTH || f == HUB_FAULT_C2D_QUEUE_DEPTH_OBO ||
-        f == HUB_FAULT_C2D_SIZE_LIMIT || f == HUB_FAULT_MSG_PROP_CHARSET ||
-        f == HUB_FAULT_MSG_MESSAGEID || f == HUB_FAULT_C2D_TTL || f == HUB_FAULT_C2D_TTL_OBO ||
+        f == HUB_FAULT_C2D_SIZE_LIMIT || f == HUB_FAULT_C2D_SIZE_LIMIT_OBO ||
+        f == HUB_FAULT_MSG_PROP_CHARSET || f == HUB_FAULT_MSG_MESSAGEID || f == HUB_FAULT_C2D_TTL || f == HUB_FAULT_C2D_TTL_OBO ||
         f == HUB_FAULT_C2D_LOCK || f == HUB_FAULT_C2D_LOCK_OBO || f == HUB_FAULT_C2D_DELIVERY_COUNT ||
         f == HUB_FAULT_C2D_DELIVERY_COUNT_OBO || f == HUB_FAULT_C2D_FEEDBACK_BATCH ||
         f == HUB_FAULT_C2D_FEEDBACK_BATCH_OBO) {

@@ -561,10 +561,12 @@ hub_err_t hub_device_method_respond(hub_t *hub, hub_conn_t conn, const char *rid
         hub->calls[slot].state == HUB_CALL_WAIT_RESPONSE && hub->calls[slot].rec == rec) {
         const char *p = (payload && payload_len) ? payload : "null";
         size_t plen = (payload && payload_len) ? payload_len : 4;
-        if (over_limit(hub, plen) || !payload_is_json(p, plen)) {
+        /* the off-by-one mutant measures the response one byte short */
+        size_t rlen = hub_faults_on(&hub->faults, HUB_FAULT_METHOD_RESPONSE_LIMIT_OBO) ? plen - 1 : plen;
+        if (over_limit(hub, rlen) || !payload_is_json(p, plen)) {
             bool as_413 = hub->cfg.methods.oversized_response_status == 413 ||
                           hub_faults_on(&hub->faults, HUB_FAULT_METHOD_RESPONSE_LIMIT);
-            hub_err_t e = as_413 && over_limit(hub, plen)
+            hub_err_t e = as_413 && over_limit(hub, rlen)
                               ? HUB_EMESSAGE_TOO_LARGE
                               : HUB_EARGUMENT_INVALID;
             hub_ledger_add(&hub->ledger, HUB_L_METHOD_BAD_RESPONSE, 1);

@@ -416,8 +416,14 @@ static void battery_messages(const char *brk, sig_t *g)
     }
     put(g, "c2d-depth:%d/%d", accepted, code(last));
     hub_c2d_purge_device(e.hub, "dev1", NULL);
-    m = msg_of(65537);
+    m = msg_of(65536);
     hub_err_t ce = hub_c2d_send(e.hub, "dev1", m, 0, NULL);
+    if (ce != HUB_EOK)
+        hub_msg_free(m);
+    put(g, "c2d-64k:%d", code(ce));
+    hub_c2d_purge_device(e.hub, "dev1", NULL);
+    m = msg_of(65537);
+    ce = hub_c2d_send(e.hub, "dev1", m, 0, NULL);
     if (ce != HUB_EOK)
         hub_msg_free(m);
     put(g, "c2d-64k+1:%d", code(ce));
@@ -841,6 +847,7 @@ static void test_every_switch_changes_the_signature(void **state)
     assert_non_null(strstr(clean, "window:1/404103;window-in:1/0;"));
     assert_non_null(strstr(clean, "256k:0;256k+1:413001;spoof:dev1;"));
     assert_non_null(strstr(clean, "c2d-depth:50/403004;"));
+    assert_non_null(strstr(clean, "c2d-64k:0;c2d-64k+1:413001;"));
     assert_non_null(strstr(clean, "s1-d2c:200;"));
     assert_non_null(strstr(clean, "ttl:404002;lock:0/2;deliveries:10;fb-15s:3;"));
     assert_non_null(strstr(clean, "reported-version:2/3;merge-b:0;tags8193:400004;"));

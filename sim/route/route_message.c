@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "route_query.h"
+#include "route_utf8.h"
 
 static const char *const sys_names[ROUTE_SYS_COUNT][2] = {
 #define ROUTE_SYS_NAMES(id, qname, alias) { qname, alias },
@@ -196,7 +197,7 @@ static enc_t encoding_of(const char *name, const route_options_t *o)
     return ENC_NONE;
 }
 
-static size_t put_utf8(char *p, uint32_t cp)
+size_t route_utf8_put(char *p, uint32_t cp)
 {
     if (cp < 0x80) {
         p[0] = (char)cp;
@@ -303,7 +304,7 @@ hs_err_t route_decode_text(const void *bytes, size_t len, const char *encoding,
                 i += 2;
             }
         }
-        n += put_utf8(s + n, cp);
+        n += route_utf8_put(s + n, cp);
     }
     s[n] = 0;
     *out = s;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "route_query.h"
+#include "route_utf8.h"
 #include "sim/detmath.h"
 
 /*
@@ -193,30 +194,6 @@ static int hexval(int c)
     return -1;
 }
 
-static size_t utf8_put(char *p, uint32_t cp)
-{
-    if (cp < 0x80) {
-        p[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        p[0] = (char)(0xC0 | (cp >> 6));
-        p[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        p[0] = (char)(0xE0 | (cp >> 12));
-        p[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        p[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    p[0] = (char)(0xF0 | (cp >> 18));
-    p[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    p[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    p[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 static int read_u4(parser_t *p, size_t at, uint32_t *out)
 {
     if (at + 4 > p->len)
@@ -290,7 +267,7 @@ static void lex_string(parser_t *p, tok_t *t)
                 t->k = T_ERR;
                 return;
             }
-            n += utf8_put(buf + n, cp);
+            n += route_utf8_put(buf + n, cp);
             p->i += used;
             continue;
         }
@@ -1519,7 +1496,7 @@ static void fn_case(ectx_t *c, const rv_t *a, int upper, rv_t *r)
         uint32_t m = map_case(cp, upper);
         /* every mapped pair has the same UTF-8 length; copy raw otherwise */
         if (m != cp && st == (m < 0x80 ? 1u : 2u))
-            n += utf8_put(out + n, m);
+            n += route_utf8_put(out + n, m);
         else {
             memcpy(out + n, a->s + i, st);
             n += st;

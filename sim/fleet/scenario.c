@@ -135,13 +135,11 @@ static void diag(ctx_t *c, int at_key, hs_err_t code, const char *path, const ch
     __attribute__((format(printf, 5, 6)));
 static void diag(ctx_t *c, int at_key, hs_err_t code, const char *path, const char *fmt, ...)
 {
-    char msg[768];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (json_diag_add_at(c->diags, c->loc, at_key, code, c->file, path, "%s", msg) != HS_EOK)
+    if (json_diag_vadd_at(c->diags, c->loc, at_key, code, c->file, path, fmt, ap) != HS_EOK)
         c->nomem = 1;
+    va_end(ap);
 }
 
 static void path_join(char *dst, const char *prefix, const char *key)
@@ -154,24 +152,6 @@ static void path_index(char *dst, const char *prefix, size_t i)
 {
     snprintf(dst, PATH_CAP, "%s", prefix);
     json_path_index(dst, PATH_CAP, i);
-}
-
-/* Quote a value compactly for "got ...". */
-static void describe(const json_t *v, char *buf, size_t cap)
-{
-    if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        if (strlen(s) > 40)
-            snprintf(buf, cap, "\"%.37s...\"", s);
-        else
-            snprintf(buf, cap, "\"%s\"", s);
-    } else if (json_is_integer(v)) {
-        snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
-    } else if (json_is_real(v)) {
-        snprintf(buf, cap, "%g", json_real_value(v));
-    } else {
-        snprintf(buf, cap, "%s", json_type_label(v));
-    }
 }
 
 static char *xstrdup(ctx_t *c, const char *s)
@@ -281,7 +261,7 @@ static int parse_size_text(const char *s, uint64_t *out)
 static int value_duration(ctx_t *c, const json_t *v, const char *path, sim_time_t *out)
 {
     char got[64];
-    describe(v, got, sizeof got);
+    json_describe_value(v, got, sizeof got);
     if (json_is_integer(v)) {
         json_int_t i = json_integer_value(v);
         if (i < 0) {
@@ -316,7 +296,7 @@ static int value_duration(ctx_t *c, const json_t *v, const char *path, sim_time_
 static int value_size(ctx_t *c, const json_t *v, const char *path, uint64_t *out)
 {
     char got[64];
-    describe(v, got, sizeof got);
+    json_describe_value(v, got, sizeof got);
     if (json_is_integer(v)) {
         if (json_integer_value(v) < 0) {
             diag(c, 0, HS_ERANGE, path, "expected a non-negative size, got %s", got);
@@ -416,7 +396,7 @@ static int get_real(ctx_t *c, const json_t *obj, const char *path, const char *k
         return 0;
     if (!(d >= min && d <= max)) {
         char got[64];
-        describe(v, got, sizeof got);
+        json_describe_value(v, got, sizeof got);
         diag(c, 0, HS_ERANGE, sub, "expected %s in %g..%g, got %s", what, min, max, got);
         return 0;
     }
@@ -470,7 +450,7 @@ static int get_enum(ctx_t *c, const json_t *obj, const char *path, const char *k
     int i = index_of(names, json_string_value(v));
     if (i < 0) {
         char got[64];
-        describe(v, got, sizeof got);
+        json_describe_value(v, got, sizeof got);
         diag(c, 0, HS_EPARSE, sub, "expected %s, got %s", set, got);
         return 0;
     }
@@ -488,7 +468,7 @@ static int dist_value(ctx_t *c, const json_t *v, const char *path, dist_unit_t u
         return value_duration(c, v, path, out);
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
         char got[64];
-        describe(v, got, sizeof got);
+        json_describe_value(v, got, sizeof got);
         diag(c, 0, json_is_integer(v) ? HS_ERANGE : HS_EPARSE, path,
              "expected a non-negative integer, got %s", got);
         return 0;
@@ -1142,7 +1122,7 @@ static void load_group(ctx_t *c, const json_t *o, const char *path, sim_time_t d
             }
             if (bad) {
                 char got[64];
-                describe(m, got, sizeof got);
+                json_describe_value(m, got, sizeof got);
                 diag(c, 0, json_is_string(m) ? HS_ERANGE : HS_EPARSE, el, "expected %s, got %s", bad, got);
                 continue;
             }
@@ -1344,7 +1324,7 @@ static void load_pick(ctx_t *c, const json_t *o, const char *path, scn_pick_t *p
             p->kind = SCN_PICK_ZIPF;
         else {
             char got[64];
-            describe(v, got, sizeof got);
+            json_describe_value(v, got, sizeof got);
             diag(c, 0, HS_EPARSE, sub, "%s, got %s", expected, got);
         }
         return;
@@ -1376,7 +1356,7 @@ static void load_pick(ctx_t *c, const json_t *o, const char *path, scn_pick_t *p
             path_index(ip, el, i);
             if (!json_is_string(id) || json_string_length(id) == 0) {
                 char got[64];
-                describe(id, got, sizeof got);
+                json_describe_value(id, got, sizeof got);
                 diag(c, 0, HS_EPARSE, ip, "expected a device id, got %s", got);
                 continue;
             }
@@ -1880,7 +1860,7 @@ static void load_root(ctx_t *c, const json_t *root, scenario_t *s)
         int64_t unix_s;
         uint32_t nanos;
         char got[64];
-        describe(start, got, sizeof got);
+        json_describe_value(start, got, sizeof got);
         if (!json_is_string(start) || sim_utc_parse(json_string_value(start), &unix_s, &nanos) != HS_EOK)
             diag(c, 0, HS_EPARSE, "$.start", "expected a UTC instant such as \"2026-01-01T00:00:00Z\", got %s", got);
         else if (nanos)

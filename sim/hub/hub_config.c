@@ -273,33 +273,11 @@ static void diag(load_ctx_t *ctx, int at_key, hs_err_t code, const char *path, c
 
 static void diag(load_ctx_t *ctx, int at_key, hs_err_t code, const char *path, const char *fmt, ...)
 {
-    char msg[768];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (json_diag_add_at(ctx->diags, ctx->loc, at_key, code, ctx->file, path, "%s", msg) != HS_EOK)
+    if (json_diag_vadd_at(ctx->diags, ctx->loc, at_key, code, ctx->file, path, fmt, ap) != HS_EOK)
         ctx->nomem = 1;
-}
-
-/* Quote a JSON value compactly for "got ..." (strings quoted, long text cut). */
-static const char *describe_value(const json_t *v, char *buf, size_t cap)
-{
-    if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        size_t n = strlen(s);
-        if (n > 40)
-            snprintf(buf, cap, "\"%.37s...\"", s);
-        else
-            snprintf(buf, cap, "\"%s\"", s);
-    } else if (json_is_integer(v)) {
-        snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
-    } else if (json_is_real(v)) {
-        snprintf(buf, cap, "%g", json_real_value(v));
-    } else {
-        snprintf(buf, cap, "%s", json_type_label(v));
-    }
-    return buf;
+    va_end(ap);
 }
 
 static void store_u(void *p, size_t width, uint64_t v)
@@ -488,7 +466,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
         if (f->kind == K_UINT) {
             if (x < 0 || (uint64_t)x < f->min || (uint64_t)x > f->max) {
                 diag(ctx, 0, HS_ERANGE, path, "expected an integer in %llu..%llu, got %s",
-                     (unsigned long long)f->min, (unsigned long long)f->max, describe_value(v, got, sizeof got));
+                     (unsigned long long)f->min, (unsigned long long)f->max, json_describe_value(v, got, sizeof got));
                 return;
             }
         } else {
@@ -502,7 +480,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
                          (unsigned long long)f->values[i]);
             }
             if (!ok) {
-                diag(ctx, 0, HS_ERANGE, path, "expected %s, got %s", set, describe_value(v, got, sizeof got));
+                diag(ctx, 0, HS_ERANGE, path, "expected %s, got %s", set, json_describe_value(v, got, sizeof got));
                 return;
             }
         }
@@ -517,13 +495,13 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
             if (json_integer_value(v) < 0) {
                 format_size(f->min, lo, sizeof lo);
                 format_size(f->max, hi, sizeof hi);
-                diag(ctx, 0, HS_ERANGE, path, "expected a size in %s..%s, got %s", lo, hi, describe_value(v, got, sizeof got));
+                diag(ctx, 0, HS_ERANGE, path, "expected a size in %s..%s, got %s", lo, hi, json_describe_value(v, got, sizeof got));
                 return;
             }
             x = (uint64_t)json_integer_value(v);
         } else if (json_is_string(v)) {
             if (!parse_size_text(json_string_value(v), &x)) {
-                diag(ctx, 0, HS_EPARSE, path, "expected a size such as 4096 or \"256KB\", got %s", describe_value(v, got, sizeof got));
+                diag(ctx, 0, HS_EPARSE, path, "expected a size such as 4096 or \"256KB\", got %s", json_describe_value(v, got, sizeof got));
                 return;
             }
         } else {
@@ -533,7 +511,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
         if (x < f->min || x > f->max) {
             format_size(f->min, lo, sizeof lo);
             format_size(f->max, hi, sizeof hi);
-            diag(ctx, 0, HS_ERANGE, path, "expected a size in %s..%s, got %s", lo, hi, describe_value(v, got, sizeof got));
+            diag(ctx, 0, HS_ERANGE, path, "expected a size in %s..%s, got %s", lo, hi, json_describe_value(v, got, sizeof got));
             return;
         }
         if (dst)
@@ -548,13 +526,13 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
         if (json_is_integer(v)) {
             json_int_t s = json_integer_value(v);
             if (s < 0 || (uint64_t)s > UINT64_MAX / SIM_SEC) {
-                diag(ctx, 0, HS_ERANGE, path, "expected a duration in %s..%s, got %s", lo, hi, describe_value(v, got, sizeof got));
+                diag(ctx, 0, HS_ERANGE, path, "expected a duration in %s..%s, got %s", lo, hi, json_describe_value(v, got, sizeof got));
                 return;
             }
             x = (sim_time_t)s * SIM_SEC;
         } else if (json_is_string(v)) {
             if (sim_duration_parse(json_string_value(v), &x) != HS_EOK) {
-                diag(ctx, 0, HS_EPARSE, path, "expected a duration such as \"250ms\" or \"1h\", got %s", describe_value(v, got, sizeof got));
+                diag(ctx, 0, HS_EPARSE, path, "expected a duration such as \"250ms\" or \"1h\", got %s", json_describe_value(v, got, sizeof got));
                 return;
             }
         } else {
@@ -562,7 +540,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
             return;
         }
         if (x < f->min || x > f->max) {
-            diag(ctx, 0, HS_ERANGE, path, "expected a duration in %s..%s, got %s", lo, hi, describe_value(v, got, sizeof got));
+            diag(ctx, 0, HS_ERANGE, path, "expected a duration in %s..%s, got %s", lo, hi, json_describe_value(v, got, sizeof got));
             return;
         }
         if (dst)
@@ -593,7 +571,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
                 return;
             }
         }
-        diag(ctx, 0, HS_ERANGE, path, "expected %s, got %s", set, describe_value(v, got, sizeof got));
+        diag(ctx, 0, HS_ERANGE, path, "expected %s, got %s", set, json_describe_value(v, got, sizeof got));
         return;
     }
 
@@ -606,7 +584,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
         double x = json_number_value(v);
         double mn = (double)f->min / 1000.0, mx = (double)f->max / 1000.0;
         if (!(x >= mn && x <= mx)) {
-            diag(ctx, 0, HS_ERANGE, path, "expected a number in %g..%g, got %s", mn, mx, describe_value(v, got, sizeof got));
+            diag(ctx, 0, HS_ERANGE, path, "expected a number in %g..%g, got %s", mn, mx, json_describe_value(v, got, sizeof got));
             return;
         }
         /* thousandths, rounded half up: 1.67 -> 1670 exactly */
@@ -632,7 +610,7 @@ static void apply_field(load_ctx_t *ctx, const field_t *f, const json_t *v, cons
         if (f->check) {
             const char *expected = f->check(s);
             if (expected) {
-                diag(ctx, 0, HS_EPARSE, path, "expected %s, got %s", expected, describe_value(v, got, sizeof got));
+                diag(ctx, 0, HS_EPARSE, path, "expected %s, got %s", expected, json_describe_value(v, got, sizeof got));
                 return;
             }
         }

@@ -724,17 +724,23 @@ hs_err_t json_diag_add(json_diag_list_t *list, hs_err_t code, const char *file, 
     return e;
 }
 
-hs_err_t json_diag_add_at(json_diag_list_t *list, const json_locate_t *loc, int at_key, hs_err_t code,
-                          const char *file, const char *path, const char *fmt, ...)
+hs_err_t json_diag_vadd_at(json_diag_list_t *list, const json_locate_t *loc, int at_key, hs_err_t code,
+                           const char *file, const char *path, const char *fmt, va_list ap)
 {
     unsigned line = 0, col = 0;
     if (loc && path) {
         if ((at_key ? json_locate_key : json_locate_value)(loc, path, &line, &col) != HS_EOK)
             line = col = 0;
     }
+    return diag_addv(list, code, file, line, col, path, fmt, ap);
+}
+
+hs_err_t json_diag_add_at(json_diag_list_t *list, const json_locate_t *loc, int at_key, hs_err_t code,
+                          const char *file, const char *path, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    hs_err_t e = diag_addv(list, code, file, line, col, path, fmt, ap);
+    hs_err_t e = json_diag_vadd_at(list, loc, at_key, code, file, path, fmt, ap);
     va_end(ap);
     return e;
 }
@@ -817,4 +823,22 @@ const char *json_type_label(const json_t *value)
     case JSON_NULL: return "null";
     }
     return "value";
+}
+
+const char *json_describe_value(const json_t *v, char *buf, size_t cap)
+{
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        if (strlen(s) > 40)
+            snprintf(buf, cap, "\"%.37s...\"", s);
+        else
+            snprintf(buf, cap, "\"%s\"", s);
+    } else if (json_is_integer(v)) {
+        snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+    } else if (json_is_real(v)) {
+        snprintf(buf, cap, "%g", json_real_value(v));
+    } else {
+        snprintf(buf, cap, "%s", json_type_label(v));
+    }
+    return buf;
 }

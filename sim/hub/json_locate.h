@@ -23,6 +23,7 @@
  * Reused by the hub config loader (sim/hub/hub_config.c) and scenario files.
  */
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <jansson.h>
@@ -77,6 +78,10 @@ hs_err_t json_diag_add(json_diag_list_t *list, hs_err_t code, const char *file,
 hs_err_t json_diag_add_at(json_diag_list_t *list, const json_locate_t *loc, int at_key,
                           hs_err_t code, const char *file, const char *path,
                           const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* json_diag_add_at for loaders that wrap it in their own variadic helper. */
+hs_err_t json_diag_vadd_at(json_diag_list_t *list, const json_locate_t *loc, int at_key,
+                           hs_err_t code, const char *file, const char *path, const char *fmt,
+                           va_list ap) __attribute__((format(printf, 7, 0)));
 size_t json_diag_count(const json_diag_list_t *list);
 /* The i-th error in the order added; NULL when i is out of range. */
 const json_diag_t *json_diag_get(const json_diag_list_t *list, size_t i);
@@ -93,5 +98,9 @@ void json_diag_print(const json_diag_list_t *list, FILE *f);
 /* "object", "array", "string", "integer", "number" (real), "boolean", "null"
  * for a jansson value (NULL → "nothing"): the "got Y" of a type error. */
 const char *json_type_label(const json_t *value);
+/* A value quoted compactly for "got ..." in diagnostics: strings in quotes
+ * (cut to 37 characters and "..." past 40), numbers as written, other types
+ * by their label.  Returns buf. */
+const char *json_describe_value(const json_t *value, char *buf, size_t cap);
 
 #endif

@@ -9,54 +9,12 @@
 #include <cmocka.h>
 
 #include "sim/hub/hub_config.h"
+#include "test_strset.h"
 #include "test_util.h"
-
-typedef struct {
-    char **items;
-    size_t n, cap;
-} strset_t;
-
-static void set_add(strset_t *s, const char *p)
-{
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 64;
-        s->items = realloc(s->items, s->cap * sizeof *s->items);
-        assert_non_null(s->items);
-    }
-    s->items[s->n] = strdup(p);
-    assert_non_null(s->items[s->n]);
-    s->n++;
-}
-
-static int set_has(const strset_t *s, const char *p)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->items[i], p) == 0)
-            return 1;
-    return 0;
-}
-
-static void set_free(strset_t *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->items[i]);
-    free(s->items);
-}
-
-static void loader_key(void *ctx, const char *path)
-{
-    set_add(ctx, path);
-}
 
 static json_t *load_schema(void)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/sim/hub/hub.schema.json", tu_source_dir());
-    json_error_t err;
-    json_t *schema = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
-    if (!schema)
-        fail_msg("%s:%d:%d: %s", path, err.line, err.column, err.text);
-    return schema;
+    return tu_load_source_json("sim/hub/hub.schema.json");
 }
 
 /* Follow a local "$ref": "#/$defs/NAME". */

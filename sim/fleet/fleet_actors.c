@@ -80,11 +80,10 @@ static void on_method_result(void *ctx, const hub_method_result_t *r)
     if (report_result_hist(f->result, name, &h) == HS_EOK)
         report_hist_record(h, lat);
     report_hist_record(f->method_latency, lat);
-    for (size_t i = 0; i < f->ncalls; i++)
-        if (f->calls[i] == c) {
-            f->calls[i] = f->calls[--f->ncalls];
-            break;
-        }
+    /* swap-remove: the last outstanding call takes this one's place */
+    call_t *last = f->calls[--f->ncalls];
+    f->calls[c->index] = last;
+    last->index = c->index;
     free(c);
 }
 
@@ -123,7 +122,7 @@ static void invoke_method(struct fleet *f, uint32_t ai, actor_state_t *st)
         fleet_count(f, "fleet.out_of_memory", 1);
         return;
     }
-    *c = (call_t){ f, ai, sim_kernel_now(f->k) };
+    *c = (call_t){ .fleet = f, .actor = ai, .index = f->ncalls, .invoked = sim_kernel_now(f->k) };
     f->calls[f->ncalls++] = c;
     fleet_countf(f, 1, "method.%s.invoked", a->method);
     hub_err_t err = hub_method_invoke(f->hub, &call, on_method_result, c, NULL);

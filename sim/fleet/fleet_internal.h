@@ -60,6 +60,7 @@ typedef struct {
 typedef struct {
     struct fleet *fleet;
     uint32_t actor;
+    size_t index;          /* position in fleet.calls, for O(1) removal */
     sim_time_t invoked;
 } call_t;
 

@@ -313,4 +313,22 @@ void hub_counters_write(const hub_t *hub, FILE *f);
  * connection tables, for the bytes-per-idle-device figure. */
 size_t hub_registry_bytes(const hub_t *hub);
 
+/* ---- HTTPS device requests and registry walk (sim/hub/device_authorize.c,
+ * sim/hub/identity_list.c; added for serve/http) ----------------------------- */
+
+/* One HTTPS request of a device: authenticate it by the rules and auth.*
+ * counters of hub_device_connect (not its connect throttle) and lend it a
+ * handle for hub_device_send_d2c / hub_device_c2d_*.  The handle is not the
+ * identity's live connection: an MQTT/AMQP connection of the same identity
+ * stays up, the identity does not become online for methods, no
+ * connection-state event is routed and conn.* counters do not move.
+ * Same errors as hub_device_connect except THROTTLED.  End it with
+ * hub_device_request_end before control returns to the kernel. */
+hub_err_t hub_device_request_begin(hub_t *hub, const hub_connect_params_t *p, hub_conn_t *out);
+void hub_device_request_end(hub_t *hub, hub_conn_t conn);
+
+/* Live identities (devices and modules) in registration order: start with
+ * *cursor = 0; false at the end. */
+bool hub_identity_next(hub_t *hub, uint32_t *cursor, hub_identity_t *out);
+
 #endif

@@ -11,7 +11,7 @@
  *                    session runs unchanged in virtual time (tests, the
  *                    conformance suite's wire cases) and in wall time (serve
  *                    makes the kernel follow the wall clock).
- *   serve/*.c        the carrier: a libevent listener with OpenSSL that feeds
+ *   serve/ (top)     the carrier: a libevent listener with OpenSSL that feeds
  *                    a session the bytes it reads and writes what the
  *                    session emits.
  *

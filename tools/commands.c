@@ -8,6 +8,8 @@ extern const hs_command_t hs_cmd_rules;
 extern const hs_command_t hs_cmd_query;
 extern const hs_command_t hs_cmd_diff;
 extern const hs_command_t hs_cmd_conform;
+extern const hs_command_t hs_cmd_serve;
+extern const hs_command_t hs_cmd_certs;
 
 const hs_command_t *const hs_commands[] = {
     &hs_cmd_run,
@@ -17,5 +19,7 @@ const hs_command_t *const hs_commands[] = {
     &hs_cmd_query,
     &hs_cmd_diff,
     &hs_cmd_conform,
+    &hs_cmd_serve,
+    &hs_cmd_certs,
     NULL,
 };

@@ -1,0 +1,219 @@
+/* The protocol sessions as the served hub's carriers see them: ops tables for the stream listeners, the REST API, wire break switches, and the endpoint log views. */
+#include "serve/protocols.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve/amqp/amqp_breaks.h"
+#include "serve/amqp/feeds.h"
+#include "sim/hub/message.h"
+
+/* Admin reads return at most this many entries per request (page with from=). */
+#define VIEW_PAGE_MAX 1000
+
+struct serve_protocols {
+    hub_t *hub;
+    http_api_opts_t http_opts;
+    unsigned mqtt_breaks, amqp_breaks;
+    http_api_t *http;
+    amqp_feeds_t *feeds;
+};
+
+serve_protocols_t *serve_protocols_new(hub_t *hub)
+{
+    serve_protocols_t *p = calloc(1, sizeof *p);
+    if (p)
+        p->hub = hub;
+    return p;
+}
+
+hs_err_t serve_protocols_break(serve_protocols_t *p, const char *name)
+{
+    unsigned bit;
+    if ((bit = http_break_lookup(name)) != 0)
+        p->http_opts.breaks |= bit;
+    else if ((bit = amqp_break_lookup(name)) != 0)
+        p->amqp_breaks |= bit;
+    else
+        return HS_ENOTFOUND;
+    return HS_EOK;
+}
+
+hs_err_t serve_protocols_start(serve_protocols_t *p)
+{
+    if (!(p->http = http_api_new(p->hub, &p->http_opts)))
+        return HS_ENOMEM;
+    return amqp_feeds_new(p->hub, NULL, &p->feeds);
+}
+
+void serve_protocols_detach(serve_protocols_t *p)
+{
+    if (!p)
+        return;
+    amqp_feeds_free(p->feeds);
+    p->feeds = NULL;
+}
+
+void serve_protocols_free(serve_protocols_t *p)
+{
+    if (!p)
+        return;
+    serve_protocols_detach(p);
+    http_api_free(p->http);
+    free(p);
+}
+
+void serve_protocols_for_each_break(void (*fn)(void *ctx, const char *name, const char *what), void *ctx)
+{
+    for (size_t i = 0; http_break_name(i); i++)
+        fn(ctx, http_break_name(i), http_break_description(i));
+    for (size_t i = 0; amqp_break_at(i); i++)
+        fn(ctx, amqp_break_at(i)->name, amqp_break_at(i)->what);
+}
+
+http_api_t *serve_protocols_http(serve_protocols_t *p)
+{
+    return p->http;
+}
+
+/* ---- admin views ------------------------------------------------------------ */
+
+static bool query_u64(const char *query, const char *name, uint64_t *out)
+{
+    size_t nl = strlen(name);
+    for (const char *q = query; q && *q;) {
+        if (strncmp(q, name, nl) == 0 && q[nl] == '=') {
+            char *end;
+            unsigned long long v = strtoull(q + nl + 1, &end, 10);
+            if (end == q + nl + 1 || (*end && *end != '&'))
+                return false;
+            *out = v;
+            return true;
+        }
+        q = strchr(q, '&');
+        q = q ? q + 1 : NULL;
+    }
+    return true; /* absent: the caller's default stands */
+}
+
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (!len || i + len > n || (len == 1 && c == 0))
+            return false;
+        for (size_t j = 1; j < len; j++)
+            if ((s[i + j] & 0xC0) != 0x80)
+                return false;
+        i += len;
+    }
+    return true;
+}
+
+/* The message in the shape `hubsim query --message` reads. */
+static json_t *message_json(const hub_msg_t *m)
+{
+    json_t *sys = json_object(), *app = json_object();
+    for (int id = 0; id < HUB_SYS__COUNT; id++) {
+        const char *v = hub_msg_get_sys(m, (hub_msg_sys_t)id);
+        if (v)
+            json_object_set_new(sys, hub_msg_sys_query_name((hub_msg_sys_t)id), json_string(v));
+    }
+    for (size_t i = 0; i < hub_msg_app_count(m); i++) {
+        const char *name, *value;
+        if (hub_msg_app_at(m, i, &name, &value) == HS_EOK)
+            json_object_set_new(app, name, json_string(value));
+    }
+    size_t len;
+    const unsigned char *body = hub_msg_body(m, &len);
+    json_t *o = json_pack("{s:o,s:o}", "systemProperties", sys, "appProperties", app);
+    if (utf8_valid(body, len)) {
+        json_object_set_new(o, "body", json_stringn((const char *)body, len));
+    } else {
+        char *b64 = malloc(4 * ((len + 2) / 3) + 1);
+        if (b64) {
+            EVP_EncodeBlock((unsigned char *)b64, body, (int)len);
+            json_object_set_new(o, "bodyBase64", json_string(b64));
+            free(b64);
+        }
+    }
+    return o;
+}
+
+typedef struct {
+    json_t *list;
+    size_t n;
+} view_acc_t;
+
+static bool add_entry(void *ctx, const amqp_feed_entry_t *e)
+{
+    view_acc_t *acc = ctx;
+    json_t *m = message_json(e->msg);
+    json_object_set_new(m, "seq", json_integer((json_int_t)e->seq));
+    json_object_set_new(m, "partition", json_integer(e->partition));
+    json_object_set_new(m, "enqueuedTimeUnixMs", json_integer(e->enqueued_unix_ms));
+    json_array_append_new(acc->list, m);
+    return ++acc->n < VIEW_PAGE_MAX;
+}
+
+json_t *serve_protocols_endpoint_json(serve_protocols_t *p, const char *endpoint, const char *query,
+                                      int *status, const char **error)
+{
+    uint64_t from = 0;
+    if (!query_u64(query, "from", &from)) {
+        *status = 400;
+        *error = "from: a sequence number (0 = everything retained)";
+        return NULL;
+    }
+    amqp_feed_stats_t st;
+    if (amqp_feeds_stats(p->feeds, endpoint, &st) != HS_EOK) {
+        memset(&st, 0, sizeof st);
+        st.first_seq = st.next_seq = 1;
+    }
+    view_acc_t acc = { json_array(), 0 };
+    uint64_t next = amqp_feeds_read(p->feeds, endpoint, from, add_entry, &acc);
+    return json_pack("{s:s,s:o,s:I,s:I,s:I,s:I}", "endpoint", endpoint, "messages", acc.list,
+                     "next", (json_int_t)(acc.n ? next : (from > st.first_seq ? from : st.first_seq)),
+                     "delivered", (json_int_t)st.delivered, "evicted", (json_int_t)st.evicted,
+                     "retained", (json_int_t)st.retained);
+}
+
+static bool add_feedback(void *ctx, const amqp_feedback_entry_t *e)
+{
+    view_acc_t *acc = ctx;
+    json_error_t err;
+    json_t *records = json_loadb(e->json, e->len, 0, &err);
+    json_array_append_new(acc->list, json_pack("{s:I,s:I,s:I,s:o,s:b}", "seq", (json_int_t)e->seq,
+                                               "batch", (json_int_t)e->batch_no, "flushedUnixMs",
+                                               (json_int_t)e->flushed_unix_ms, "records",
+                                               records ? records : json_null(), "consumed", e->consumed));
+    return ++acc->n < VIEW_PAGE_MAX;
+}
+
+json_t *serve_protocols_feedback_json(serve_protocols_t *p, const char *query, int *status,
+                                      const char **error)
+{
+    uint64_t from = 0;
+    if (!query_u64(query, "from", &from)) {
+        *status = 400;
+        *error = "from: a sequence number (0 = everything retained)";
+        return NULL;
+    }
+    view_acc_t acc = { json_array(), 0 };
+    uint64_t next = amqp_feeds_read_feedback(p->feeds, from, add_feedback, &acc);
+    return json_pack("{s:o,s:I}", "batches", acc.list, "next", (json_int_t)next);
+}
+
+/* ---- stream protocols: filled in as the sessions land --------------------- */
+
+const serve_stream_proto_t *serve_protocols_mqtt(void)
+{
+    return NULL;
+}
+
+const serve_stream_proto_t *serve_protocols_amqp(void)
+{
+    return NULL;
+}

@@ -1,0 +1,173 @@
+// The device-side interop cases, defined once and run per protocol (mqtt.test.mjs, amqp.test.mjs, http.test.mjs): telemetry, C2D + feedback, methods, twin, bad key.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+    device, T, within, sleep, waitForEvent, createDevice, openDevice, closeQuietly, serviceClient,
+    findRouted, field, bodyText, waitForFeedback, invokeWhenOnline, deviceConnectionString, PROTOCOLS, caPem,
+    registry,
+} from './hub.mjs';
+
+// azure-iothub exports no Message class: its samples use azure-iot-common's, which azure-iot-device re-exports.
+const iothubMessage = device.Message;
+
+// Everything a test opened, closed after the file whatever happened.
+const open = [];
+after(async () => {
+    for (const c of open.reverse()) await closeQuietly(c);
+    // Keep-alive sockets of the SDKs' HTTPS agents must not hold the file's process open; fires only if something still does.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
+});
+
+async function deviceFor(protocol, name) {
+    const id = `sdk-${protocol}-${name}`;
+    const key = await createDevice(id);
+    const client = await openDevice(protocol, id, key);
+    open.push(client);
+    return { id, key, client };
+}
+
+async function openService() {
+    const svc = serviceClient();
+    open.push(svc);
+    await within(T.step, svc.open(), 'service client open (AMQP)');
+    return svc;
+}
+
+// The app property as the SDK reports it: HTTP keeps the header name (docs/sdk-wire.md, item 14).
+function appProp(protocol, msg, key) {
+    return msg.properties.getValue(protocol === 'http' ? `iothub-app-${key}` : key);
+}
+
+export function deviceSuite(protocol, { methods = true, twin = true } = {}) {
+    const P = protocol.toUpperCase();
+
+    test(`${P}: telemetry with properties reaches the events endpoint with the hub's stamps`, { timeout: T.test }, async () => {
+        const { id, client } = await deviceFor(protocol, 'telemetry');
+        const messageId = `${protocol}-telemetry-1`;
+        const body = JSON.stringify({ temperature: 21.5, protocol });
+        const msg = new device.Message(body);
+        msg.messageId = messageId;
+        msg.correlationId = `${protocol}-corr-1`;
+        msg.contentType = 'application/json';
+        msg.contentEncoding = 'utf-8';
+        msg.properties.add('sdkProp', 'value one');
+        msg.properties.add('level', 'high');
+        await within(T.step, client.sendEvent(msg), 'sendEvent');
+
+        const entry = await findRouted('events', messageId);
+        assert.equal(bodyText(entry), body, 'body arrives unchanged');
+        assert.equal(field(entry, 'sdkProp'), 'value one', 'app property sdkProp');
+        assert.equal(field(entry, 'level'), 'high', 'app property level');
+        assert.equal(field(entry, 'correlation-id', 'correlationId', 'correlation_id'), `${protocol}-corr-1`, 'correlation id');
+        assert.equal(field(entry, 'content-type', 'contentType', 'content_type'), 'application/json', 'content type');
+        assert.equal(field(entry, 'iothub-connection-device-id', 'connectionDeviceId', 'connection-device-id'), id,
+            'the hub stamps the sending device');
+        assert.ok(field(entry, 'iothub-enqueuedtime', 'enqueuedTime', 'enqueuedTimeUtc', 'enqueued_unix_ms', 'x-opt-enqueued-time') !== undefined,
+            'the hub stamps an enqueued time');
+    });
+
+    test(`${P}: C2D from the service client arrives with its properties, is completed, and full-ack feedback comes back`,
+        { timeout: T.feedback + T.test }, async () => {
+            const { id, client } = await deviceFor(protocol, 'c2d');
+            const svc = await openService();
+            const { result: receiver } = await within(T.step, svc.getFeedbackReceiver(), 'feedback receiver');
+            const messageId = `${protocol}-c2d-1`;
+
+            const arrived = waitForEvent(client, 'message', (m) => (m.messageId === messageId ? m : undefined), T.step + 5000,
+                `C2D ${messageId} at the device`);
+            if (protocol !== 'http') await sleep(500); // let the C2D subscription/link settle (on('message') enables it asynchronously)
+            const out = new iothubMessage('to the device');
+            out.messageId = messageId;
+            out.ack = 'full';
+            out.properties.add('c2dProp', 'c2d value');
+            await within(T.step, svc.send(id, out), 'service send C2D');
+
+            const m = await arrived;
+            assert.equal(Buffer.from(m.getData()).toString('utf8'), 'to the device', 'C2D body');
+            assert.equal(appProp(protocol, m, 'c2dProp'), 'c2d value', 'C2D app property');
+            await within(T.step, client.complete(m), 'complete');
+
+            const [rec] = await waitForFeedback(receiver, messageId);
+            assert.equal(rec.deviceId, id, 'feedback names the device');
+            assert.equal(rec.statusCode, 'Success', 'completed message gives Success feedback');
+        });
+
+    if (methods) {
+        test(`${P}: a direct method answered by the device gives 200 with the handler's status and payload`, { timeout: T.test }, async () => {
+            const { id, client } = await deviceFor(protocol, 'method');
+            client.onDeviceMethod('echo', (req, res) => {
+                res.send(201, { echoed: req.payload, method: req.methodName }, () => {});
+            });
+            const svc = serviceClient();
+            const { result } = await invokeWhenOnline(svc, id, {
+                methodName: 'echo',
+                payload: { n: 7, s: 'x y' },
+                responseTimeoutInSeconds: 10,
+            });
+            assert.equal(result.status, 201, "the device handler's status");
+            assert.deepEqual(result.payload, { echoed: { n: 7, s: 'x y' }, method: 'echo' }, "the device handler's payload");
+        });
+
+        test(`${P}: a direct method the device never answers gives 504 after responseTimeoutInSeconds 5`,
+            { timeout: T.test }, async () => {
+                const { id, client } = await deviceFor(protocol, 'silent');
+                client.onDeviceMethod('silent', () => { /* never answers */ });
+                const svc = serviceClient();
+                const t0 = Date.now();
+                await assert.rejects(invokeWhenOnline(svc, id, { methodName: 'silent', responseTimeoutInSeconds: 5 }), (e) => {
+                    assert.equal(e.response && e.response.statusCode, 504, `HTTP status (got ${e.name}: ${e.message})`);
+                    assert.equal(e.name, 'GatewayTimeoutError');
+                    return true;
+                });
+                const waited = Date.now() - t0;
+                assert.ok(waited >= 4500 && waited < 15000, `the hub waited the response timeout (${waited} ms)`);
+            });
+    }
+
+    if (twin) {
+        test(`${P}: twin get, reported patch seen by the service, desired update pushed to the device`, { timeout: T.test }, async () => {
+            const { id, client } = await deviceFor(protocol, 'twin');
+            const twinDev = await within(T.step, client.getTwin(), 'device getTwin');
+            assert.ok(twinDev.properties && typeof twinDev.properties.desired === 'object', 'twin has desired properties');
+
+            await within(T.step, new Promise((resolve, reject) => {
+                twinDev.properties.reported.update({ firmware: '1.2.3', nested: { ok: true } }, (e) => (e ? reject(e) : resolve()));
+            }), 'reported patch');
+
+            const reg = registry();
+            const { responseBody: twinSvc } = await within(T.step, reg.getTwin(id), 'service getTwin');
+            assert.equal(twinSvc.properties.reported.firmware, '1.2.3', 'reported firmware visible to the service');
+            assert.deepEqual(twinSvc.properties.reported.nested, { ok: true }, 'reported nested object');
+
+            const pushed = waitForEvent(twinDev, 'properties.desired',
+                (d) => (d && d.interval === 42 ? d : undefined), T.step, 'desired push at the device');
+            // Wait until the desired-update subscription is in place (the listener enables it asynchronously).
+            await within(T.step, new Promise((resolve, reject) => {
+                twinDev.enableTwinDesiredPropertiesUpdates((e) => (e ? reject(e) : resolve()));
+            }), 'enable desired updates');
+            await within(T.step, twinSvc.update({ properties: { desired: { interval: 42 } } }), 'service desired update');
+            const d = await pushed;
+            assert.equal(d.interval, 42, 'desired value pushed');
+            assert.equal(typeof d.$version, 'number', 'the push carries $version');
+        });
+    }
+
+    test(`${P}: a device with a wrong key is refused as unauthorized`, { timeout: T.test }, async () => {
+        const id = `sdk-${protocol}-badkey`;
+        await createDevice(id);
+        const wrongKey = Buffer.alloc(32, 7).toString('base64');
+        const client = device.Client.fromConnectionString(deviceConnectionString(id, wrongKey), PROTOCOLS[protocol]);
+        open.push(client);
+        const options = protocol === 'http' ? { ca: caPem, http: { receivePolicy: { interval: 1 } } } : { ca: caPem };
+        await within(T.step, client.setOptions(options), 'setOptions');
+        // HTTP has no connection: the refusal shows on the first request.
+        const attempt = protocol === 'http'
+            ? client.open().then(() => client.sendEvent(new device.Message('x')))
+            : client.open();
+        await assert.rejects(within(T.step, attempt, 'open with a wrong key'), (e) => {
+            const text = `${e.name}: ${e.message}`;
+            assert.ok(e.name === 'UnauthorizedError' || /not authorized|unauthorized/i.test(text), `refused as unauthorized (got ${text})`);
+            return true;
+        });
+    });
+}

@@ -88,18 +88,31 @@ static void explain_body(const http_request_t *req, char *why, size_t cap)
     if (!doc)
         return;
     const json_t *name = json_object_get(doc, "methodName");
-    static const char *const timeouts[] = { "responseTimeoutInSeconds", "connectTimeoutInSeconds" };
+    static const struct {
+        const char *key;
+        json_int_t lo, hi;
+    } timeouts[] = { { "responseTimeoutInSeconds", 5, 300 }, { "connectTimeoutInSeconds", 0, 300 } };
+    hub_msg_violation_t v;
+    memset(&v, 0, sizeof v);
     if (!name)
         snprintf(why, cap, "methodName is required");
     else if (!json_is_string(name))
         snprintf(why, cap, "methodName: expected a string");
+    else if (hub_msg_check_method_name(json_string_value(name), 0, &v) != HUB_EOK)
+        snprintf(why, cap, "methodName: %s", v.detail);
     else
-        snprintf(why, cap, "methodName '%.100s': see the direct-method name, payload and timeout rules",
+        snprintf(why, cap, "methodName '%.100s': see the direct-method payload and timeout rules",
                  json_string_value(name));
-    for (size_t i = 0; i < 2; i++) {
-        const json_t *t = json_object_get(doc, timeouts[i]);
-        if (t && !json_is_null(t) && !json_is_integer(t))
-            snprintf(why, cap, "%s: expected an integer number of seconds", timeouts[i]);
+    for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++) {
+        const json_t *t = json_object_get(doc, timeouts[i].key);
+        if (!t || json_is_null(t))
+            continue;
+        if (!json_is_integer(t))
+            snprintf(why, cap, "%s: expected an integer number of seconds", timeouts[i].key);
+        else if (json_integer_value(t) < timeouts[i].lo || json_integer_value(t) > timeouts[i].hi)
+            snprintf(why, cap, "%s %lld is outside %lld..%lld (the default bounds)", timeouts[i].key,
+                     (long long)json_integer_value(t), (long long)timeouts[i].lo,
+                     (long long)timeouts[i].hi);
     }
     json_decref(doc);
 }

@@ -1,8 +1,10 @@
 /* Device side over REST: D2C POST with iothub-* headers, C2D receive (ETag lock token) / complete / reject / abandon. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "http_internal.h"
+#include "sim/hub/auth.h"
 
 /*
  * Each request authenticates on its own (the Authorization SAS token, or
@@ -64,29 +66,166 @@ static bool device_begin(http_ctx_t *c, http_resp_t *r, hub_conn_t *conn)
     return false;
 }
 
+/* One D2C property by its wire name: iothub-app-{name} → application
+ * property, a system header name → system property, anything else is not
+ * a message property (false).  HS_ENOMEM on allocation failure. */
+static hs_err_t d2c_prop(unsigned breaks, hub_msg_t *m, const char *name, const char *value,
+                         bool *taken)
+{
+    *taken = false;
+    if (strncasecmp(name, APP_PREFIX, APP_PREFIX_LEN) == 0) {
+        *taken = true;
+        if (breaks & HTTP_BREAK_D2C_APP_PROPS_DROPPED)
+            return HS_EOK;
+        return hub_msg_add_app(m, name + APP_PREFIX_LEN, value);
+    }
+    for (size_t k = 0; k < sizeof sys_headers / sizeof sys_headers[0]; k++) {
+        if (strcasecmp(name, sys_headers[k].header) != 0)
+            continue;
+        *taken = true;
+        if (breaks & HTTP_BREAK_D2C_SYS_PROPS_DROPPED)
+            return HS_EOK;
+        return hub_msg_set_sys(m, sys_headers[k].sys, value);
+    }
+    return HS_EOK;
+}
+
 /* Fill a D2C message from the request headers. */
 static hs_err_t d2c_props(const http_ctx_t *c, hub_msg_t *m)
 {
-    unsigned breaks = c->api->opts.breaks;
     for (size_t i = 0; i < c->req->n_headers; i++) {
         const char *name = c->req->headers[i].name;
         const char *value = c->req->headers[i].value ? c->req->headers[i].value : "";
-        if (!name)
-            continue;
-        if (strncasecmp(name, APP_PREFIX, APP_PREFIX_LEN) == 0) {
-            if (!(breaks & HTTP_BREAK_D2C_APP_PROPS_DROPPED) &&
-                hub_msg_add_app(m, name + APP_PREFIX_LEN, value) != HS_EOK)
-                return HS_ENOMEM;
-            continue;
-        }
-        if (breaks & HTTP_BREAK_D2C_SYS_PROPS_DROPPED)
-            continue;
-        for (size_t k = 0; k < sizeof sys_headers / sizeof sys_headers[0]; k++)
-            if (strcasecmp(name, sys_headers[k].header) == 0 &&
-                hub_msg_set_sys(m, sys_headers[k].sys, value) != HS_EOK)
-                return HS_ENOMEM;
+        bool taken;
+        if (name && d2c_prop(c->api->opts.breaks, m, name, value, &taken) != HS_EOK)
+            return HS_ENOMEM;
     }
     return HS_EOK;
+}
+
+/* Why the hub refused a D2C message: the same rules again give the reason. */
+static void d2c_explain(const hub_msg_t *m, hub_err_t e, char *why, size_t cap)
+{
+    why[0] = '\0';
+    if (e != HUB_EARGUMENT_INVALID)
+        return;
+    hub_msg_violation_t v;
+    memset(&v, 0, sizeof v);
+    hub_msg_rules_t rules;
+    hub_msg_rules_d2c(&rules, true, 1024);
+    rules.max_bytes = 0;
+    (void)hub_msg_validate(m, &rules, &v);
+    snprintf(why, cap, "%s", v.detail);
+}
+
+#define BATCH_TYPE "application/vnd.microsoft.iothub.json"
+
+/* A batch element {"body":"<base64>","properties":{"iothub-app-k":"v",...}}
+ * as a message; NULL with the reason in why. */
+static hub_msg_t *batch_message(unsigned breaks, const json_t *el, size_t i, char *why, size_t cap)
+{
+    if (!json_is_object(el)) {
+        snprintf(why, cap, "batch element #%zu: expected an object", i);
+        return NULL;
+    }
+    const json_t *body = json_object_get(el, "body");
+    const json_t *props = json_object_get(el, "properties");
+    if (body && !json_is_string(body)) {
+        snprintf(why, cap, "batch element #%zu: body: expected a base64 string", i);
+        return NULL;
+    }
+    if (props && !json_is_null(props) && !json_is_object(props)) {
+        snprintf(why, cap, "batch element #%zu: properties: expected an object", i);
+        return NULL;
+    }
+    hub_msg_t *m = hub_msg_new();
+    const char *b64 = body ? json_string_value(body) : "";
+    size_t cap_raw = strlen(b64) / 4 * 3 + 3, n = 0;
+    unsigned char *raw = malloc(cap_raw);
+    if (!m || !raw) {
+        free(raw);
+        hub_msg_free(m);
+        snprintf(why, cap, "out of memory");
+        return NULL;
+    }
+    if (b64[0] && hub_b64_decode(b64, raw, cap_raw, &n) != HS_EOK) {
+        free(raw);
+        hub_msg_free(m);
+        snprintf(why, cap, "batch element #%zu: body is not base64", i);
+        return NULL;
+    }
+    hs_err_t e = hub_msg_set_body(m, raw, n);
+    free(raw);
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)props, key, v)
+    {
+        if (e != HS_EOK)
+            break;
+        if (!json_is_string(v)) {
+            snprintf(why, cap, "batch element #%zu: properties.%.64s: expected a string", i, key);
+            hub_msg_free(m);
+            return NULL;
+        }
+        bool taken;
+        e = d2c_prop(breaks, m, key, json_string_value(v), &taken);
+        if (e == HS_EOK && !taken) {
+            snprintf(why, cap,
+                     "batch element #%zu: property %.64s is neither iothub-app-* nor a system property",
+                     i, key);
+            hub_msg_free(m);
+            return NULL;
+        }
+    }
+    if (e != HS_EOK) {
+        hub_msg_free(m);
+        snprintf(why, cap, "out of memory");
+        return NULL;
+    }
+    return m;
+}
+
+/* A batch: every element is checked before any is sent; the hub then
+ * takes them in order and the first refusal answers (earlier ones stay
+ * accepted) [?]. */
+static void d2c_batch(http_ctx_t *c, http_resp_t *r, hub_conn_t conn)
+{
+    unsigned breaks = c->api->opts.breaks;
+    char why[256];
+    json_t *doc = http_body_json(c->req, true, why, sizeof why);
+    if (doc && !json_is_array(doc)) {
+        snprintf(why, sizeof why, "a batch body must be a JSON array");
+        json_decref(doc);
+        doc = NULL;
+    }
+    if (!doc) {
+        http_resp_hub_error(r, breaks, HUB_EARGUMENT_INVALID, why);
+        return;
+    }
+    size_t n = json_array_size(doc);
+    hub_msg_t **msgs = calloc(n ? n : 1, sizeof *msgs);
+    bool ok = msgs != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (msgs[i] = batch_message(breaks, json_array_get(doc, i), i, why, sizeof why)) != NULL;
+    json_decref(doc);
+    if (!ok) {
+        http_resp_hub_error(r, breaks, msgs ? HUB_EARGUMENT_INVALID : HUB_ESERVER_ERROR, why);
+    } else {
+        r->status = 204;
+        for (size_t i = 0; i < n; i++) {
+            hub_err_t e = hub_device_send_d2c(c->api->hub, conn, msgs[i]);
+            if (e == HUB_EOK)
+                continue;
+            char detail[256], rule[200];
+            d2c_explain(msgs[i], e, rule, sizeof rule);
+            snprintf(detail, sizeof detail, "batch element #%zu%s%s", i, rule[0] ? ": " : "", rule);
+            http_resp_hub_error(r, breaks, e, detail);
+            break;
+        }
+    }
+    for (size_t i = 0; msgs && i < n; i++)
+        hub_msg_free(msgs[i]);
+    free(msgs);
 }
 
 bool http_device_d2c(http_ctx_t *c, http_resp_t *r)
@@ -95,6 +234,12 @@ bool http_device_d2c(http_ctx_t *c, http_resp_t *r)
     hub_conn_t conn;
     if (!device_begin(c, r, &conn))
         return true;
+    const char *ct = http_req_header(c->req, "Content-Type");
+    if (ct && strncasecmp(ct, BATCH_TYPE, sizeof BATCH_TYPE - 1) == 0) {
+        d2c_batch(c, r, conn);
+        hub_device_request_end(c->api->hub, conn);
+        return true;
+    }
     hub_msg_t *m = hub_msg_new();
     if (!m || hub_msg_set_body(m, c->req->body, c->req->body_len) != HS_EOK ||
         d2c_props(c, m) != HS_EOK) {
@@ -108,15 +253,9 @@ bool http_device_d2c(http_ctx_t *c, http_resp_t *r)
     if (e == HUB_EOK) {
         r->status = 204;
     } else {
-        /* The hub keeps the books; the same rules again give the reason. */
-        hub_msg_violation_t v;
-        memset(&v, 0, sizeof v);
-        hub_msg_rules_t rules;
-        hub_msg_rules_d2c(&rules, true, 1024);
-        rules.max_bytes = 0;
-        if (e == HUB_EARGUMENT_INVALID)
-            (void)hub_msg_validate(m, &rules, &v);
-        http_resp_hub_error(r, breaks, e, v.detail[0] ? v.detail : NULL);
+        char why[200];
+        d2c_explain(m, e, why, sizeof why);
+        http_resp_hub_error(r, breaks, e, why[0] ? why : NULL);
     }
     hub_msg_free(m);
     return true;

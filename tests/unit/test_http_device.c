@@ -165,6 +165,50 @@ static void test_d2c_rules(void **state)
     fx_free(f);
 }
 
+static void test_d2c_batch(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new();
+    char tok[512];
+    fx_device_token("dev1", NULL, EPOCH + 3600, tok, sizeof tok);
+    capture_t c;
+    const char *h[] = { "Content-Type: application/vnd.microsoft.iothub.json", NULL };
+    /* what Http.sendEventBatch writes: "aGk=" is "hi", "eW8=" is "yo" */
+    fx_send(f, "POST", "/devices/dev1/messages/events", tok, h,
+            "[{\"body\": \"aGk=\", \"properties\":{\"iothub-app-k\":\"v\",\"iothub-messageid\":\"b-1\"}},"
+            "{\"body\": \"eW8=\"}]",
+            &c);
+    assert_int_equal(c.status, 204);
+    assert_int_equal(f->ep.count, 2);
+    assert_string_equal(f->ep.body, "yo"); /* the last one */
+    assert_int_equal(hub_counter(f->hub, "d2c.accepted"), 2);
+    /* structure errors refuse the whole batch before anything is sent */
+    static const struct {
+        const char *body;
+        const char *detail;
+    } bad[] = {
+        { "{}", "must be a JSON array" },
+        { "[{\"body\":\"aGk=\"},3]", "batch element #1: expected an object" },
+        { "[{\"body\":\"***\"}]", "body is not base64" },
+        { "[{\"body\":\"aGk=\",\"properties\":{\"k\":\"v\"}}]", "neither iothub-app-* nor" },
+        { "[{\"body\":\"aGk=\",\"properties\":{\"iothub-app-k\":1}}]", "expected a string" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fx_send(f, "POST", "/devices/dev1/messages/events", tok, h, bad[i].body, &c);
+        assert_hub_error(&c, 400, "ArgumentInvalid");
+        if (!strstr(c.body, bad[i].detail))
+            fail_msg("body %s lacks %s", c.body, bad[i].detail);
+    }
+    assert_int_equal(hub_counter(f->hub, "d2c.received"), 2);
+    /* a hub refusal names the element; the ones before it stay accepted */
+    fx_send(f, "POST", "/devices/dev1/messages/events", tok, h,
+            "[{\"body\":\"aGk=\"},{\"body\":\"aGk=\",\"properties\":{\"iothub-app-k\":\"a@b\"}}]", &c);
+    assert_hub_error(&c, 400, "ArgumentInvalid");
+    assert_non_null(strstr(c.body, "batch element #1: application property"));
+    assert_int_equal(hub_counter(f->hub, "d2c.accepted"), 3);
+    fx_free(f);
+}
+
 static hub_msg_t *c2d_msg(const char *id)
 {
     hub_msg_t *m = hub_msg_new();
@@ -282,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_d2c_keeps_mqtt_connection),
         cmocka_unit_test(test_d2c_auth),
         cmocka_unit_test(test_d2c_rules),
+        cmocka_unit_test(test_d2c_batch),
         cmocka_unit_test(test_c2d_receive_complete),
         cmocka_unit_test(test_c2d_reject_abandon),
     };

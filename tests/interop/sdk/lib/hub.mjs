@@ -138,64 +138,32 @@ export async function admin(path, init) {
     return { status: res.status, body };
 }
 
-// The entries of an admin log answer, whatever the wrapper: an array, or the first array member of an object.
-function entriesOf(body) {
-    if (Array.isArray(body)) return body;
-    if (body && typeof body === 'object') {
-        for (const k of ['messages', 'entries', 'items', 'batches', 'feedback']) {
-            if (Array.isArray(body[k])) return body[k];
-        }
-        for (const v of Object.values(body)) if (Array.isArray(v)) return v;
-    }
-    return [];
-}
-
-// Every (path, leaf value) pair of a JSON value, paths as lower-case dotted keys.
-export function leaves(v, path = '', out = []) {
-    if (v && typeof v === 'object') {
-        for (const [k, x] of Object.entries(v)) leaves(x, path ? `${path}.${k}` : k, out);
-    } else {
-        out.push([path.toLowerCase(), v]);
-    }
-    return out;
-}
-
-// The value of the first leaf whose last key matches one of the names (case-insensitive).
-export function field(entry, ...names) {
-    const want = names.map((n) => n.toLowerCase());
-    for (const [p, v] of leaves(entry)) {
-        const last = p.slice(p.lastIndexOf('.') + 1);
-        if (want.includes(last)) return v;
-    }
-    return undefined;
-}
-
-// The body of a logged message as text: a plain string field, or base64 if the log says so.
+// The body of a logged message as text: `body` when it is UTF-8, else `bodyBase64` (docs/serve.md).
 export function bodyText(entry) {
-    const b = entry.body ?? entry.payload ?? entry.data;
-    if (typeof b === 'string') {
-        const enc = String(entry.bodyEncoding ?? entry.body_encoding ?? entry.encoding ?? '').toLowerCase();
-        return enc === 'base64' ? Buffer.from(b, 'base64').toString('utf8') : b;
-    }
-    if (b && typeof b === 'object' && typeof b.base64 === 'string') return Buffer.from(b.base64, 'base64').toString('utf8');
-    if (b && typeof b === 'object' && typeof b.text === 'string') return b.text;
-    if (b !== undefined) return JSON.stringify(b);
+    if (typeof entry.body === 'string') return entry.body;
+    if (typeof entry.bodyBase64 === 'string') return Buffer.from(entry.bodyBase64, 'base64').toString('utf8');
     return undefined;
 }
 
-// Polls the routed-message log of an endpoint until an entry carries this message id.
+// Polls GET /endpoints/{endpoint}/messages (paging with `next`) until a message carries this messageId.
+// The answer is {"endpoint","messages":[{"seq","partition","enqueuedTimeUnixMs","systemProperties","appProperties","body"|"bodyBase64"}],"next",...}.
 export async function findRouted(endpoint, messageId, ms = T.step) {
     const deadline = Date.now() + ms;
     let last;
+    let from = 0;
     while (Date.now() < deadline) {
-        last = await admin(`/endpoints/${endpoint}/messages?from=0`);
-        if (last.status === 200) {
-            const hit = entriesOf(last.body).find((e) => leaves(e).some(([, v]) => v === messageId));
-            if (hit) return hit;
+        last = await admin(`/endpoints/${endpoint}/messages?from=${from}`);
+        assert.equal(last.status, 200, `GET /endpoints/${endpoint}/messages: ${JSON.stringify(last.body)}`);
+        assert.ok(Array.isArray(last.body.messages), 'the endpoint log has a messages array');
+        const hit = last.body.messages.find((e) => e.systemProperties && e.systemProperties.messageId === messageId);
+        if (hit) return hit;
+        if (last.body.messages.length > 0 && typeof last.body.next === 'number') {
+            from = last.body.next;
+            continue;
         }
         await sleep(200);
     }
-    throw new Error(`message ${messageId} not in /endpoints/${endpoint}/messages within ${ms} ms; last answer ${last && last.status}: ${JSON.stringify(last && last.body).slice(0, 600)}`);
+    throw new Error(`message ${messageId} not in /endpoints/${endpoint}/messages within ${ms} ms; last answer: ${JSON.stringify(last && last.body).slice(0, 600)}`);
 }
 
 // ---- feedback ---------------------------------------------------------------------

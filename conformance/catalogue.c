@@ -30,7 +30,8 @@ struct catalogue {
 };
 
 static const char *const known_areas[] = { "methods",     "messages", "c2d", "twins", "routing",
-                                           "auth",        "connections", "registry", "hub" };
+                                           "auth",        "connections", "registry", "hub",
+                                           "client" };
 static const char *const known_docs[] = { "direct-methods.txt", "message-format.txt",
                                           "routing-query.txt", "endpoints.txt", "NOTES.md" };
 static const char *const known_confidence[] = { "doc", "sdk", "edge", "?" };

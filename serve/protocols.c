@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "serve/amqp/amqp_breaks.h"
+#include "serve/amqp/amqp_session.h"
 #include "serve/amqp/feeds.h"
+#include "serve/mqtt/mqtt_session.h"
 #include "sim/hub/message.h"
 
 /* Admin reads return at most this many entries per request (page with from=). */
@@ -15,16 +17,21 @@
 struct serve_protocols {
     hub_t *hub;
     http_api_opts_t http_opts;
-    unsigned mqtt_breaks, amqp_breaks;
+    mqtt_session_opts_t mqtt_opts;
+    amqp_session_opts_t amqp_opts;
     http_api_t *http;
     amqp_feeds_t *feeds;
+    mqtt_shared_t *mqtt_shared;
 };
 
 serve_protocols_t *serve_protocols_new(hub_t *hub)
 {
     serve_protocols_t *p = calloc(1, sizeof *p);
-    if (p)
-        p->hub = hub;
+    if (!p)
+        return NULL;
+    p->hub = hub;
+    mqtt_session_opts_defaults(&p->mqtt_opts, hub);
+    amqp_session_opts_default(&p->amqp_opts);
     return p;
 }
 
@@ -33,8 +40,10 @@ hs_err_t serve_protocols_break(serve_protocols_t *p, const char *name)
     unsigned bit;
     if ((bit = http_break_lookup(name)) != 0)
         p->http_opts.breaks |= bit;
+    else if ((bit = mqtt_break_lookup(name)) != 0)
+        p->mqtt_opts.breaks |= bit;
     else if ((bit = amqp_break_lookup(name)) != 0)
-        p->amqp_breaks |= bit;
+        p->amqp_opts.breaks |= bit;
     else
         return HS_ENOTFOUND;
     return HS_EOK;
@@ -42,8 +51,9 @@ hs_err_t serve_protocols_break(serve_protocols_t *p, const char *name)
 
 hs_err_t serve_protocols_start(serve_protocols_t *p)
 {
-    if (!(p->http = http_api_new(p->hub, &p->http_opts)))
+    if (!(p->http = http_api_new(p->hub, &p->http_opts)) || !(p->mqtt_shared = mqtt_shared_new(p->hub)))
         return HS_ENOMEM;
+    p->mqtt_opts.shared = p->mqtt_shared;
     return amqp_feeds_new(p->hub, NULL, &p->feeds);
 }
 
@@ -53,6 +63,8 @@ void serve_protocols_detach(serve_protocols_t *p)
         return;
     amqp_feeds_free(p->feeds);
     p->feeds = NULL;
+    mqtt_shared_free(p->mqtt_shared);
+    p->mqtt_shared = NULL;
 }
 
 void serve_protocols_free(serve_protocols_t *p)
@@ -68,6 +80,8 @@ void serve_protocols_for_each_break(void (*fn)(void *ctx, const char *name, cons
 {
     for (size_t i = 0; http_break_name(i); i++)
         fn(ctx, http_break_name(i), http_break_description(i));
+    for (size_t i = 0; mqtt_break_at(i); i++)
+        fn(ctx, mqtt_break_at(i)->name, mqtt_break_at(i)->text);
     for (size_t i = 0; amqp_break_at(i); i++)
         fn(ctx, amqp_break_at(i)->name, amqp_break_at(i)->what);
 }
@@ -206,14 +220,68 @@ json_t *serve_protocols_feedback_json(serve_protocols_t *p, const char *query, i
     return json_pack("{s:o,s:I}", "batches", acc.list, "next", (json_int_t)next);
 }
 
-/* ---- stream protocols: filled in as the sessions land --------------------- */
+/* ---- stream protocols ------------------------------------------------------ */
+
+static void *mqtt_open(void *ctx, const wire_peer_t *peer, const wire_io_ops_t *io, void *io_ctx,
+                       const wire_observer_ops_t *obs, void *obs_ctx)
+{
+    serve_protocols_t *p = ctx;
+    return mqtt_session_new(p->hub, &p->mqtt_opts, peer, io, io_ctx, obs, obs_ctx);
+}
+
+static void mqtt_input(void *session, const void *bytes, size_t len)
+{
+    mqtt_session_input(session, bytes, len);
+}
+
+static void mqtt_closed(void *session)
+{
+    mqtt_session_transport_closed(session);
+}
+
+static void mqtt_free(void *session)
+{
+    mqtt_session_free(session);
+}
+
+static const serve_stream_proto_t mqtt_proto = {
+    .name = "mqtt", .open = mqtt_open, .input = mqtt_input, .transport_closed = mqtt_closed,
+    .free = mqtt_free,
+};
+
+static void *amqp_open(void *ctx, const wire_peer_t *peer, const wire_io_ops_t *io, void *io_ctx,
+                       const wire_observer_ops_t *obs, void *obs_ctx)
+{
+    serve_protocols_t *p = ctx;
+    return amqp_session_new(p->hub, p->feeds, &p->amqp_opts, peer, io, io_ctx, obs, obs_ctx);
+}
+
+static void amqp_input(void *session, const void *bytes, size_t len)
+{
+    amqp_session_input(session, bytes, len);
+}
+
+static void amqp_closed(void *session)
+{
+    amqp_session_transport_closed(session);
+}
+
+static void amqp_free(void *session)
+{
+    amqp_session_free(session);
+}
+
+static const serve_stream_proto_t amqp_proto = {
+    .name = "amqp", .open = amqp_open, .input = amqp_input, .transport_closed = amqp_closed,
+    .free = amqp_free,
+};
 
 const serve_stream_proto_t *serve_protocols_mqtt(void)
 {
-    return NULL;
+    return &mqtt_proto;
 }
 
 const serve_stream_proto_t *serve_protocols_amqp(void)
 {
-    return NULL;
+    return &amqp_proto;
 }

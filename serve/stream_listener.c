@@ -66,9 +66,10 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     stream_conn_t *c = arg;
-    serve_clock_sync(c->l->o.clock);
+    serve_clock_t *clock = c->l->o.clock;
+    serve_clock_sync(clock);
     conn_destroy(c);
-    serve_clock_rearm(c->l->o.clock);
+    serve_clock_rearm(clock);
 }
 
 /* Free on the next loop turn: never from inside a call into the session. */
@@ -229,12 +230,23 @@ hs_err_t serve_listener_new(const serve_listener_opts_t *o, serve_listener_t **o
         return HS_ENOMEM;
     l->o = *o;
     struct sockaddr_storage ss;
-    int sslen = sizeof ss;
+    memset(&ss, 0, sizeof ss);
+    int sslen;
     char spec[128];
     snprintf(spec, sizeof spec, strchr(o->bind, ':') ? "[%s]:%d" : "%s:%d", o->bind, o->port);
-    memset(&ss, 0, sizeof ss);
-    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) != 0) {
-        snprintf(why, cap, "%s: bad bind address '%s'", o->proto->name, o->bind);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&ss;
+    /* by hand: evutil_parse_sockaddr_port refuses port 0 (any free port) */
+    if (inet_pton(AF_INET, strcmp(o->bind, "localhost") == 0 ? "127.0.0.1" : o->bind, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)o->port);
+        sslen = sizeof *in4;
+    } else if (inet_pton(AF_INET6, o->bind, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)o->port);
+        sslen = sizeof *in6;
+    } else {
+        snprintf(why, cap, "%s: bad bind address '%s' (an IPv4 or IPv6 address)", o->proto->name, o->bind);
         free(l);
         return HS_EINVAL;
     }

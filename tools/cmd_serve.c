@@ -4,12 +4,13 @@
 
 #include "cli.h"
 #include "run_common.h"
+#include "serve/protocols.h"
 #include "serve/serve.h"
 #include "sim/hub/json_locate.h"
 
 enum {
     OPT_CONFIG, OPT_BIND, OPT_HOST, OPT_MQTT, OPT_HTTPS, OPT_AMQP, OPT_ADMIN, OPT_CERT, OPT_KEY,
-    OPT_BREAK, OPT_CHECK, OPT_JUNIT, OPT_HTML, OPT_JSON, OPT_SEED, OPT_TOKEN, OPT_QUIET
+    OPT_BREAK, OPT_LIST_BREAKS, OPT_CHECK, OPT_JUNIT, OPT_HTML, OPT_JSON, OPT_SEED, OPT_TOKEN, OPT_QUIET
 };
 static const cli_opt_t serve_options[] = {
     { "config", 'c', "FILE", "hub config (the same file the hub model and scenarios use; default: built-in defaults)" },
@@ -22,6 +23,7 @@ static const cli_opt_t serve_options[] = {
     { "cert", 0, "PEM", "server certificate chain (hubsim certs DIR makes one)" },
     { "key", 0, "PEM", "server private key" },
     { "break", 'b', "RULE-ID", "make the hub break a rule on purpose (a hub or wire switch; repeatable)" },
+    { "list-breaks", 0, NULL, "list every switch --break takes (hub model and wire) and exit" },
     { "check-clients", 0, NULL, "record the CLIENT- rules clients break; report them on exit" },
     { "junit", 0, "FILE", "with --check-clients: JUnit XML report on exit" },
     { "html", 0, "FILE", "with --check-clients: HTML report on exit" },
@@ -40,6 +42,20 @@ static int parse_port(const hs_command_t *cmd, const char *opt, const char *text
         return cli_usage_error(cmd, "--%s wants a port 0..65535 or -1 (off), got '%s'", opt, text);
     *out = (int)v;
     return HS_EXIT_OK;
+}
+
+static void print_break(void *ctx, const char *name, const char *what)
+{
+    fprintf(ctx, "  %-44s %s\n", name, what);
+}
+
+static void list_breaks(FILE *f)
+{
+    fprintf(f, "hub model switches (also for hubsim conform --break):\n");
+    for (int i = 0; i < HUB_FAULT__COUNT; i++)
+        print_break(f, hub_fault_info((hub_fault_t)i)->name, hub_fault_info((hub_fault_t)i)->description);
+    fprintf(f, "wire switches (MQTT, HTTPS and AMQP sessions):\n");
+    serve_protocols_for_each_break(print_break, f);
 }
 
 static int run_serve(const hs_command_t *cmd, int argc, char **argv)
@@ -71,6 +87,7 @@ static int run_serve(const hs_command_t *cmd, int argc, char **argv)
         case OPT_CERT: o.cert_pem = value; break;
         case OPT_KEY: o.key_pem = value; break;
         case OPT_BREAK: breaks[n_breaks++] = value; break;
+        case OPT_LIST_BREAKS: list_breaks(stdout); free(breaks); return HS_EXIT_OK;
         case OPT_CHECK: o.check_clients = true; break;
         case OPT_JUNIT: paths.junit = value; break;
         case OPT_HTML: paths.html = value; break;

@@ -61,6 +61,19 @@ if configure_build asan gcc -DCMAKE_BUILD_TYPE=Debug -DHUBSIM_SANITIZE=ON; then
     if [ $rc -ne 0 ] && [ -z "$line" ]; then total_fail=$((total_fail + 1)); fi
     echo "   html $kind: ${line:-no result (exit $rc), see ${log#$ROOT/}}"
   done
+  # The served hub against the official Azure IoT Node SDKs (npm ci from the
+  # committed lockfile), in a private network namespace on the standard ports.
+  echo "== sdk interop (official Node SDKs against hubsim serve)"
+  log=$LOGDIR/sdk-interop.log
+  HUBSIM_SDK_OUT=$ROOT/build/sdk-interop bash tests/interop/sdk/run.sh build/asan/hubsim >"$log" 2>&1
+  rc=$?
+  line=$(grep -E '^sdk-interop: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  if [ -n "$line" ]; then
+    set -- $line; total_pass=$((total_pass + $2)); total_fail=$((total_fail + $4))
+  fi
+  if [ $rc -ne 0 ] && [ -z "$line" ]; then total_fail=$((total_fail + 1)); fi
+  echo "   ${line:-sdk-interop: no result (exit $rc), see ${log#$ROOT/}}"
+  grep -E '^not ok' "$ROOT/build/sdk-interop/results.tap" 2>/dev/null | sed 's/^/   /'
 else build_failed asan; fi
 
 if configure_build cov gcc -DCMAKE_BUILD_TYPE=Debug -DHUBSIM_COVERAGE=ON; then

@@ -137,12 +137,12 @@ static bool parse_identity(const json_t *doc, const char *dev, const char *mod, 
         !opt_string(doc, "status", "", &status, why, cap))
         return false;
     if (body_dev && strcmp(body_dev, dev) != 0) {
-        snprintf(why, cap, "deviceId '%.128s' in the body does not match '%.128s' in the path",
+        snprintf(why, cap, "deviceId '%.100s' in the body does not match '%.100s' in the path",
                  body_dev, dev);
         return false;
     }
     if (mod && body_mod && strcmp(body_mod, mod) != 0) {
-        snprintf(why, cap, "moduleId '%.128s' in the body does not match '%.128s' in the path",
+        snprintf(why, cap, "moduleId '%.100s' in the body does not match '%.100s' in the path",
                  body_mod, mod);
         return false;
     }
@@ -204,7 +204,7 @@ bool http_registry_get(http_ctx_t *c, http_resp_t *r)
 bool http_registry_put(http_ctx_t *c, http_resp_t *r)
 {
     unsigned breaks = c->api->opts.breaks;
-    char why[256];
+    char why[512];
     json_t *doc = http_body_json(c->req, false, why, sizeof why);
     if (!doc) {
         http_resp_hub_error(r, breaks, HUB_EARGUMENT_INVALID, why);

@@ -174,6 +174,8 @@ hs_err_t serve_https_new(const serve_https_opts_t *o, serve_https_t **out, char 
     }
     h->o = *o;
     evhttp_set_max_body_size(h->http, EVHTTP_BODY_MAX);
+    /* the API sets Content-Type itself; evhttp would add text/html to a 204 */
+    evhttp_set_default_content_type(h->http, NULL);
     evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
                                             EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE);
     evhttp_set_gencb(h->http, on_request, h);

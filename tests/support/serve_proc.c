@@ -317,3 +317,73 @@ void sp_sas(const char *sr, const char *key, const char *skn, long ttl, char *ou
     snprintf(out, cap, "SharedAccessSignature sr=%s&sig=%s&se=%s%s%s", esr, esig, se, skn ? "&skn=" : "",
              skn ? skn : "");
 }
+
+/* ---- raw TLS client ------------------------------------------------------------ */
+
+struct sp_tls {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+sp_tls_t *sp_tls_connect(int port, const char *client_pem, const char *client_key)
+{
+    sp_tls_t *c = calloc(1, sizeof *c);
+    char path[1024];
+    c->fd = connect_loopback(port);
+    if (c->fd < 0) {
+        free(c);
+        return NULL;
+    }
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    snprintf(path, sizeof path, "%s/fixtures/certs/ca.pem", tu_source_dir());
+    SSL_CTX_load_verify_locations(c->ctx, path, NULL);
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    if (client_pem && client_key) {
+        SSL_CTX_use_certificate_file(c->ctx, client_pem, SSL_FILETYPE_PEM);
+        SSL_CTX_use_PrivateKey_file(c->ctx, client_key, SSL_FILETYPE_PEM);
+    }
+    c->ssl = SSL_new(c->ctx);
+    SSL_set_fd(c->ssl, c->fd);
+    SSL_set_tlsext_host_name(c->ssl, "localhost");
+    SSL_set1_host(c->ssl, "localhost");
+    if (SSL_connect(c->ssl) != 1) {
+        ERR_clear_error();
+        sp_tls_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+bool sp_tls_write(sp_tls_t *c, const void *bytes, size_t len)
+{
+    return SSL_write(c->ssl, bytes, (int)len) == (int)len;
+}
+
+long sp_tls_read(sp_tls_t *c, void *buf, size_t cap, int timeout_ms)
+{
+    if (SSL_pending(c->ssl) == 0) {
+        struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+        if (poll(&pfd, 1, timeout_ms) <= 0)
+            return 0;
+    }
+    int n = SSL_read(c->ssl, buf, (int)cap);
+    if (n > 0)
+        return n;
+    int e = SSL_get_error(c->ssl, n);
+    ERR_clear_error();
+    return e == SSL_ERROR_WANT_READ ? 0 : -1;
+}
+
+void sp_tls_close(sp_tls_t *c)
+{
+    if (!c)
+        return;
+    if (c->ssl)
+        SSL_free(c->ssl);
+    if (c->ctx)
+        SSL_CTX_free(c->ctx);
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c);
+}

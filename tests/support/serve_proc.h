@@ -41,4 +41,15 @@ const char *sp_body(const char *resp);
  * of wall time, with skn when non-NULL. */
 void sp_sas(const char *sr, const char *key, const char *skn, long ttl, char *out, size_t cap);
 
+
+/* A TLS client connection to 127.0.0.1:port (checked against the test CA;
+ * with client_pem/client_key, presenting that certificate).  NULL on failure. */
+typedef struct sp_tls sp_tls_t;
+sp_tls_t *sp_tls_connect(int port, const char *client_pem, const char *client_key);
+bool sp_tls_write(sp_tls_t *c, const void *bytes, size_t len);
+/* Reads what arrives within timeout_ms into buf; returns the byte count,
+ * 0 on timeout, -1 when the server closed the connection. */
+long sp_tls_read(sp_tls_t *c, void *buf, size_t cap, int timeout_ms);
+void sp_tls_close(sp_tls_t *c);
+
 #endif

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "serve/mqtt/mqtt_packet.h"
 #include "serve_proc.h"
 #include "test_util.h"
 
@@ -150,6 +151,135 @@ static void test_check_clients_report_on_exit(void **state)
     sp_free(&sp);
 }
 
+
+#define DEVICE_KEY "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+
+/* Registers device `id` with DEVICE_KEY through the served REST API. */
+static void register_device(const serve_proc_t *sp, const char *id)
+{
+    char tok[600], hdr[800], path[256], body[400];
+    sp_sas("localhost", OWNER_KEY, "iothubowner", 3600, tok, sizeof tok);
+    snprintf(hdr, sizeof hdr, "Authorization: %s\r\nContent-Type: application/json\r\n", tok);
+    snprintf(path, sizeof path, "/devices/%s?api-version=2021-04-12", id);
+    snprintf(body, sizeof body,
+             "{\"deviceId\":\"%s\",\"authentication\":{\"type\":\"sas\",\"symmetricKey\":"
+             "{\"primaryKey\":\"%s\",\"secondaryKey\":\"%s\"}}}", id, DEVICE_KEY, DEVICE_KEY);
+    assert_int_equal(sp_http(sp->https, true, "PUT", path, hdr, body, NULL), 200);
+}
+
+static void mqtt_send(sp_tls_t *c, const mqtt_packet_t *p)
+{
+    uint8_t buf[2048];
+    size_t n = 0;
+    assert_int_equal(mqtt_encode(p, buf, sizeof buf, &n), 0);
+    assert_true(sp_tls_write(c, buf, n));
+}
+
+/* CONNECT as `id` with a good token; returns the CONNACK code. */
+static int mqtt_connect(sp_tls_t *c, const char *id)
+{
+    char user[200], sr[200], tok[600];
+    snprintf(user, sizeof user, "localhost/%s/?api-version=2021-04-12", id);
+    snprintf(sr, sizeof sr, "localhost/devices/%s", id);
+    sp_sas(sr, DEVICE_KEY, NULL, 3600, tok, sizeof tok);
+    mqtt_packet_t p = { .type = MQTT_CONNECT };
+    p.u.connect.keep_alive = 60;
+    p.u.connect.client_id = (mqtt_str_t){ id, strlen(id) };
+    p.u.connect.has_username = true;
+    p.u.connect.username = (mqtt_str_t){ user, strlen(user) };
+    p.u.connect.has_password = true;
+    p.u.connect.password = (mqtt_str_t){ tok, strlen(tok) };
+    mqtt_send(c, &p);
+    uint8_t ack[16];
+    long n = sp_tls_read(c, ack, sizeof ack, 5000);
+    assert_int_equal(n, 4);
+    assert_int_equal(ack[0], 0x20);
+    return ack[3];
+}
+
+/* A device that publishes with QoS 2: the hub closes it, --check-clients
+ * records CLIENT-MQTT-QOS2, the report lists the failure and exit is 1. */
+static void test_check_clients_catches_qos2(void **state)
+{
+    (void)state;
+    char junit[512];
+    snprintf(junit, sizeof junit, "%s/serve-check-qos2.xml", tu_build_dir());
+    unlink(junit);
+    serve_proc_t sp;
+    const char *const extra[] = { "--check-clients", "--junit", junit, NULL };
+    start_or_fail(&sp, extra);
+    register_device(&sp, "dq2");
+    sp_tls_t *c = sp_tls_connect(sp.mqtt, NULL, NULL);
+    assert_non_null(c);
+    assert_int_equal(mqtt_connect(c, "dq2"), 0);
+    static const char topic[] = "devices/dq2/messages/events/";
+    mqtt_packet_t pub = { .type = MQTT_PUBLISH };
+    pub.u.publish.qos = 2;
+    pub.u.publish.packet_id = 7;
+    pub.u.publish.topic = (mqtt_str_t){ topic, sizeof topic - 1 };
+    pub.u.publish.payload = (const uint8_t *)"{}";
+    pub.u.publish.payload_len = 2;
+    mqtt_send(c, &pub);
+    uint8_t buf[64];
+    long n = 0;
+    for (int i = 0; i < 50 && n >= 0; i++) /* the server closes: bounded wait */
+        n = sp_tls_read(c, buf, sizeof buf, 100);
+    assert_int_equal(n, -1);
+    sp_tls_close(c);
+    char *resp = NULL;
+    assert_int_equal(sp_http(sp.admin, false, "GET", "/violations", NULL, NULL, &resp), 200);
+    assert_non_null(strstr(sp_body(resp), "\"CLIENT-MQTT-QOS2\":{\"count\":1"));
+    free(resp);
+    assert_int_equal(sp_stop(&sp), 1); /* a client rule was broken */
+    assert_non_null(strstr(sp.output, "client checks: 1 rule broken"));
+    char *xml = tu_read_file(junit, NULL);
+    assert_non_null(xml);
+    const char *tc = strstr(xml, "CLIENT-MQTT-QOS2");
+    assert_non_null(tc);
+    assert_non_null(strstr(tc, "<failure"));
+    free(xml);
+    sp_free(&sp);
+}
+
+/* A well-behaved MQTT device: telemetry with properties reaches the events
+ * endpoint log the admin API serves, and the hub's books balance. */
+static void test_mqtt_telemetry_reaches_endpoint_log(void **state)
+{
+    (void)state;
+    serve_proc_t sp;
+    const char *const extra[] = { "--check-clients", NULL };
+    start_or_fail(&sp, extra);
+    register_device(&sp, "dt1");
+    sp_tls_t *c = sp_tls_connect(sp.mqtt, NULL, NULL);
+    assert_non_null(c);
+    assert_int_equal(mqtt_connect(c, "dt1"), 0);
+    static const char topic[] = "devices/dt1/messages/events/%24.mid=m-1&color=blue";
+    mqtt_packet_t pub = { .type = MQTT_PUBLISH };
+    pub.u.publish.qos = 1;
+    pub.u.publish.packet_id = 1;
+    pub.u.publish.topic = (mqtt_str_t){ topic, sizeof topic - 1 };
+    pub.u.publish.payload = (const uint8_t *)"{\"t\":21}";
+    pub.u.publish.payload_len = 8;
+    mqtt_send(c, &pub);
+    uint8_t ack[8];
+    assert_int_equal(sp_tls_read(c, ack, sizeof ack, 5000), 4);
+    assert_int_equal(ack[0], 0x40); /* PUBACK */
+    sp_tls_close(c);
+    char *resp = NULL;
+    assert_int_equal(sp_http(sp.admin, false, "GET", "/endpoints/events/messages?from=0", NULL, NULL, &resp), 200);
+    const char *b = sp_body(resp);
+    assert_non_null(strstr(b, "\"messageId\":\"m-1\""));
+    assert_non_null(strstr(b, "\"connectionDeviceId\":\"dt1\""));
+    assert_non_null(strstr(b, "\"color\":\"blue\""));
+    assert_non_null(strstr(b, "\"body\":\"{\\\"t\\\":21}\""));
+    free(resp);
+    assert_int_equal(sp_http(sp.admin, false, "GET", "/check", NULL, NULL, &resp), 200);
+    assert_non_null(strstr(sp_body(resp), "\"balanced\":true"));
+    free(resp);
+    assert_int_equal(sp_stop(&sp), 0); /* nothing broken */
+    sp_free(&sp);
+}
+
 /* ---- start-up errors ---------------------------------------------------------- */
 
 static void expect_exit(const char *const *args, int code, const char *needle)
@@ -209,6 +339,8 @@ int main(void)
         cmocka_unit_test(test_https_error_body_and_registry),
         cmocka_unit_test(test_admin_token),
         cmocka_unit_test(test_check_clients_report_on_exit),
+        cmocka_unit_test(test_check_clients_catches_qos2),
+        cmocka_unit_test(test_mqtt_telemetry_reaches_endpoint_log),
         cmocka_unit_test(test_startup_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,7 @@
     X(LINK_BEFORE_AUTH, "AMQP-LINK-BEFORE-AUTH", "AMQP-LINK-AUTH",                                \
       "a device link attached before any put-token is accepted (its messages are then refused)")  \
     X(ADDRESS_CASE, "AMQP-ADDRESS-CASE", "AMQP-ADDRESS-CASE",                                     \
-      "link addresses are matched case-sensitively (/methods/deviceBound only)")                  \
+      "link addresses are matched case-sensitively against lower-case words")                  \
     X(D2C_ACCEPT_ALL, "AMQP-D2C-ACCEPT-ALL", "AMQP-D2C-DISPOSITION",                              \
       "every D2C transfer is settled accepted, even when the hub refused the message")            \
     X(REJECT_NO_CONDITION, "AMQP-REJECT-NO-CONDITION", "AMQP-ERROR-CONDITION",                    \

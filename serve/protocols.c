@@ -9,6 +9,7 @@
 #include "serve/amqp/amqp_session.h"
 #include "serve/amqp/feeds.h"
 #include "serve/mqtt/mqtt_session.h"
+#include "serve/reconnect_storm.h"
 #include "sim/hub/message.h"
 
 /* Admin reads return at most this many entries per request (page with from=). */
@@ -22,6 +23,7 @@ struct serve_protocols {
     http_api_t *http;
     amqp_feeds_t *feeds;
     mqtt_shared_t *mqtt_shared;
+    storm_watch_t *storms; /* CLIENT-RECONNECT-STORM, fed by accepted MQTT connections */
 };
 
 serve_protocols_t *serve_protocols_new(hub_t *hub)
@@ -54,6 +56,8 @@ hs_err_t serve_protocols_start(serve_protocols_t *p)
     if (!(p->http = http_api_new(p->hub, &p->http_opts)) || !(p->mqtt_shared = mqtt_shared_new(p->hub)))
         return HS_ENOMEM;
     p->mqtt_opts.shared = p->mqtt_shared;
+    if (!(p->storms = storm_watch_new(STORM_DEFAULT_MAX_CONNECTS, STORM_DEFAULT_WINDOW)))
+        return HS_ENOMEM;
     return amqp_feeds_new(p->hub, NULL, &p->feeds);
 }
 
@@ -73,6 +77,7 @@ void serve_protocols_free(serve_protocols_t *p)
         return;
     serve_protocols_detach(p);
     http_api_free(p->http);
+    storm_watch_free(p->storms);
     free(p);
 }
 
@@ -222,26 +227,55 @@ json_t *serve_protocols_feedback_json(serve_protocols_t *p, const char *query, i
 
 /* ---- stream protocols ------------------------------------------------------ */
 
+/* An MQTT session plus what the carrier-level client checks need: the
+ * first time the session has an identity (its CONNECT was accepted) counts
+ * one connection for the reconnect-storm rule. */
+typedef struct {
+    mqtt_session_t *s;
+    serve_protocols_t *p;
+    const wire_observer_ops_t *obs;
+    void *obs_ctx;
+    bool counted;
+} mqtt_conn_t;
+
 static void *mqtt_open(void *ctx, const wire_peer_t *peer, const wire_io_ops_t *io, void *io_ctx,
                        const wire_observer_ops_t *obs, void *obs_ctx)
 {
     serve_protocols_t *p = ctx;
-    return mqtt_session_new(p->hub, &p->mqtt_opts, peer, io, io_ctx, obs, obs_ctx);
+    mqtt_conn_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    *c = (mqtt_conn_t){ .p = p, .obs = obs, .obs_ctx = obs_ctx };
+    if (!(c->s = mqtt_session_new(p->hub, &p->mqtt_opts, peer, io, io_ctx, obs, obs_ctx))) {
+        free(c);
+        return NULL;
+    }
+    return c;
 }
 
 static void mqtt_input(void *session, const void *bytes, size_t len)
 {
-    mqtt_session_input(session, bytes, len);
+    mqtt_conn_t *c = session;
+    mqtt_session_input(c->s, bytes, len);
+    const char *who = mqtt_session_identity(c->s);
+    if (c->counted || !who || !*who || !c->obs || !c->obs->violation)
+        return;
+    c->counted = true;
+    char detail[200];
+    if (storm_watch_note(c->p->storms, who, sim_kernel_now(hub_kernel(c->p->hub)), detail, sizeof detail))
+        c->obs->violation(c->obs_ctx, "CLIENT-RECONNECT-STORM", who, detail);
 }
 
 static void mqtt_closed(void *session)
 {
-    mqtt_session_transport_closed(session);
+    mqtt_session_transport_closed(((mqtt_conn_t *)session)->s);
 }
 
 static void mqtt_free(void *session)
 {
-    mqtt_session_free(session);
+    mqtt_conn_t *c = session;
+    mqtt_session_free(c->s);
+    free(c);
 }
 
 static const serve_stream_proto_t mqtt_proto = {

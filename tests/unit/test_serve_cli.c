@@ -241,6 +241,34 @@ static void test_check_clients_catches_qos2(void **state)
     sp_free(&sp);
 }
 
+/* Six accepted connections of one device within a second: the sixth breaks
+ * CLIENT-RECONNECT-STORM (5 per 10 s); five do not. */
+static void test_check_clients_catches_reconnect_storm(void **state)
+{
+    (void)state;
+    serve_proc_t sp;
+    const char *const extra[] = { "--check-clients", NULL };
+    start_or_fail(&sp, extra);
+    register_device(&sp, "ds1");
+    char *resp = NULL;
+    for (int i = 0; i < 6; i++) {
+        sp_tls_t *c = sp_tls_connect(sp.mqtt, NULL, NULL);
+        assert_non_null(c);
+        assert_int_equal(mqtt_connect(c, "ds1"), 0);
+        sp_tls_close(c);
+        if (i == 4) { /* five connections: still within the rule */
+            assert_int_equal(sp_http(sp.admin, false, "GET", "/violations", NULL, NULL, &resp), 200);
+            assert_null(strstr(sp_body(resp), "CLIENT-RECONNECT-STORM"));
+            free(resp);
+        }
+    }
+    assert_int_equal(sp_http(sp.admin, false, "GET", "/violations", NULL, NULL, &resp), 200);
+    assert_non_null(strstr(sp_body(resp), "\"CLIENT-RECONNECT-STORM\":{\"count\":1"));
+    free(resp);
+    assert_int_equal(sp_stop(&sp), 1);
+    sp_free(&sp);
+}
+
 /* A well-behaved MQTT device: telemetry with properties reaches the events
  * endpoint log the admin API serves, and the hub's books balance. */
 static void test_mqtt_telemetry_reaches_endpoint_log(void **state)
@@ -340,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_admin_token),
         cmocka_unit_test(test_check_clients_report_on_exit),
         cmocka_unit_test(test_check_clients_catches_qos2),
+        cmocka_unit_test(test_check_clients_catches_reconnect_storm),
         cmocka_unit_test(test_mqtt_telemetry_reaches_endpoint_log),
         cmocka_unit_test(test_startup_errors),
     };

@@ -86,10 +86,10 @@ else build_failed cov; fi
 
 # The routing parser/evaluator fuzzer (libFuzzer, clang), bounded in CI;
 # `make fuzz` runs it longer.
-echo "== fuzz routing parser and evaluator (${FUZZ_SECONDS:-30} s)"
+echo "== fuzz MQTT decoder, routing parser and evaluator (${FUZZ_SECONDS:-30} s each)"
 if bash scripts/fuzz.sh --seconds "${FUZZ_SECONDS:-30}" >"$LOGDIR/fuzz.log" 2>&1; then
-  echo "   fuzz: 1 passed, 0 failed ($(grep -oE '#[0-9]+' "$LOGDIR/fuzz.log" | tail -1 | tr -d '#') runs, no crash)"
-  total_pass=$((total_pass + 1))
+  echo "   fuzz: 2 passed, 0 failed (mqtt, routing: $(grep -oE 'Done [0-9]+ runs' "$LOGDIR/fuzz.log" | grep -oE '[0-9]+' | paste -sd/) runs, no crash)"
+  total_pass=$((total_pass + 2))
 else
   echo "   fuzz: crash or build failure, see ${LOGDIR#$ROOT/}/fuzz.log"; tail -20 "$LOGDIR/fuzz.log"
   total_fail=$((total_fail + 1))

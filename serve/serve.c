@@ -289,6 +289,16 @@ report_result_t *serve_client_report(const serve_t *s)
     return client_checks_report(s->checks, target);
 }
 
+void serve_close_connections(serve_t *s)
+{
+    serve_clock_sync(s->clock);
+    serve_listener_free(s->mqtt);
+    serve_listener_free(s->amqp);
+    serve_https_free(s->https);
+    s->mqtt = s->amqp = NULL;
+    s->https = NULL;
+}
+
 hs_err_t serve_check(const serve_t *s, char *why, size_t cap)
 {
     return hub_check(s->hub, why, cap);

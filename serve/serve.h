@@ -37,6 +37,9 @@ void serve_stop(serve_t *s);
 /* The client-check report (NULL without --check-clients): the caller writes
  * it and frees it. */
 struct report_result *serve_client_report(const serve_t *s);
+/* Close every connection (each session tells the hub) and stop listening;
+ * serve_run returns first.  Idempotent. */
+void serve_close_connections(serve_t *s);
 /* The hub's own books at exit: HS_EOK or HS_ESTATE with why. */
 hs_err_t serve_check(const serve_t *s, char *why, size_t cap);
 void serve_free(serve_t *s);

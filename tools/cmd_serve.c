@@ -141,14 +141,25 @@ static int run_serve(const hs_command_t *cmd, int argc, char **argv)
     fprintf(stdout, "hubsim serve: shutting down\n");
 
     rc = HS_EXIT_OK;
+    /* every connection closed, the hub told: now its books must balance */
+    serve_close_connections(s);
+    char books[512];
+    if (serve_check(s, books, sizeof books) == HS_EOK) {
+        fprintf(stdout, "hub books: balanced\n");
+    } else {
+        fprintf(stdout, "hub books: UNBALANCED: %s\n", books);
+        rc = HS_EXIT_HARNESS;
+    }
     report_result_t *report = serve_client_report(s);
     if (report) {
         report_result_set_wallclock(report, started, run_wall_ms());
         size_t failed = report_result_verdict_count(report, REPORT_FAIL) +
                         report_result_verdict_count(report, REPORT_ERROR);
         fprintf(stdout, "client checks: %zu rule%s broken\n", failed, failed == 1 ? "" : "s");
-        rc = run_write_reports("serve", report, &paths);
-        if (rc == HS_EXIT_OK)
+        int wrc = run_write_reports("serve", report, &paths);
+        if (wrc != HS_EXIT_OK)
+            rc = wrc;
+        else if (rc == HS_EXIT_OK)
             rc = report_result_exit_code(report);
         report_result_free(report);
     }
@@ -176,9 +187,10 @@ const hs_command_t hs_cmd_serve = {
         "With --check-clients the sessions record the CLIENT- rules that connecting devices break (QoS 2, "
         "foreign topics, bad property bags, responses to unknown requests, unacknowledged C2D messages) and "
         "write them on exit in the conformance report format; the exit code is then 1 when a rule was "
-        "broken. SIGINT and SIGTERM shut down cleanly: connections are closed, the hub is told, reports "
-        "are flushed. Exit codes: 0 clean, 1 client rule broken, 2 usage or config error, 3 a listener "
-        "could not start (port in use, unreadable certificate).",
+        "broken. SIGINT and SIGTERM shut down cleanly: connections are closed, the hub is told, its "
+        "conservation check runs (`hub books: balanced`), reports are flushed. Exit codes: 0 clean, 1 "
+        "client rule broken, 2 usage or config error, 3 a listener could not start (port in use, "
+        "unreadable certificate) or the hub's books did not balance.",
     .options = serve_options,
     .run = run_serve,
 };

@@ -49,6 +49,7 @@ static void test_banner_and_admin_reads(void **state)
     free(resp);
     assert_int_equal(sp_stop(&sp), 0);
     assert_non_null(strstr(sp.output, "shutting down"));
+    assert_non_null(strstr(sp.output, "hub books: balanced"));
     sp_free(&sp);
 }
 

@@ -15,17 +15,6 @@
 
 #include "serve/tls.h"
 
-static hs_err_t fail(char *why, size_t cap, const char *what)
-{
-    unsigned long e = ERR_get_error();
-    char buf[200] = "";
-    if (e)
-        ERR_error_string_n(e, buf, sizeof buf);
-    snprintf(why, cap, "%s%s%s", what, e ? ": " : "", buf);
-    ERR_clear_error();
-    return HS_EIO;
-}
-
 static EVP_PKEY *new_key(void)
 {
     return EVP_EC_gen("P-256");
@@ -94,7 +83,7 @@ static hs_err_t write_pem(const char *dir, const char *file, X509 *cert, EVP_PKE
         fchmod(fileno(f), 0600);
     int ok = cert ? PEM_write_X509(f, cert) : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
     if (fclose(f) != 0 || !ok)
-        return fail(why, cap, path);
+        return serve_tls_error(why, cap, path);
     return HS_EOK;
 }
 
@@ -144,14 +133,14 @@ hs_err_t serve_certs_make(const char *dir, const char *extra_host, const char *c
     EVP_PKEY *ca_key = new_key(), *srv_key = new_key(), *cli_key = new_key();
     X509 *ca = NULL, *srv = NULL, *cli = NULL;
     if (!ca_key || !srv_key || !cli_key) {
-        rc = fail(why, cap, "generating EC P-256 keys");
+        rc = serve_tls_error(why, cap, "generating EC P-256 keys");
         goto out;
     }
     ca = make_cert(ca_key, "hubsim test CA", NULL, ca_key, days, ca_exts, 3);
     srv = ca ? make_cert(srv_key, "localhost", ca, ca_key, days, server_exts, 6) : NULL;
     cli = ca ? make_cert(cli_key, client_cn, ca, ca_key, days, client_exts, 4) : NULL;
     if (!ca || !srv || !cli) {
-        rc = fail(why, cap, "signing the certificates");
+        rc = serve_tls_error(why, cap, "signing the certificates");
         goto out;
     }
     if ((rc = write_pem(dir, "ca.pem", ca, NULL, why, cap)) != HS_EOK ||

@@ -6,6 +6,17 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+hs_err_t serve_tls_error(char *why, size_t cap, const char *what)
+{
+    unsigned long e = ERR_get_error();
+    char buf[200] = "";
+    if (e)
+        ERR_error_string_n(e, buf, sizeof buf);
+    snprintf(why, cap, "%s%s%s", what, e ? ": " : "", buf);
+    ERR_clear_error();
+    return HS_EIO;
+}
+
 static int accept_any_client_cert(int preverify_ok, X509_STORE_CTX *store)
 {
     (void)preverify_ok;
@@ -34,14 +45,10 @@ hs_err_t serve_tls_server_ctx(const char *cert_pem, const char *key_pem, SSL_CTX
         ok = SSL_CTX_check_private_key(ctx) == 1;
     }
     if (!ok) {
-        unsigned long e = ERR_get_error();
-        char buf[200] = "";
-        if (e)
-            ERR_error_string_n(e, buf, sizeof buf);
-        snprintf(why, cap, "TLS: %s%s%s", what, e ? ": " : "", buf);
-        ERR_clear_error();
+        char label[1100];
+        snprintf(label, sizeof label, "TLS: %s", what);
         SSL_CTX_free(ctx);
-        return HS_EIO;
+        return serve_tls_error(why, cap, label);
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_client_cert);
     /* TLS 1.3 clients send their certificate only when asked in the

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include "sim/errors.h"
 
+/* "what: <OpenSSL's first queued error>" into why (the queue is cleared);
+ * returns HS_EIO, for the callers' error paths. */
+hs_err_t serve_tls_error(char *why, size_t cap, const char *what);
+
 /* SHA-1 thumbprint as 40 uppercase hex digits + NUL. */
 #define SERVE_TLS_THUMBPRINT_CAP 41
 

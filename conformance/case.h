@@ -46,6 +46,7 @@ extern const conf_case_t conf_cases_c2d[];
 extern const conf_case_t conf_cases_twins[];
 extern const conf_case_t conf_cases_routing[];
 extern const conf_case_t conf_cases_access[]; /* auth, connections, registry, hub */
+extern const conf_case_t conf_cases_wire[];   /* MQTT and HTTPS wire rules (TARGET_CAP_WIRE) */
 
 /* ---- what the runner sets up and reads back ------------------------------ */
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "conformance/runner.h"
-#include "sim/hub/faults.h"
+#include "conformance/switches.h"
 #include "sim/trace.h"
 
 /*
@@ -17,7 +17,8 @@
  * at the catalogue default, can only be NON-STRICT; on the in-process hub
  * the knobs are at their defaults, so a deviation there is a plain FAIL.
  *
- * The kill matrix reruns the suite once per break switch (faults.h) in this
+ * The kill matrix reruns the suite once per break switch (switches.h: the
+ * hub's faults.h, the MQTT and HTTPS sessions' wire breaks, knob flips) in this
  * process, each case on a fresh hub with the switch armed, and compares every
  * verdict with the unbroken run's.
  */
@@ -29,7 +30,7 @@ static const conf_case_t *const *case_tables(void)
 {
     static const conf_case_t *const tables[] = {
         conf_cases_methods, conf_cases_messages, conf_cases_c2d, conf_cases_twins,
-        conf_cases_routing, conf_cases_access,   NULL,
+        conf_cases_routing, conf_cases_access,   conf_cases_wire,     NULL,
     };
     return tables;
 }
@@ -330,6 +331,7 @@ static void run_case(const conform_options_t *o, const conf_case_t *cs, const ca
                  (cs->needs & ~o->target->caps & TARGET_CAP_VIRTUAL_TIME) ? "virtual time"
                  : (cs->needs & ~o->target->caps & TARGET_CAP_ENDPOINTS)  ? "endpoint observation"
                  : (cs->needs & ~o->target->caps & TARGET_CAP_CHECK)      ? "the hub's ledger"
+                 : (cs->needs & ~o->target->caps & TARGET_CAP_WIRE)       ? "raw wire access"
                                                                           : "hub settings");
         outcome_set(out, REPORT_SKIP, why);
         return;
@@ -575,8 +577,9 @@ hs_err_t conform_kill_matrix(const conform_options_t *opt, report_result_t *r, F
         base[i] = out->verdict;
     }
     hs_err_t rc = HS_EOK;
-    for (unsigned f = 0; f < (unsigned)HUB_FAULT__COUNT; f++) {
-        const hub_fault_info_t *fi = hub_fault_info((hub_fault_t)f);
+    conform_switch_t sw;
+    for (size_t f = 0; conform_switch_at(f, &sw); f++) {
+        const conform_switch_t *fi = &sw;
         const catalogue_rule_t *own = catalogue_find(o->cat, fi->rule_id);
         char by[256] = "", collateral[1024] = "", note[1400] = "";
         size_t n_own = 0, own_hits = 0;

@@ -66,7 +66,7 @@ typedef struct {
  * sets wall-clock fields.  HS_ENOMEM only; verdicts carry everything else. */
 hs_err_t conform_run(const conform_options_t *o, report_result_t *r, conform_summary_t *sum);
 
-/* The kill matrix: for every switch in sim/hub/faults.h, the whole suite
+/* The kill matrix: for every switch of conformance/switches.h, the whole suite
  * (whatever o->only and o->breaks say) on
  * hubs with that switch armed; killed when a case of the switch's own rule
  * turns FAIL or WRONG-CODE and every case of another area keeps its

@@ -1,6 +1,7 @@
 /* The transport seam's shared helpers: target lookup by name, status values, received-message property lookup. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conformance/target.h"
 
@@ -58,4 +59,12 @@ const char *target_rx_sys(const target_rx_msg_t *m, const char *name)
 const char *target_rx_app(const target_rx_msg_t *m, const char *name)
 {
     return prop_find(m->app, m->n_app, name);
+}
+
+const char *target_http_header(const target_http_response_t *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_headers; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
 }

@@ -46,6 +46,7 @@ enum {
     TARGET_CAP_CHECK = 1u << 4,        /* check(): the hub's own conservation balance is readable */
     TARGET_CAP_ENDPOINTS = 1u << 5,    /* endpoint_next(): what each routing endpoint received */
     TARGET_CAP_TRACE = 1u << 6,        /* trace_excerpt(): the last lines of the hub's trace */
+    TARGET_CAP_WIRE = 1u << 7,         /* wire_*() and http_*(): raw protocol bytes and HTTP requests */
 };
 
 /* The outcome of one operation as a client sees it: 200 and code 0 on
@@ -189,6 +190,38 @@ typedef struct {
     bool capture_trace; /* keep a trace tail for excerpts (inproc) */
 } target_options_t;
 
+/* ---- the raw wire (TARGET_CAP_WIRE) ----------------------------------------
+ * Wire rules (MQTT topics and QoS, CONNACK codes, keep-alive, HTTPS headers
+ * and error bodies) are only visible in the bytes, so these ops carry bytes
+ * and HTTP, never hub structures: in-process they feed the served hub's own
+ * sans-IO sessions over an in-memory pipe (virtual time: advance() runs the
+ * keep-alive and lock timers); a live target (issue 9) writes them to a TLS
+ * socket.  The case encodes and decodes with the same codec serve uses. */
+
+/* A raw transport connection (0 is never valid). */
+typedef uint32_t target_wire_t;
+/* An HTTP request handle (0 is never valid). */
+typedef uint32_t target_http_call_t;
+
+typedef struct {
+    const char *method;  /* "GET", "PUT", "PATCH", "POST", "DELETE" */
+    const char *path;    /* percent-encoded, may end in "?query" */
+    const target_prop_t *headers; /* "Authorization", "If-Match", "iothub-app-k", ... */
+    size_t n_headers;
+    const void *body;    /* NULL when body_len is 0 */
+    size_t body_len;
+    const char *x509_thumbprint; /* the client certificate (uppercase hex SHA-1), or NULL */
+} target_http_request_t;
+
+/* An HTTP answer; owned by the target until the next http_* call. */
+typedef struct {
+    int status;                   /* 0 while pending (a direct method waiting for its device) */
+    const target_prop_t *headers; /* names as the hub sent them (compare case-insensitively) */
+    size_t n_headers;
+    const char *body;             /* NUL-terminated; "" when body_len is 0 */
+    size_t body_len;
+} target_http_response_t;
+
 typedef struct target_ops {
     const char *name;
     unsigned caps;
@@ -276,6 +309,28 @@ typedef struct target_ops {
                             target_status_t *st);
     void (*device_twin_patch_reported)(conform_target_t *t, target_conn_t c, const char *patch,
                                        uint64_t *version_out, target_status_t *st);
+
+    /* ---- raw wire (TARGET_CAP_WIRE) ------------------------------------ */
+    /* Open a transport to the hub's endpoint for proto (TARGET_PROTO_MQTT):
+     * TLS, with a client certificate when x509_thumbprint is not NULL.
+     * HS_EUNSUPPORTED (a protocol the target cannot carry) with why. */
+    hs_err_t (*wire_open)(conform_target_t *t, target_protocol_t proto, const char *x509_thumbprint,
+                          target_wire_t *out, char *why, size_t cap);
+    /* Bytes from the client; ignored once the transport is closed. */
+    void (*wire_send)(conform_target_t *t, target_wire_t w, const void *bytes, size_t len);
+    /* Everything the hub wrote since the last take (*len 0: nothing); owned
+     * by the target until the next take on the same wire. */
+    void (*wire_take)(conform_target_t *t, target_wire_t w, const uint8_t **bytes, size_t *len);
+    /* The hub closed the transport (or the case did). */
+    bool (*wire_is_closed)(conform_target_t *t, target_wire_t w);
+    /* The client closes the transport (no DISCONNECT: an ungraceful end). */
+    void (*wire_close)(conform_target_t *t, target_wire_t w);
+    /* One request to the hub's HTTPS endpoint.  The answer is in *resp at
+     * once, or status 0 until a later advance(): read it with http_response. */
+    void (*http_request)(conform_target_t *t, const target_http_request_t *req,
+                         target_http_call_t *call, target_http_response_t *resp);
+    /* false while the call is pending. */
+    bool (*http_response)(conform_target_t *t, target_http_call_t call, target_http_response_t *resp);
 } target_ops_t;
 
 extern const target_ops_t target_inproc;
@@ -292,5 +347,7 @@ const char *target_status_format(const target_status_t *st, char *buf, size_t ca
 /* A property of a received message by name (case-sensitive); NULL when absent. */
 const char *target_rx_sys(const target_rx_msg_t *m, const char *name);
 const char *target_rx_app(const target_rx_msg_t *m, const char *name);
+/* A response header by name (case-insensitive); NULL when absent. */
+const char *target_http_header(const target_http_response_t *r, const char *name);
 
 #endif

@@ -3,7 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conformance/switches.h"
 #include "conformance/target.h"
+#include "serve/http/http_api.h"
+#include "serve/mqtt/mqtt_session.h"
 #include "sim/hub/hub.h"
 #include "sim/hub/json_locate.h"
 #include "sim/kernel.h"
@@ -60,6 +63,26 @@ typedef struct {
     sim_time_t at;
 } inproc_fb_t;
 
+/* A raw transport: the client's bytes go to the served hub's own MQTT
+ * session, what the session writes waits in out until the case takes it. */
+typedef struct {
+    struct conform_target *t;
+    mqtt_session_t *s;
+    uint8_t *out;
+    size_t n_out, cap_out;
+    uint8_t *taken; /* the last take, freed on the next */
+    bool closed;
+} inproc_wire_t;
+
+typedef struct {
+    bool done;
+    int status;
+    target_prop_t *headers;
+    size_t n_headers;
+    char *body;
+    size_t body_len;
+} inproc_http_t;
+
 struct conform_target {
     target_options_t opt;
     sim_kernel_t *k;
@@ -79,6 +102,14 @@ struct conform_target {
     inproc_fb_t *fb;     /* feedback batches; [fb_head, n_fb) not yet popped */
     size_t n_fb, cap_fb, fb_head;
     inproc_fb_t fb_last;
+    /* wire front-ends (TARGET_CAP_WIRE), created on first use */
+    unsigned mqtt_breaks, http_breaks, knobs; /* armed wire switches */
+    mqtt_shared_t *mqtt_sh;
+    inproc_wire_t **wires;
+    size_t n_wires;
+    http_api_t *api;
+    inproc_http_t **https;
+    size_t n_https;
 };
 
 static char *dup_n(const char *s, size_t n)
@@ -250,6 +281,19 @@ static void on_feedback(void *ctx, const hub_c2d_fb_batch_t *b)
 
 /* ---- lifecycle ------------------------------------------------------------- */
 
+/* End every MQTT session (as if its transport dropped) and the shared timer
+ * handler, while the hub they call is still alive. */
+static void wire_teardown(conform_target_t *t)
+{
+    for (size_t i = 0; i < t->n_wires; i++) {
+        mqtt_session_free(t->wires[i]->s);
+        t->wires[i]->s = NULL;
+        t->wires[i]->closed = true;
+    }
+    mqtt_shared_free(t->mqtt_sh);
+    t->mqtt_sh = NULL;
+}
+
 static hs_err_t inproc_build_hub(conform_target_t *t, const hub_config_t *cfg, char *why, size_t cap)
 {
     hub_t *hub = NULL;
@@ -264,7 +308,11 @@ static hs_err_t inproc_build_hub(conform_target_t *t, const hub_config_t *cfg, c
         }
     hub_set_endpoint_sink(hub, &inproc_endpoints, t);
     hub_set_feedback_sink(hub, on_feedback, t);
+    /* the wire front-ends serve the old hub: end them first */
+    wire_teardown(t);
     hub_free(t->hub);
+    http_api_free(t->api);
+    t->api = NULL;
     t->hub = hub;
     return HS_EOK;
 }
@@ -329,8 +377,27 @@ static void inproc_close(conform_target_t *t)
 {
     if (!t)
         return;
+    wire_teardown(t);
     hub_free(t->hub);
+    http_api_free(t->api); /* after the hub: it calls nobody back then */
     sim_kernel_free(t->k);
+    for (size_t i = 0; i < t->n_wires; i++) {
+        free(t->wires[i]->out);
+        free(t->wires[i]->taken);
+        free(t->wires[i]);
+    }
+    free(t->wires);
+    for (size_t i = 0; i < t->n_https; i++) {
+        inproc_http_t *h = t->https[i];
+        for (size_t j = 0; j < h->n_headers; j++) {
+            free((char *)h->headers[j].name);
+            free((char *)h->headers[j].value);
+        }
+        free(h->headers);
+        free(h->body);
+        free(h);
+    }
+    free(t->https);
     if (t->trace_f)
         fclose(t->trace_f);
     free(t->trace_buf);
@@ -389,6 +456,24 @@ static void inproc_configure(conform_target_t *t, const char *hub_json, target_s
 
 static hs_err_t inproc_break(conform_target_t *t, const char *name)
 {
+    conform_switch_t sw;
+    if (!conform_switch_find(name, &sw))
+        return HS_ENOTFOUND;
+    switch (sw.kind) {
+    case CONFORM_SWITCH_MQTT:
+        t->mqtt_breaks |= sw.bit; /* sessions opened from now on */
+        return HS_EOK;
+    case CONFORM_SWITCH_HTTP:
+        if (t->api)
+            return HS_ESTATE; /* the REST API takes its breaks when it is created */
+        t->http_breaks |= sw.bit;
+        return HS_EOK;
+    case CONFORM_SWITCH_KNOB:
+        t->knobs |= sw.bit;
+        return HS_EOK;
+    case CONFORM_SWITCH_HUB:
+        break;
+    }
     if (t->n_breaks == sizeof t->breaks / sizeof t->breaks[0])
         return HS_EFULL;
     hs_err_t e = hub_break(t->hub, name);
@@ -832,10 +917,171 @@ static void inproc_device_twin_patch_reported(conform_target_t *t, target_conn_t
         *version_out = v;
 }
 
+/* ---- raw wire ------------------------------------------------------------------ */
+
+static void wire_io_write(void *ctx, const void *bytes, size_t len)
+{
+    inproc_wire_t *w = ctx;
+    w->out = grow(w->out, &w->cap_out, w->n_out + len, 1);
+    memcpy(w->out + w->n_out, bytes, len);
+    w->n_out += len;
+}
+
+static void wire_io_close(void *ctx, const char *reason)
+{
+    (void)reason;
+    inproc_wire_t *w = ctx;
+    w->closed = true; /* the session is freed with the target, never from inside its call */
+}
+
+static const wire_io_ops_t inproc_wire_io = { wire_io_write, wire_io_close };
+
+static inproc_wire_t *wire_get(conform_target_t *t, target_wire_t w)
+{
+    return w == 0 || w > t->n_wires ? NULL : t->wires[w - 1];
+}
+
+static hs_err_t inproc_wire_open(conform_target_t *t, target_protocol_t proto, const char *thumbprint,
+                                 target_wire_t *out, char *why, size_t cap)
+{
+    *out = 0;
+    if (proto != TARGET_PROTO_MQTT) {
+        snprintf(why, cap, "the in-process target carries raw MQTT only (HTTPS: http_request)");
+        return HS_EUNSUPPORTED;
+    }
+    if (!t->mqtt_sh && !(t->mqtt_sh = mqtt_shared_new(t->hub)))
+        abort();
+    inproc_wire_t *w = calloc(1, sizeof *w);
+    if (!w)
+        abort();
+    w->t = t;
+    t->wires = realloc(t->wires, (t->n_wires + 1) * sizeof *t->wires);
+    if (!t->wires)
+        abort();
+    t->wires[t->n_wires++] = w;
+    mqtt_session_opts_t o;
+    mqtt_session_opts_defaults(&o, t->hub);
+    o.breaks = t->mqtt_breaks;
+    o.shared = t->mqtt_sh;
+    if (t->knobs & CONFORM_KNOB_MQTT_UNKNOWN_TOPIC_IGNORE)
+        o.unknown_topic = HUB_UNKNOWN_TOPIC_IGNORE;
+    char addr[32];
+    snprintf(addr, sizeof addr, "conformance:%zu", t->n_wires);
+    wire_peer_t peer = { .address = addr, .x509_thumbprint = thumbprint, .tls = true };
+    w->s = mqtt_session_new(t->hub, &o, &peer, &inproc_wire_io, w, NULL, NULL);
+    if (!w->s)
+        abort();
+    *out = (target_wire_t)t->n_wires;
+    return HS_EOK;
+}
+
+static void inproc_wire_send(conform_target_t *t, target_wire_t id, const void *bytes, size_t len)
+{
+    inproc_wire_t *w = wire_get(t, id);
+    if (w && !w->closed && w->s)
+        mqtt_session_input(w->s, bytes, len);
+}
+
+static void inproc_wire_take(conform_target_t *t, target_wire_t id, const uint8_t **bytes, size_t *len)
+{
+    inproc_wire_t *w = wire_get(t, id);
+    *bytes = NULL;
+    *len = 0;
+    if (!w)
+        return;
+    free(w->taken);
+    w->taken = w->out;
+    *bytes = w->out;
+    *len = w->n_out;
+    w->out = NULL;
+    w->n_out = w->cap_out = 0;
+}
+
+static bool inproc_wire_is_closed(conform_target_t *t, target_wire_t id)
+{
+    inproc_wire_t *w = wire_get(t, id);
+    return !w || w->closed;
+}
+
+static void inproc_wire_close(conform_target_t *t, target_wire_t id)
+{
+    inproc_wire_t *w = wire_get(t, id);
+    if (!w || w->closed)
+        return;
+    w->closed = true;
+    mqtt_session_transport_closed(w->s);
+}
+
+/* ---- HTTPS -------------------------------------------------------------------------- */
+
+static void on_http(void *ctx, const http_response_t *r)
+{
+    inproc_http_t *h = ctx;
+    h->done = true;
+    h->status = r->status;
+    h->headers = calloc(r->n_headers ? r->n_headers : 1, sizeof *h->headers);
+    if (!h->headers)
+        abort();
+    for (size_t i = 0; i < r->n_headers; i++) {
+        h->headers[i].name = dup_s(r->headers[i].name);
+        h->headers[i].value = dup_s(r->headers[i].value);
+    }
+    h->n_headers = r->n_headers;
+    h->body = dup_n(r->body ? r->body : "", r->body ? r->body_len : 0);
+    h->body_len = r->body ? r->body_len : 0;
+}
+
+static bool inproc_http_response(conform_target_t *t, target_http_call_t call,
+                                 target_http_response_t *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->body = "";
+    if (call == 0 || call > t->n_https || !t->https[call - 1]->done)
+        return false;
+    inproc_http_t *h = t->https[call - 1];
+    resp->status = h->status;
+    resp->headers = h->headers;
+    resp->n_headers = h->n_headers;
+    resp->body = h->body;
+    resp->body_len = h->body_len;
+    return true;
+}
+
+#define INPROC_HTTP_MAX_HEADERS 32
+
+static void inproc_http_request(conform_target_t *t, const target_http_request_t *req,
+                                target_http_call_t *call, target_http_response_t *resp)
+{
+    if (!t->api) {
+        http_api_opts_t o = { .breaks = t->http_breaks };
+        if (!(t->api = http_api_new(t->hub, &o)))
+            abort();
+    }
+    inproc_http_t *h = calloc(1, sizeof *h);
+    if (!h)
+        abort();
+    t->https = realloc(t->https, (t->n_https + 1) * sizeof *t->https);
+    if (!t->https)
+        abort();
+    t->https[t->n_https++] = h;
+    *call = (target_http_call_t)t->n_https;
+    http_header_t hs[INPROC_HTTP_MAX_HEADERS];
+    size_t n = req->n_headers < INPROC_HTTP_MAX_HEADERS ? req->n_headers : INPROC_HTTP_MAX_HEADERS;
+    for (size_t i = 0; i < n; i++)
+        hs[i] = (http_header_t){ req->headers[i].name, req->headers[i].value };
+    wire_peer_t peer = { .address = "conformance:https", .x509_thumbprint = req->x509_thumbprint,
+                         .tls = true };
+    http_request_t r = { .method = req->method, .path = req->path, .headers = hs, .n_headers = n,
+                         .body = req->body, .body_len = req->body_len, .peer = &peer };
+    (void)http_api_handle(t->api, &r, on_http, h);
+    inproc_http_response(t, *call, resp);
+}
+
 const target_ops_t target_inproc = {
     .name = "inproc",
     .caps = TARGET_CAP_VIRTUAL_TIME | TARGET_CAP_BREAK | TARGET_CAP_CONFIGURE |
-            TARGET_CAP_KNOWN_KNOBS | TARGET_CAP_CHECK | TARGET_CAP_ENDPOINTS | TARGET_CAP_TRACE,
+            TARGET_CAP_KNOWN_KNOBS | TARGET_CAP_CHECK | TARGET_CAP_ENDPOINTS | TARGET_CAP_TRACE |
+            TARGET_CAP_WIRE,
     .open = inproc_open,
     .close = inproc_close,
     .configure = inproc_configure,
@@ -871,4 +1117,11 @@ const target_ops_t target_inproc = {
     .device_c2d_settle = inproc_device_c2d_settle,
     .device_twin_get = inproc_device_twin_get,
     .device_twin_patch_reported = inproc_device_twin_patch_reported,
+    .wire_open = inproc_wire_open,
+    .wire_send = inproc_wire_send,
+    .wire_take = inproc_wire_take,
+    .wire_is_closed = inproc_wire_is_closed,
+    .wire_close = inproc_wire_close,
+    .http_request = inproc_http_request,
+    .http_response = inproc_http_response,
 };

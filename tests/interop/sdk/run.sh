@@ -7,6 +7,7 @@
 # Env:   HUBSIM_SDK_OUT   folder for serve.log, results.tap, certs (default: a new mktemp folder)
 #        HUBSIM_CERT_DIR  folder with ca.pem, server.pem, server.key (default: fixtures/certs, else `hubsim certs`)
 #        HUBSIM_SERVE_ARGS extra arguments for `hubsim serve` (e.g. "--break RULE-ID")
+#        HUBSIM_SDK_CONFIG hub config for the served hub (default: hub.json here: feedback flushed after 1 s)
 # Exit:  0 all passed; 1 a test failed or the server misbehaved; 2 usage error or missing tool.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -109,7 +110,8 @@ trap 'stop_server; exit 1' INT TERM
 # `timeout` bounds the server's life even if this script is killed without running its trap.
 # shellcheck disable=SC2086
 timeout -k 5 1200 "$hubsim" serve --bind 127.0.0.1 --mqtt-port 8883 --https-port 443 --amqp-port 5671 \
-  --admin-port 8080 --cert "$certs/server.pem" --key "$certs/server.key" --seed 1 ${HUBSIM_SERVE_ARGS:-} \
+  --admin-port 8080 --cert "$certs/server.pem" --key "$certs/server.key" --seed 1 \
+  --config "${HUBSIM_SDK_CONFIG:-$here/hub.json}" ${HUBSIM_SERVE_ARGS:-} \
   >"$log" 2>&1 &
 server=$!
 

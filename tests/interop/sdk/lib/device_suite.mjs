@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-    device, T, within, sleep, waitForEvent, createDevice, openDevice, closeQuietly, serviceClient,
+    device, T, within, waitForEvent, createDevice, openDevice, closeQuietly, serviceClient,
     findRouted, bodyText, waitForFeedback, invokeWhenOnline, deviceConnectionString, PROTOCOLS, caPem,
     registry,
 } from './hub.mjs';
@@ -54,7 +54,9 @@ export function deviceSuite(protocol, { methods = true, twin = true } = {}) {
         const propValue = protocol === 'http' ? 'value-one' : 'value one';
         msg.properties.add('sdkProp', propValue);
         msg.properties.add('level', 'high');
+        const sentAt = Date.now();
         await within(T.step, client.sendEvent(msg), 'sendEvent');
+        const ackedAt = Date.now();
 
         const entry = await findRouted('events', messageId);
         assert.equal(bodyText(entry), body, 'body arrives unchanged');
@@ -65,6 +67,11 @@ export function deviceSuite(protocol, { methods = true, twin = true } = {}) {
         assert.equal(sys.contentEncoding, 'utf-8', 'content encoding');
         assert.equal(sys.connectionDeviceId, id, 'the hub stamps the sending device');
         assert.match(String(sys.enqueuedTime), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, 'the hub stamps an ISO enqueued time');
+        // serve's kernel follows the wall clock, so the stamp is the instant the hub accepted the message. Its epoch is
+        // whole Unix seconds (serve/wallclock.c), so hub time may lag up to 1 s behind the wall clock; never ahead of it.
+        const enq = Date.parse(sys.enqueuedTime);
+        assert.ok(enq >= sentAt - 1000 && enq <= ackedAt + 50,
+            `enqueuedTime ${sys.enqueuedTime} lies between the send (${new Date(sentAt).toISOString()}) and its acknowledgement (${new Date(ackedAt).toISOString()})`);
         assert.ok(sys.connectionDeviceGenerationId, 'the hub stamps the generation id');
     });
 
@@ -75,9 +82,12 @@ export function deviceSuite(protocol, { methods = true, twin = true } = {}) {
             const { result: receiver } = await within(T.step, svc.getFeedbackReceiver(), 'feedback receiver');
             const messageId = `${protocol}-c2d-1`;
 
+            // A listener that stays: removing the last 'message' listener makes the device client disable C2D,
+            // which over AMQP detaches the receiver link and the message could no longer be completed.
+            client.on('message', () => {});
             const arrived = waitForEvent(client, 'message', (m) => (m.messageId === messageId ? m : undefined), T.step + 5000,
                 `C2D ${messageId} at the device`);
-            if (protocol !== 'http') await sleep(500); // let the C2D subscription/link settle (on('message') enables it asynchronously)
+            // No wait for the C2D subscription/link: the hub queues the message until the device takes it.
             const out = new iothubMessage('to the device');
             out.messageId = messageId;
             out.ack = 'full';
@@ -92,6 +102,8 @@ export function deviceSuite(protocol, { methods = true, twin = true } = {}) {
             const [rec] = await waitForFeedback(receiver, messageId);
             assert.equal(rec.deviceId, id, 'feedback names the device');
             assert.equal(rec.statusCode, 'Success', 'completed message gives Success feedback');
+            assert.ok(rec.deviceGenerationId, 'the record names the device generation');
+            assert.ok(!Number.isNaN(Date.parse(rec.enqueuedTimeUtc)), `the record has an enqueued time (${rec.enqueuedTimeUtc})`);
         });
 
     if (methods) {

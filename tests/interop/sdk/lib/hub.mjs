@@ -36,7 +36,7 @@ export const T = {
     test: 30_000,
     slowTest: 60_000,
     step: 10_000,
-    feedback: 40_000, // feedback is batched by the hub (default flush 15 s, docs NOTES.md)
+    feedback: 15_000, // feedback is batched by the hub; run.sh's hub.json flushes a partial batch after 1 s
 };
 
 export function sleep(ms) {

@@ -450,9 +450,10 @@ static void error_body_registry(conf_ctx_t *c)
     error_body(c, NULL, "GET", "/devices/ghost?" API, NULL, 404, "DeviceNotFound");
 }
 
-static void error_body_method(conf_ctx_t *c)
+/* An error of the REST layer itself (no hub switch can change it): the same shape. */
+static void error_body_route(conf_ctx_t *c)
 {
-    error_body(c, "d1", "POST", "/twins/d1/methods?" API, "{\"methodName\":\"m\"}", 404, "DeviceNotOnline");
+    error_body(c, NULL, "GET", "/nothing/here?" API, NULL, 404, "NotFound");
 }
 
 /* ---- HUB-IF-MATCH over HTTPS ---------------------------------------------------------------------- */
@@ -639,8 +640,8 @@ const conf_case_t conf_cases_wire[] = {
       false },
     { "HUB-ERROR-BODY", "GET /devices/ghost: 404, iothub-errorcode and ErrorCode:DeviceNotFound; body",
       error_body_registry, WIRE, NULL, true },
-    { "HUB-ERROR-BODY", "method on an offline device: 404, iothub-errorcode and ErrorCode:DeviceNotOnline; body",
-      error_body_method, WIRE, NULL, true },
+    { "HUB-ERROR-BODY", "GET /nothing/here: 404, iothub-errorcode and ErrorCode:NotFound; body",
+      error_body_route, WIRE, NULL, true },
     { "HUB-IF-MATCH", "HTTPS PUT /devices/d1 with a stale If-Match: 412, d1 unchanged", if_match_http, WIRE,
       NULL, true },
     { "HTTP-SERVICE-AUTH", "GET /devices/d1 without Authorization: 401 IotHubUnauthorizedAccess",

@@ -398,6 +398,89 @@ static void test_no_virtual_time_skips(void **state)
     catalogue_free(cat);
 }
 
+/* Wire switches arm like hub switches (issue 8): an MQTT session break and
+ * an HTTPS API break each fail their own rule's case and nothing else. */
+static void test_wire_break_fails_rule(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *sw;
+        const char *rule;
+    } cases[] = {
+        { "MQTT-QOS2-PUBLISH", "MQTT-QOS2-PUBLISH" },
+        { "MQTT-KEEPALIVE:off-by-half", "MQTT-KEEPALIVE" },
+        { "http-no-errorcode-header", "HUB-ERROR-BODY" },
+        { "CONN-UNKNOWN-TOPIC", "CONN-UNKNOWN-TOPIC" },
+    };
+    catalogue_t *cat = load_cat();
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        conform_switch_t sw;
+        assert_true(conform_switch_find(cases[k].sw, &sw));
+        assert_string_equal(sw.rule_id, cases[k].rule);
+        conform_options_t o;
+        conform_options_init(&o);
+        o.cat = cat;
+        const char *brk[] = { cases[k].sw };
+        o.breaks = brk;
+        o.n_breaks = 1;
+        o.only = "MQTT-*,HTTP-*,HUB-ERROR-BODY,CONN-UNKNOWN-TOPIC";
+        report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+        conform_summary_t sum;
+        assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+        /* the kill matrix's standard: red in its own rule, nothing red
+         * outside its rule's area */
+        const char *area = catalogue_find(cat, cases[k].rule)->area;
+        size_t red = 0;
+        for (size_t i = 0; i < report_result_case_count(r); i++) {
+            const report_case_t *c = report_result_case_at(r, i);
+            if (c->verdict == REPORT_PASS || c->verdict == REPORT_SKIP)
+                continue;
+            if (strcmp(c->area, area) != 0)
+                fail_msg("%s turned %s (area %s) red", cases[k].sw, c->id, c->area);
+            red += strcmp(c->id, cases[k].rule) == 0;
+        }
+        if (red == 0)
+            fail_msg("%s: no case of %s turned red", cases[k].sw, cases[k].rule);
+        assert_int_equal(sum.by_verdict[REPORT_ERROR], 0);
+        report_result_free(r);
+    }
+    conform_switch_t sw;
+    assert_false(conform_switch_find("NO-SUCH-SWITCH", &sw));
+    catalogue_free(cat);
+}
+
+/* A target without raw wire access SKIPs the wire cases and says why. */
+static void test_no_wire_skips(void **state)
+{
+    (void)state;
+    catalogue_t *cat = load_cat();
+    target_ops_t plain = target_inproc;
+    plain.caps &= ~(unsigned)TARGET_CAP_WIRE;
+    conform_options_t o;
+    conform_options_init(&o);
+    o.cat = cat;
+    o.target = &plain;
+    o.only = "MQTT-QOS2-PUBLISH,HUB-ERROR-BODY,CONN-SECOND-DROPS-FIRST";
+    report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+    conform_summary_t sum;
+    assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+    for (size_t i = 0; i < report_result_case_count(r); i++) {
+        const report_case_t *c = report_result_case_at(r, i);
+        if (strcmp(c->id, "CONN-SECOND-DROPS-FIRST") == 0) {
+            assert_int_equal(c->verdict, REPORT_PASS);
+        } else {
+            if (c->verdict != REPORT_SKIP || !c->message || !strstr(c->message, "raw wire access"))
+                fail_msg("%s (%s): %s %s", c->id, c->name, report_verdict_name(c->verdict),
+                         c->message ? c->message : "");
+        }
+    }
+    /* 1 QoS 2 case + 2 error-body cases skipped, the hub-level case runs */
+    assert_int_equal(sum.by_verdict[REPORT_SKIP], 3);
+    assert_int_equal(sum.by_verdict[REPORT_PASS], 1);
+    report_result_free(r);
+    catalogue_free(cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +493,8 @@ int main(void)
         cmocka_unit_test(test_trace_hash_repeats),
         cmocka_unit_test(test_knob_non_strict),
         cmocka_unit_test(test_no_virtual_time_skips),
+        cmocka_unit_test(test_wire_break_fails_rule),
+        cmocka_unit_test(test_no_wire_skips),
         cmocka_unit_test(test_kill_matrix),
         cmocka_unit_test(test_every_rule_has_a_switch),
     };

@@ -14,10 +14,16 @@ function wrongServiceConnectionString() {
     return env.serviceConnectionString.replace(/SharedAccessKey=[^;]*/, `SharedAccessKey=${Buffer.alloc(32, 9).toString('base64')}`);
 }
 
-test('registry: create gives keys and an etag, get returns the device, delete removes it (then 404 DeviceNotFound)', { timeout: T.test }, async () => {
+test('registry: create gives keys and an etag, a second create is 409, get returns the device, delete removes it (then 404 DeviceNotFound)', { timeout: T.test }, async () => {
     const id = 'sdk-service-registry';
     const key = await createDevice(id);
     const reg = registry();
+
+    await assert.rejects(within(T.step, reg.create({ deviceId: id }), 'create again'), (e) => {
+        assert.equal(e.name, 'DeviceAlreadyExistsError', `${e.name}: ${e.message}`);
+        assert.equal(e.response.statusCode, 409);
+        return true;
+    });
 
     const { responseBody: got } = await within(T.step, reg.get(id), 'registry get');
     assert.equal(got.deviceId, id);

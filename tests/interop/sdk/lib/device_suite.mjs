@@ -38,7 +38,7 @@ function appProp(protocol, msg, key) {
     return msg.properties.getValue(protocol === 'http' ? `iothub-app-${key}`.toLowerCase() : key);
 }
 
-export function deviceSuite(protocol, { methods = true, twin = true } = {}) {
+export function deviceSuite(protocol, { methods = true, twin = true, reject = false } = {}) {
     const P = protocol.toUpperCase();
 
     test(`${P}: telemetry with properties reaches the events endpoint with the hub's stamps`, { timeout: T.test }, async () => {
@@ -149,9 +149,21 @@ export function deviceSuite(protocol, { methods = true, twin = true } = {}) {
             }), 'reported patch');
 
             const reg = registry();
-            const { responseBody: twinSvc } = await within(T.step, reg.getTwin(id), 'service getTwin');
-            assert.equal(twinSvc.properties.reported.firmware, '1.2.3', 'reported firmware visible to the service');
-            assert.deepEqual(twinSvc.properties.reported.nested, { ok: true }, 'reported nested object');
+            const { responseBody: twin1 } = await within(T.step, reg.getTwin(id), 'service getTwin');
+            assert.equal(twin1.properties.reported.firmware, '1.2.3', 'reported firmware visible to the service');
+            assert.deepEqual(twin1.properties.reported.nested, { ok: true }, 'reported nested object');
+            const reportedVersion = twin1.properties.reported.$version;
+            assert.equal(typeof reportedVersion, 'number', 'reported $version');
+
+            // A second patch merges: nested objects merge, null deletes, $version grows by one.
+            await within(T.step, new Promise((resolve, reject) => {
+                twinDev.properties.reported.update({ nested: { more: 1 }, firmware: null }, (e) => (e ? reject(e) : resolve()));
+            }), 'second reported patch');
+            const { responseBody: twinSvc } = await within(T.step, reg.getTwin(id), 'service getTwin again');
+            assert.deepEqual(twinSvc.properties.reported.nested, { ok: true, more: 1 }, 'nested objects merge');
+            assert.ok(!('firmware' in twinSvc.properties.reported), 'a null member is deleted');
+            assert.equal(twinSvc.properties.reported.$version, reportedVersion + 1, 'reported $version grows by one per patch');
+            const desiredVersion = twinSvc.properties.desired.$version;
 
             const pushed = waitForEvent(twinDev, 'properties.desired',
                 (d) => (d && d.interval === 42 ? d : undefined), T.step, 'desired push at the device');
@@ -162,7 +174,38 @@ export function deviceSuite(protocol, { methods = true, twin = true } = {}) {
             await within(T.step, twinSvc.update({ properties: { desired: { interval: 42 } } }), 'service desired update');
             const d = await pushed;
             assert.equal(d.interval, 42, 'desired value pushed');
-            assert.equal(typeof d.$version, 'number', 'the push carries $version');
+            assert.equal(d.$version, desiredVersion + 1, 'the push carries the new desired $version');
+        });
+    }
+
+    if (reject) {
+        test(`${P}: a C2D message the device rejects is dead-lettered with Rejected feedback`, { timeout: T.feedback + T.test }, async () => {
+            const { id, client } = await deviceFor(protocol, 'reject');
+            const svc = await openService();
+            const { result: receiver } = await within(T.step, svc.getFeedbackReceiver(), 'feedback receiver');
+            const messageId = `${protocol}-reject-1`;
+            client.on('message', () => {});
+            const arrived = waitForEvent(client, 'message', (m) => (m.messageId === messageId ? m : undefined), T.step + 5000,
+                `C2D ${messageId} at the device`);
+            const out = new iothubMessage('reject me');
+            out.messageId = messageId;
+            out.ack = 'full';
+            await within(T.step, svc.send(id, out), 'service send C2D');
+            await within(T.step, client.reject(await arrived), 'reject');
+            const [rec] = await waitForFeedback(receiver, messageId);
+            assert.equal(rec.statusCode, 'Rejected', 'a rejected message gives Rejected feedback');
+        });
+    }
+
+    if (protocol === 'http') {
+        test(`${P}: a property value outside the allowed characters is refused with 400`, { timeout: T.test }, async () => {
+            const { client } = await deviceFor(protocol, 'charset');
+            const msg = new device.Message('x');
+            msg.properties.add('bad', 'has space');
+            await assert.rejects(within(T.step, client.sendEvent(msg), 'sendEvent'), (e) => {
+                assert.equal(e.response && e.response.statusCode, 400, `${e.name}: ${e.message}`);
+                return true;
+            });
         });
     }
 

@@ -336,6 +336,39 @@ static void connack_credentials(conf_ctx_t *c)
     wc_free(&m);
 }
 
+/* An X.509 device over TLS with a client certificate: no password. */
+static void connack_x509(conf_ctx_t *c, const char *thumb, int want, const char *what)
+{
+    target_identity_spec_t s = { .device_id = "x1", .x509 = true,
+                                 .primary_thumbprint = "0123456789ABCDEF0123456789ABCDEF01234567" };
+    target_status_t st;
+    c->ops->identity_create(c->t, &s, NULL, &st);
+    if (st.http != 200) {
+        conf_error(c, "cannot register an X.509 device: %d %s", st.http, st.name);
+        return;
+    }
+    wc_t m;
+    if (!wc_open_x509(c, &m, thumb))
+        return;
+    char user[512];
+    snprintf(user, sizeof user, "%s/x1/?" API, c->ops->host(c->t));
+    int code = wc_connect_raw(&m, "x1", user, NULL, 60);
+    if (wire_sane(c, &m))
+        conf_check(c, code == want, what, "CONNACK %d", code);
+    wc_free(&m);
+}
+
+static void x509_wire_ok(conf_ctx_t *c)
+{
+    connack_x509(c, "0123456789ABCDEF0123456789ABCDEF01234567", 0,
+                 "the registered certificate, no password: CONNACK 0");
+}
+static void x509_wire_other(conf_ctx_t *c)
+{
+    connack_x509(c, "FEDCBA9876543210FEDCBA9876543210FEDCBA98", 5,
+                 "a certificate the device does not have: CONNACK 5");
+}
+
 /* ---- MQTT-TWIN-REPORTED ------------------------------------------------------------------------ */
 
 static void twin_reported(conf_ctx_t *c)
@@ -636,6 +669,10 @@ const conf_case_t conf_cases_wire[] = {
     { "MQTT-CONNACK-CODES", "client id a/b/c: CONNACK 2", connack_client_id, WIRE, NULL, false },
     { "MQTT-CONNACK-CODES", "MQTT 3.1 (level 3) CONNECT: CONNACK 1", connack_level, WIRE, NULL, false },
     { "MQTT-CONNACK-CODES", "a password that is no token: CONNACK 5", connack_credentials, WIRE, NULL, false },
+    { "AUTH-X509-THUMBPRINT", "MQTT over TLS with the registered client certificate: CONNACK 0",
+      x509_wire_ok, WIRE, NULL, false },
+    { "AUTH-X509-THUMBPRINT", "MQTT over TLS with another client certificate: CONNACK 5", x509_wire_other,
+      WIRE, NULL, false },
     { "MQTT-TWIN-REPORTED", "reported PATCH answered res/204 with the new $version", twin_reported, WIRE, NULL,
       false },
     { "HUB-ERROR-BODY", "GET /devices/ghost: 404, iothub-errorcode and ErrorCode:DeviceNotFound; body",

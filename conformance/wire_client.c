@@ -7,10 +7,15 @@
 
 bool wc_open(conf_ctx_t *c, wc_t *m)
 {
+    return wc_open_x509(c, m, NULL);
+}
+
+bool wc_open_x509(conf_ctx_t *c, wc_t *m, const char *thumbprint)
+{
     memset(m, 0, sizeof *m);
     m->c = c;
     char why[256] = "";
-    if (c->ops->wire_open(c->t, TARGET_PROTO_MQTT, NULL, &m->w, why, sizeof why) != HS_EOK)
+    if (c->ops->wire_open(c->t, TARGET_PROTO_MQTT, thumbprint, &m->w, why, sizeof why) != HS_EOK)
         return conf_error(c, "cannot open an MQTT transport: %s", why);
     if (!(m->dec = mqtt_decoder_new(0)))
         return conf_error(c, "out of memory");

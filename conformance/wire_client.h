@@ -41,6 +41,8 @@ typedef struct {
 
 /* Open a raw MQTT transport; false (ERROR decided) when the target cannot. */
 bool wc_open(conf_ctx_t *c, wc_t *m);
+/* The same with a client certificate (uppercase hex SHA-1 thumbprint). */
+bool wc_open_x509(conf_ctx_t *c, wc_t *m, const char *thumbprint);
 void wc_free(wc_t *m);
 /* Encode and send one packet (an unencodable packet is ERROR). */
 void wc_send(wc_t *m, const mqtt_packet_t *p);

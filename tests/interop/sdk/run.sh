@@ -8,6 +8,7 @@
 #        HUBSIM_CERT_DIR  folder with ca.pem, server.pem, server.key (default: fixtures/certs, else `hubsim certs`)
 #        HUBSIM_SERVE_ARGS extra arguments for `hubsim serve` (e.g. "--break RULE-ID")
 #        HUBSIM_SDK_CONFIG hub config for the served hub (default: hub.json here: feedback flushed after 1 s)
+# The server runs with --check-clients: the official SDKs must break no CLIENT- rule (report: clients.json/.junit.xml).
 # Exit:  0 all passed; 1 a test failed or the server misbehaved; 2 usage error or missing tool.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -111,7 +112,8 @@ trap 'stop_server; exit 1' INT TERM
 # shellcheck disable=SC2086
 timeout -k 5 1200 "$hubsim" serve --bind 127.0.0.1 --mqtt-port 8883 --https-port 443 --amqp-port 5671 \
   --admin-port 8080 --cert "$certs/server.pem" --key "$certs/server.key" --seed 1 \
-  --config "${HUBSIM_SDK_CONFIG:-$here/hub.json}" ${HUBSIM_SERVE_ARGS:-} \
+  --config "${HUBSIM_SDK_CONFIG:-$here/hub.json}" --check-clients --json "$out/clients.json" \
+  --junit "$out/clients.junit.xml" ${HUBSIM_SERVE_ARGS:-} \
   >"$log" 2>&1 &
 server=$!
 
@@ -169,7 +171,8 @@ elif [ $node_rc -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
 fi
 
-# The server must still be up after the tests and shut down cleanly on SIGTERM (its books balanced).
+# The server must still be up after the tests and shut down cleanly on SIGTERM (its books balanced): exit 0,
+# or 1 when --check-clients saw a CLIENT- rule broken, which the official SDKs must not do (a second check).
 if ! kill -0 "$server" 2>/dev/null; then
   echo "sdk-interop: hubsim serve died during the tests; log tail:" >&2
   tail -20 "$log" >&2
@@ -177,12 +180,21 @@ if ! kill -0 "$server" 2>/dev/null; then
   stop_server
 else
   stop_server
-  if [ "$server_rc" -ne 0 ]; then
+  if [ "$server_rc" -ne 0 ] && [ "$server_rc" -ne 1 ]; then
     echo "sdk-interop: hubsim serve exited $server_rc after SIGTERM; log tail:" >&2
     tail -20 "$log" >&2
     failed=$((failed + 1))
   else
-    passed=$((passed + 1)) # the clean-shutdown check
+    passed=$((passed + 1)) # clean shutdown
+  fi
+  gate=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));
+    const bad=(r.cases||[]).filter(c=>c.verdict!=="PASS").map(c=>c.id+": "+(c.observed||c.message||""));
+    console.log(r.summary&&r.summary.gate==="pass"&&bad.length===0?"pass":"fail "+bad.join("; "))' "$out/clients.json" 2>&1)
+  if [ "$gate" = "pass" ] && [ "$server_rc" -eq 0 ]; then
+    passed=$((passed + 1)) # the SDKs break no CLIENT- rule
+  else
+    echo "sdk-interop: serve --check-clients: the official SDKs broke a CLIENT- rule (exit $server_rc): $gate" >&2
+    failed=$((failed + 1))
   fi
 fi
 

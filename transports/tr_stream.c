@@ -78,7 +78,21 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     int err = EVUTIL_SOCKET_ERROR();
     unsigned long ssl_err = s->ssl ? bufferevent_get_openssl_error(s->bev) : 0;
     if (s->state == TR_STREAM_CONNECTING) {
-        if (s->ssl && (ssl_err || SSL_get_verify_result(s->ssl) != X509_V_OK || (what & BEV_EVENT_EOF))) {
+        /* bufferevent_openssl reports a refused TCP connect as an SSL
+         * error too: only a socket with a peer got as far as TLS. */
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        evutil_socket_t fd = bufferevent_getfd(s->bev);
+        bool tcp_up = fd >= 0 && getpeername(fd, (struct sockaddr *)&peer, &pl) == 0;
+        if (!tcp_up && fd >= 0) {
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr)
+                err = soerr;
+            else if (!err)
+                err = ECONNREFUSED; /* the error was consumed; a socket without a peer was refused */
+        }
+        if (tcp_up && s->ssl && (ssl_err || SSL_get_verify_result(s->ssl) != X509_V_OK || (what & BEV_EVENT_EOF))) {
             char d[300];
             if (!ssl_err && SSL_get_verify_result(s->ssl) == X509_V_OK)
                 snprintf(d, sizeof d, "the server closed the connection during the handshake");

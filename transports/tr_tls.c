@@ -37,6 +37,10 @@ hs_err_t tr_tls_new(const tr_tls_opts_t *o, tr_tls_t **out, char *why, size_t ca
     }
     SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    /* hubs close without close_notify: that is an end of stream, not an error */
+    SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
     hs_err_t e = HS_EOK;
     if (o && o->ca_file && *o->ca_file) {
         if (SSL_CTX_load_verify_locations(t->ctx, o->ca_file, NULL) != 1) {

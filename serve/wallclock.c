@@ -39,9 +39,19 @@ serve_clock_t *serve_clock_new(struct event_base *base, int64_t *epoch_unix_out)
         free(c);
         return NULL;
     }
+    /* The kernel's epoch is whole Unix seconds: put virtual time 0 at the
+     * last whole second, so hub timestamps (enqueuedTime, token expiry)
+     * match the wall clock to the nanosecond, not up to a second behind. */
+    struct timespec real;
+    clock_gettime(CLOCK_REALTIME, &real);
     clock_gettime(CLOCK_MONOTONIC, &c->start);
+    c->start.tv_nsec -= real.tv_nsec;
+    if (c->start.tv_nsec < 0) {
+        c->start.tv_nsec += 1000000000;
+        c->start.tv_sec -= 1;
+    }
     if (epoch_unix_out)
-        *epoch_unix_out = (int64_t)time(NULL);
+        *epoch_unix_out = (int64_t)real.tv_sec;
     return c;
 }
 

@@ -7,7 +7,8 @@
 
 /*
  * The hub model never reads a clock.  In `serve` the kernel's epoch is the
- * Unix time at start and virtual time is the monotonic time elapsed since,
+ * Unix second at start and virtual time is the monotonic time elapsed since
+ * that second began,
  * so a SAS token's `se` and a method's 30 s response timeout mean what they
  * mean in the cloud.  Every carrier callback calls serve_clock_sync() before
  * touching the hub (firing whatever fell due) and serve_clock_rearm() after,

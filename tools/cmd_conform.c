@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "conformance/switches.h"
 #include "conformance/runner.h"
 #include "run_common.h"
 #include "sim/fleet/report_knobs.h"
@@ -23,7 +24,7 @@ static const cli_opt_t conform_options[] = {
     { "strict", 0, NULL, "NON-STRICT verdicts (SHOULD and knob rules) fail the gate too" },
     { "baseline", 0, "FILE", "known failures [{rule, reason, expires YYYY-MM-DD}] that do not gate until they expire" },
     { "today", 0, "YYYY-MM-DD", "the date baseline expiry is compared with (default: today, UTC)" },
-    { "break", 0, "SWITCH", "arm a hub break switch in every case (RULE-ID or RULE-ID:off-by-one; see hubsim rules)" },
+    { "break", 0, "SWITCH", "arm a break switch in every case: a hub one (RULE-ID or RULE-ID:off-by-one), a wire one (MQTT-..., http-...) or the CONN-UNKNOWN-TOPIC knob flip" },
     { "kill-matrix", 0, NULL, "also run the suite once per break switch and print the kill rate" },
     { "update", 0, NULL, "rewrite golden traces (conformance cases keep none yet: nothing to rewrite)" },
     { "out", 'o', "DIR", "write report.json, report.html and junit.xml into DIR" },
@@ -103,10 +104,10 @@ static int parse_args(const hs_command_t *cmd, int argc, char **argv, conform_ar
             a->today = v;
             break;
         case OPT_BREAK: {
-            hub_fault_t f;
-            if (hub_fault_lookup(v, &f) != HS_EOK)
-                return cli_usage_error(cmd, "unknown break switch '%s' (hubsim rules lists the rules; "
-                                            "switches are RULE-ID or RULE-ID:off-by-one)", v);
+            conform_switch_t sw;
+            if (!conform_switch_find(v, &sw))
+                return cli_usage_error(cmd, "unknown break switch '%s' (hubsim serve --list-breaks lists them: "
+                                            "hub RULE-ID or RULE-ID:off-by-one, MQTT-..., http-..., CONN-UNKNOWN-TOPIC)", v);
             if (a->n_breaks == MAX_BREAKS)
                 return cli_usage_error(cmd, "at most %d --break switches", MAX_BREAKS);
             a->breaks[a->n_breaks++] = v;

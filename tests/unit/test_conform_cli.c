@@ -78,6 +78,17 @@ static void test_break_exit_1(void **state)
     remove(json);
 }
 
+/* A wire switch from the command line: the MQTT session processes a QoS 2
+ * PUBLISH instead of closing, and the wire case of that rule fails. */
+static void test_wire_break_exit_1(void **state)
+{
+    (void)state;
+    const char *args[] = { "conform", "--break", "MQTT-QOS2-PUBLISH", "--only", "MQTT-QOS2-PUBLISH", NULL };
+    run_expect(1, args, "FAIL", NULL);
+    const char *clean[] = { "conform", "--only", "MQTT-QOS2-PUBLISH", NULL };
+    run_expect(0, clean, "0 FAIL", NULL);
+}
+
 static void test_usage_exit_2(void **state)
 {
     (void)state;
@@ -246,6 +257,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pass_exit_0),
         cmocka_unit_test(test_break_exit_1),
+        cmocka_unit_test(test_wire_break_exit_1),
         cmocka_unit_test(test_usage_exit_2),
         cmocka_unit_test(test_unknown_target_exit_3),
         cmocka_unit_test(test_baseline_gate),

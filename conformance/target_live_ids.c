@@ -105,7 +105,7 @@ void live_token_for_wire(conform_target_t *t, const char *token, char *out, size
     size_t start, len;
     if (!token || hub_sas_parse(token, &s, NULL, 0) != HS_EOK || !sr_device(s.sr, &start, &len))
         return; /* nothing to map: the hub judges it as the case wrote it */
-    char dev[HUB_SAS_FIELD_MAX], wire[300], res[HUB_SAS_FIELD_MAX + 64];
+    char dev[HUB_SAS_FIELD_MAX], wire[HUB_SAS_FIELD_MAX + 32], res[2 * HUB_SAS_FIELD_MAX + 64];
     snprintf(dev, sizeof dev, "%.*s", (int)len, s.sr + start);
     live_wire_id(t, dev, wire, sizeof wire);
     snprintf(res, sizeof res, "%.*s%s%s", (int)start, s.sr, wire, s.sr + start + len);

@@ -24,7 +24,7 @@
  * Method: clients are created and connected in steps (default 1000, 5000,
  * 10000) with at most --connect-parallel connects in flight; after each
  * step the process's threads, RSS and open fds are read from /proc/self.
- * After the last step that fully connected, every client keeps one QoS 1
+ * After each step that fully connected, every client keeps one QoS 1
  * PUBLISH unacknowledged for --duration seconds (the same load shape as
  * bench_serve_load --window 1) and sent == acked is checked.
  */
@@ -80,6 +80,14 @@ static void nap_us(long us)
 {
     struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
     nanosleep(&ts, NULL);
+}
+
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec * 1e-6;
 }
 
 static long status_field(const char *name)
@@ -301,6 +309,35 @@ static bool connect_client(bench_t *b, client_t *c)
     return true;
 }
 
+/* QoS 1 telemetry over every client that is up, one PUBLISH in flight each,
+ * for the duration; false when a PUBLISH was not acknowledged. */
+static bool telemetry(bench_t *b, unsigned made)
+{
+    unsigned up = atomic_load(&b->up) - atomic_load(&b->lost);
+    if (!up)
+        return true;
+    unsigned long long sent0 = atomic_load(&b->sent), acked0 = atomic_load(&b->acked);
+    double t0 = now_s(), cpu0 = self_cpu_s();
+    atomic_store(&b->publishing, true);
+    for (unsigned i = 0; i < made; i++)
+        if (atomic_load(&b->clients[i].state) == 2)
+            publish_one(&b->clients[i]);
+    while (now_s() < t0 + b->duration)
+        nap_us(10000);
+    atomic_store(&b->publishing, false);
+    double drain_until = now_s() + 30;
+    while (atomic_load(&b->acked) + atomic_load(&b->send_errors) < atomic_load(&b->sent) && now_s() < drain_until)
+        nap_us(1000);
+    double dt = now_s() - t0, cpu = self_cpu_s() - cpu0;
+    unsigned long long sent = atomic_load(&b->sent) - sent0, acked = atomic_load(&b->acked) - acked0;
+    printf("  QoS 1, %zu-byte payload, %u clients, one PUBLISH in flight each: sent %llu, acked %llu, gap %llu, "
+           "errors %llu: %.0f msgs/s, client CPU %.2f s (%.0f us/msg)\n",
+           b->payload_len, up, sent, acked, sent - acked, atomic_load(&b->send_errors), dt > 0 ? (double)acked / dt : 0,
+           cpu, acked ? cpu * 1e6 / (double)acked : 0);
+    fflush(stdout);
+    return sent == acked;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_paho_clients --port P [--target serve|mosquitto] [--steps 1000,5000,10000]\n"
@@ -413,30 +450,11 @@ int main(int argc, char **argv)
                    steps[s], failed, b->last_fail_code, b->last_fail_msg, lost, atomic_load(&b->connecting));
         } else
             held = made;
-    }
-
-    /* QoS 1 telemetry over every client that is up: one PUBLISH in flight each. */
-    unsigned up = atomic_load(&b->up) - atomic_load(&b->lost);
-    if (up) {
-        double t0 = now_s();
-        atomic_store(&b->publishing, true);
-        for (unsigned i = 0; i < made; i++)
-            if (atomic_load(&b->clients[i].state) == 2)
-                publish_one(&b->clients[i]);
-        while (now_s() < t0 + b->duration)
-            nap_us(10000);
-        atomic_store(&b->publishing, false);
-        double drain_until = now_s() + 30;
-        while (atomic_load(&b->acked) + atomic_load(&b->send_errors) < atomic_load(&b->sent) && now_s() < drain_until)
-            nap_us(1000);
-        double dt = now_s() - t0;
-        unsigned long long sent = atomic_load(&b->sent), acked = atomic_load(&b->acked);
-        printf("QoS 1 telemetry, %zu-byte payload, %u clients with one PUBLISH in flight each: sent %llu, acked %llu, "
-               "gap %llu, errors %llu: %.0f msgs/s\n",
-               b->payload_len, up, sent, acked, sent - acked, atomic_load(&b->send_errors), dt > 0 ? (double)acked / dt : 0);
-        if (sent != acked)
+        if (!telemetry(b, made))
             ok = false;
     }
+
+    unsigned up = atomic_load(&b->up) - atomic_load(&b->lost);
     printf("result: paho held=%u of %u, threads %ld, KB/client %.1f, fds/client %.2f\n", held, max,
            status_field("Threads"), up ? (double)(status_field("VmRSS") - rss0) / up : 0,
            up ? (double)(open_fds() - fds0) / up : 0);

@@ -702,6 +702,7 @@ int main(int argc, char **argv)
 
     struct event_config *cfg = event_config_new();
     event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST); /* one epoll_ctl per fd per loop turn, not one per write */
     L->base = event_base_new_with_config(cfg);
     event_config_free(cfg);
 

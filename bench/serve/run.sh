@@ -154,6 +154,8 @@ if [ $LOAD = 1 ]; then
       n[t]++; r = val($0, "msgs_per_s") + 0
       if (!(t in lo) || r < lo[t]) lo[t] = r
       if (!(t in hi) || r > hi[t]) { hi[t] = r; best[t] = $0 }
+      acked = val($0, "acked") + 0
+      if (acked > 0) { u = val($0, "server_cpu_load_s") * 1e6 / acked; if (!(t in umin) || u < umin[t]) umin[t] = u; if (!(t in umax) || u > umax[t]) umax[t] = u }
       if (val($0, "gap") != "0" || val($0, "up") != devices || val($0, "unknown") != "0") bad[t]++
       if (t == "serve" && val($0, "server_accepted") != val($0, "acked")) bad[t]++
     }
@@ -172,6 +174,9 @@ if [ $LOAD = 1 ]; then
       if (hi["mosquitto"] > 0)
         printf "served hub / mosquitto msgs/s: %.2f (best runs; worst pair %.2f); target >= 0.8\n",
                hi["serve"] / hi["mosquitto"], lo["serve"] / hi["mosquitto"]
+      if (umin["serve"] > 0 && umin["mosquitto"] > 0)
+        printf "server CPU per message: hubsim %.1f-%.1f us, mosquitto %.1f-%.1f us: capacity ratio (mosquitto us / hubsim us, best runs) %.2f\n",
+               umin["serve"], umax["serve"], umin["mosquitto"], umax["mosquitto"], umin["mosquitto"] / umin["serve"]
     }' "$OUT"/load-serve-*.txt "$OUT"/load-mosquitto-*.txt
   echo "(counts ok: every device connected, PUBLISHes sent == PUBACKs received, no unknown PUBACK, and for hubsim" \
        "the admin API's d2c.accepted == PUBACKs; spread = (best - worst) / best over the runs; load $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "conformance/switches.h"
+#include "conformance/target_live.h"
 #include "conformance/runner.h"
 #include "run_common.h"
 #include "sim/fleet/report_knobs.h"
@@ -14,10 +15,11 @@
 
 enum {
     OPT_TARGET, OPT_ONLY, OPT_PROTOCOL, OPT_SEED, OPT_STRICT, OPT_BASELINE, OPT_TODAY, OPT_BREAK,
-    OPT_KILL, OPT_UPDATE, OPT_OUT, OPT_JUNIT, OPT_HTML, OPT_JSON, OPT_QUIET, OPT_LIST
+    OPT_KILL, OPT_UPDATE, OPT_OUT, OPT_JUNIT, OPT_HTML, OPT_JSON, OPT_QUIET, OPT_LIST, OPT_CA
 };
 static const cli_opt_t conform_options[] = {
-    { "target", 0, "NAME", "where to run the cases: inproc (default; live targets: issue 9)" },
+    { "target", 0, "NAME|CS", "where to run the cases: inproc (default), or a hub's service connection string "
+      "(HostName=..;SharedAccessKeyName=..;SharedAccessKey=..[;MqttPort=..;HttpsPort=..;AdminPort=..]) for the live target" },
     { "only", 0, "GLOB", "only rules whose ID matches one of these comma-separated globs" },
     { "protocol", 0, "P", "mqtt, amqp or https: skip rules that do not apply, connect devices with it" },
     { "seed", 's', "N", "seed of every case's kernel (default 1)" },
@@ -33,6 +35,7 @@ static const cli_opt_t conform_options[] = {
     { "json", 0, "FILE", "write the JSON report to FILE" },
     { "quiet", 'q', NULL, "print only the summary line" },
     { "list", 'l', NULL, "list the cases (after --only) with their rule's level and area; run nothing" },
+    { "ca", 0, "FILE", "live target: trust the CAs in this PEM file instead of the system store" },
     { 0 },
 };
 
@@ -40,6 +43,7 @@ static const cli_opt_t conform_options[] = {
 
 typedef struct {
     const char *target;
+    const char *ca;
     const char *only;
     int protocol;
     unsigned long long seed;
@@ -81,6 +85,7 @@ static int parse_args(const hs_command_t *cmd, int argc, char **argv, conform_ar
         case CLI_HELP: cli_print_help(cmd, stdout); return -1;
         case CLI_ARG: return cli_usage_error(cmd, "unexpected argument '%s'", v);
         case OPT_TARGET: a->target = v; break;
+        case OPT_CA: a->ca = v; break;
         case OPT_ONLY: a->only = v; break;
         case OPT_PROTOCOL:
             if (strcmp(v, "mqtt") == 0)
@@ -158,6 +163,7 @@ static int run_conform(const hs_command_t *cmd, int argc, char **argv)
     }
     conform_baseline_t *baseline = NULL;
     report_result_t *r = NULL;
+    char *address = NULL; /* the live target's connection string (+ CaFile) */
     rc = HS_EXIT_USAGE;
     if (a.only && conform_only_check(a.only, cat, err, sizeof err) != HS_EOK) {
         fprintf(stderr, "hubsim conform: %s\n", err);
@@ -204,11 +210,25 @@ static int run_conform(const hs_command_t *cmd, int argc, char **argv)
     o.today = a.today;
     o.target_name = a.target;
     o.target = target_find(a.target);
+    /* A connection string selects the live target; its key never reaches
+     * the output (target_name is "live"). */
+    if (strstr(a.target, "HostName=")) {
+        size_t n = strlen(a.target) + (a.ca ? strlen(a.ca) + 16 : 0) + 1;
+        address = malloc(n);
+        if (!address) {
+            rc = HS_EXIT_HARNESS;
+            goto out;
+        }
+        snprintf(address, n, "%s%s%s", a.target, a.ca ? ";CaFile=" : "", a.ca ? a.ca : "");
+        o.address = address;
+        o.target = target_live_for_address(address);
+        o.target_name = a.target = "live";
+    }
     char terr[256];
     if (!o.target) {
         /* A target that cannot be used is a harness error with a report of
          * ERROR cases, not silence: CI then shows what did not run. */
-        snprintf(terr, sizeof terr, "unknown or unreachable target '%s' (built-in: inproc)", a.target);
+        snprintf(terr, sizeof terr, "unknown or unreachable target '%s' (built-in: inproc, or a service connection string)", a.target);
         o.target_error = terr;
         fprintf(stderr, "hubsim conform: %s\n", terr);
     }
@@ -272,6 +292,7 @@ static int run_conform(const hs_command_t *cmd, int argc, char **argv)
             rc = HS_EXIT_CHECK;
     }
 out:
+    free(address);
     report_result_free(r);
     conform_baseline_free(baseline);
     catalogue_free(cat);
@@ -281,7 +302,7 @@ out:
 const hs_command_t hs_cmd_conform = {
     .name = "conform",
     .summary = "run the conformance suite (every catalogue rule at its boundaries) against a target",
-    .usage = "[--target inproc] [--only GLOB] [--protocol mqtt|amqp|https] [--seed N] [--strict] "
+    .usage = "[--target inproc|CONNECTION-STRING [--ca FILE]] [--only GLOB] [--protocol mqtt|amqp|https] [--seed N] [--strict] "
              "[--baseline FILE] [--break SWITCH] [--kill-matrix] [--out DIR] [--junit F] [--html F] [--json F]",
     .description =
         "Runs one or more cases per rule of the catalogue (hubsim rules) through the transport\n"

@@ -324,7 +324,7 @@ static void dev_down(device_t *d, bool tls_error)
         L->dropped_conns++;
         L->lost_in_flight += d->outstanding;
         for (unsigned k = 0; k < L->o.window; k++)
-            L->slot_t[(size_t)d->idx * L->o.window + k] = 0;
+            L->slot_t[(size_t)(d - L->devs) * L->o.window + k] = 0;
         d->outstanding = 0;
     }
     d->state = DEV_DOWN;
@@ -337,7 +337,7 @@ static void dev_down(device_t *d, bool tls_error)
 static void dev_publish(device_t *d)
 {
     load_t *L = d->L;
-    size_t base = (size_t)d->idx * L->o.window;
+    size_t base = (size_t)(d - L->devs) * L->o.window;
     unsigned k = 0;
     while (k < L->o.window && L->slot_t[base + k])
         k++;
@@ -364,7 +364,7 @@ static void dev_publish(device_t *d)
 static void on_puback(device_t *d, uint16_t pid)
 {
     load_t *L = d->L;
-    size_t base = (size_t)d->idx * L->o.window;
+    size_t base = (size_t)(d - L->devs) * L->o.window;
     for (unsigned k = 0; k < L->o.window; k++)
         if (L->slot_t[base + k] && L->slot_pid[base + k] == pid) {
             uint64_t t = now_ns(), lat = (t - L->slot_t[base + k]) / 1000u; /* µs */

@@ -104,6 +104,7 @@ const mqtt_break_info_t *mqtt_break_at(size_t i);
     X(C2D_LOCK_ENDED, "c2d.lock_ended")                  /* no PUBACK before the lock ended */ \
     X(C2D_ABANDONED, "c2d.abandoned")                    /* unacknowledged at close */ \
     X(METHOD_REQUESTS, "methods.requests")                                          \
+    X(METHOD_UNDELIVERABLE, "methods.undeliverable")     /* name holds '+' or '#': no legal topic */ \
     X(METHOD_RESPONSES, "methods.responses")                                        \
     X(METHOD_RESPONSES_REFUSED, "methods.responses_refused")                        \
     X(TWIN_REQUESTS, "twin.requests")                                               \

@@ -97,6 +97,16 @@ static void on_method_request(void *ctx, hub_conn_t conn, const char *name, cons
         s->rids[s->n_rids++] = copy;
     else
         free(copy);
+    /* direct-methods.txt allows '+' and '#' in a method name, but MQTT
+     * 3.1.1 (4.7.1) forbids wildcards in a PUBLISH topic name: such a request
+     * cannot be delivered over MQTT.  It is counted and logged; the call ends
+     * 504 at its response timeout (what the hub in the cloud does: [?]). */
+    if (strpbrk(name, "+#")) {
+        ms_count(s, MQTT_STAT_METHOD_UNDELIVERABLE);
+        SIM_LOG(s->k, SIM_LOG_WARN, "mqtt", "%s: method '%s' cannot be published over MQTT (wildcard in the name)",
+                s->identity, name);
+        return;
+    }
     char *topic = ms_fmt("$iothub/methods/POST/%s/?$rid=%s", name, rid);
     if (!topic)
         return;

@@ -737,6 +737,29 @@ static void test_methods(void **state)
     fx_free(f);
 }
 
+/* A method name the hub allows but MQTT cannot carry ('#', '+' are
+ * wildcards, forbidden in a PUBLISH topic name): not published, counted,
+ * and the call ends 504 at its response timeout. */
+static void test_method_name_with_wildcard(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new();
+    client_t *c = client_new(f, NULL);
+    assert_int_equal(connect_as(c, "dev1", NULL, 600), 0);
+    assert_int_equal(subscribe(c, "$iothub/methods/POST/#", 0), 0);
+    size_t before = c->nrx;
+    mres_t res = { 0 };
+    invoke(f, "a#b+c", &res);
+    assert_int_equal(c->nrx, before); /* nothing on the wire */
+    assert_int_equal(mqtt_session_stats(c->s)->v[MQTT_STAT_METHOD_UNDELIVERABLE], 1);
+    run_for(f, 31 * SIM_SEC);
+    assert_int_equal(res.calls, 1);
+    assert_int_equal(res.status, 504);
+    assert_false(c->closed);
+    client_free(c);
+    fx_free(f);
+}
+
 /* A call waiting in its connect window reaches the device after the SUBACK. */
 static void test_method_pending_after_suback(void **state)
 {
@@ -1234,6 +1257,7 @@ int main(void)
         cmocka_unit_test(test_c2d_delivery_and_complete),
         cmocka_unit_test(test_c2d_no_puback),
         cmocka_unit_test(test_methods),
+        cmocka_unit_test(test_method_name_with_wildcard),
         cmocka_unit_test(test_method_pending_after_suback),
         cmocka_unit_test(test_twin),
         cmocka_unit_test(test_twin_throttled_429),

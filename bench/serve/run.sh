@@ -181,8 +181,9 @@ if [ $LOAD = 1 ]; then
   echo "(counts ok: every device connected, PUBLISHes sent == PUBACKs received, no unknown PUBACK, and for hubsim" \
        "the admin API's d2c.accepted == PUBACKs; spread = (best - worst) / best over the runs; load $(cut -d' ' -f1-3 /proc/loadavg))"
   if [ $PERF = 1 ] && [ -f "$OUT/perf.data" ]; then
-    echo; echo "== perf: hubsim serve, first run, top functions (self)"
-    perf report -i "$OUT/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25
+    echo; echo "== perf: hubsim serve, first run, top functions (self), then by library"
+    perf report -i "$OUT/perf.data" --no-children --sort symbol --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -25
+    perf report -i "$OUT/perf.data" --no-children --sort dso --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | head -8
   fi
 fi
 

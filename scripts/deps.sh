@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config libevent-dev libpaho-mqtt-dev libqpid-proton11-dev
 libssl-dev libjansson-dev libcmocka-dev gcovr clang libclang-rt-14-dev libxml2-utils
-chromium fonts-liberation iproute2 util-linux $*"
+chromium fonts-liberation iproute2 util-linux mosquitto $*"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -55,6 +55,9 @@ hs_err_t serve_tls_server_ctx(const char *cert_pem, const char *key_pem, SSL_CTX
      * handshake; session tickets would let a resumed client skip it. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    /* an idle connection gives its 16 KB read buffer back (bench-serve:
+     * 31.6 KB per connection before, mosquitto does the same) */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     *out = ctx;
     return HS_EOK;
 }

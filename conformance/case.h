@@ -47,6 +47,7 @@ extern const conf_case_t conf_cases_twins[];
 extern const conf_case_t conf_cases_routing[];
 extern const conf_case_t conf_cases_access[]; /* auth, connections, registry, hub */
 extern const conf_case_t conf_cases_wire[];   /* MQTT and HTTPS wire rules (TARGET_CAP_WIRE) */
+extern const conf_case_t conf_cases_wire_amqp[]; /* AMQP wire rules (TARGET_CAP_WIRE) */
 
 /* ---- what the runner sets up and reads back ------------------------------ */
 

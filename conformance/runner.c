@@ -30,7 +30,8 @@ static const conf_case_t *const *case_tables(void)
 {
     static const conf_case_t *const tables[] = {
         conf_cases_methods, conf_cases_messages, conf_cases_c2d, conf_cases_twins,
-        conf_cases_routing, conf_cases_access,   conf_cases_wire,     NULL,
+        conf_cases_routing, conf_cases_access,   conf_cases_wire,     conf_cases_wire_amqp,
+        NULL,
     };
     return tables;
 }

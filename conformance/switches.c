@@ -1,7 +1,8 @@
-/* The table of every break switch the conformance suite arms: hub faults, MQTT and HTTPS wire breaks with their rules, knob flips. */
+/* The table of every break switch the conformance suite arms: hub faults, MQTT, HTTPS and AMQP wire breaks with their rules, knob flips. */
 #include <string.h>
 
 #include "conformance/switches.h"
+#include "serve/amqp/amqp_breaks.h"
 #include "serve/http/http_api.h"
 #include "serve/mqtt/mqtt_session.h"
 #include "sim/hub/faults.h"
@@ -46,7 +47,8 @@ static const char *http_rule(const char *name)
 
 size_t conform_switch_count(void)
 {
-    return (size_t)HUB_FAULT__COUNT + (size_t)MQTT_BREAK__COUNT + (size_t)HTTP_BREAK__COUNT + N_KNOBS;
+    return (size_t)HUB_FAULT__COUNT + (size_t)MQTT_BREAK__COUNT + (size_t)HTTP_BREAK__COUNT +
+           (size_t)AMQP_BREAK__COUNT + N_KNOBS;
 }
 
 bool conform_switch_at(size_t i, conform_switch_t *out)
@@ -70,6 +72,12 @@ bool conform_switch_at(size_t i, conform_switch_t *out)
         return true;
     }
     i -= (size_t)HTTP_BREAK__COUNT;
+    if (i < (size_t)AMQP_BREAK__COUNT) {
+        const amqp_break_info_t *b = amqp_break_at(i);
+        *out = (conform_switch_t){ b->name, b->rule_id, b->what, CONFORM_SWITCH_AMQP, b->mask };
+        return true;
+    }
+    i -= (size_t)AMQP_BREAK__COUNT;
     if (i < N_KNOBS) {
         *out = (conform_switch_t){ knob_switches[i].name, knob_switches[i].rule_id,
                                    knob_switches[i].description, CONFORM_SWITCH_KNOB, knob_switches[i].bit };

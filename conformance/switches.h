@@ -1,13 +1,14 @@
-/* Every break switch the conformance suite can arm: the hub model's (faults.h), the MQTT and HTTPS sessions' wire breaks, and knob flips, each with the rule that must kill it. */
+/* Every break switch the conformance suite can arm: the hub model's (faults.h), the MQTT, HTTPS and AMQP sessions' wire breaks, and knob flips, each with the rule that must kill it. */
 #ifndef CONFORMANCE_SWITCHES_H
 #define CONFORMANCE_SWITCHES_H
 
 /*
  * `--break NAME` and the kill matrix take any name of this table.  Hub
- * switches are armed in the hub model; MQTT and HTTPS switches are option
- * bits of the wire sessions the in-process target creates for TARGET_CAP_WIRE
- * (serve/mqtt/mqtt_session.h MQTT_BREAK_MAP, serve/http/http_api.h
- * HTTP_BREAK_MAP); a knob switch sets an unconfirmed-fact knob away from the
+ * switches are armed in the hub model; MQTT, HTTPS and AMQP switches are
+ * option bits of the wire sessions the in-process target creates for
+ * TARGET_CAP_WIRE (serve/mqtt/mqtt_session.h MQTT_BREAK_MAP,
+ * serve/http/http_api.h HTTP_BREAK_MAP, serve/amqp/amqp_breaks.h
+ * AMQP_BREAK_MAP); a knob switch sets an unconfirmed-fact knob away from the
  * catalogue default, which the knob's rule must notice.  The HTTPS map has
  * no rule column, so the rule of each http-* switch is named here.
  */
@@ -19,6 +20,7 @@ typedef enum {
     CONFORM_SWITCH_HUB = 0, /* sim/hub/faults.h */
     CONFORM_SWITCH_MQTT,    /* an MQTT_BREAK_* bit of the MQTT sessions */
     CONFORM_SWITCH_HTTP,    /* an HTTP_BREAK_* bit of the REST API */
+    CONFORM_SWITCH_AMQP,    /* an AMQP_BREAK_* bit of the AMQP sessions */
     CONFORM_SWITCH_KNOB,    /* a knob off its default (bit: CONFORM_KNOB_*) */
 } conform_switch_kind_t;
 
@@ -30,10 +32,10 @@ typedef struct {
     const char *rule_id;     /* the rule whose cases must kill it */
     const char *description; /* what the broken hub does */
     conform_switch_kind_t kind;
-    unsigned bit;            /* MQTT / HTTP / KNOB: the option bit; HUB: the hub_fault_t */
+    unsigned bit;            /* MQTT / HTTP / AMQP / KNOB: the option bit; HUB: the hub_fault_t */
 } conform_switch_t;
 
-/* Hub switches first (faults.h order), then MQTT, HTTPS, knobs. */
+/* Hub switches first (faults.h order), then MQTT, HTTPS, AMQP, knobs. */
 size_t conform_switch_count(void);
 /* false past the end. */
 bool conform_switch_at(size_t i, conform_switch_t *out);

@@ -5,11 +5,14 @@
 
 #include "conformance/switches.h"
 #include "conformance/target.h"
+#include "serve/amqp/amqp_session.h"
+#include "serve/amqp/feeds.h"
 #include "serve/http/http_api.h"
 #include "serve/mqtt/mqtt_session.h"
 #include "sim/hub/hub.h"
 #include "sim/hub/json_locate.h"
 #include "sim/kernel.h"
+#include "sim/route/route_table.h"
 
 /*
  * One target = one kernel + one hub, both fresh per case.  The hub's sinks
@@ -19,6 +22,14 @@
  * connection, call and queued record is a separate allocation whose address
  * is handed to the hub as callback context, so growing the tables never
  * moves a pointer the hub holds.
+ *
+ * The first AMQP wire opens the hub's AMQP feeds (serve/amqp/feeds.h),
+ * which serve's events and feedback links read.  The feeds take over the
+ * hub's endpoint and feedback sinks, so from then on the target hears
+ * deliveries through feed watchers (one per routing endpoint, one for
+ * feedback), in the order the hub made them: endpoint_next and
+ * feedback_next read the same queues either way.  Cases that never open an
+ * AMQP wire never create feeds.
  */
 
 typedef struct {
@@ -63,11 +74,12 @@ typedef struct {
     sim_time_t at;
 } inproc_fb_t;
 
-/* A raw transport: the client's bytes go to the served hub's own MQTT
- * session, what the session writes waits in out until the case takes it. */
+/* A raw transport: the client's bytes go to the served hub's own MQTT or
+ * AMQP session, what the session writes waits in out until the case takes it. */
 typedef struct {
     struct conform_target *t;
-    mqtt_session_t *s;
+    mqtt_session_t *s;   /* MQTT */
+    amqp_session_t *as;  /* AMQP */
     uint8_t *out;
     size_t n_out, cap_out;
     uint8_t *taken; /* the last take, freed on the next */
@@ -82,6 +94,14 @@ typedef struct {
     char *body;
     size_t body_len;
 } inproc_http_t;
+
+/* A feed watcher: what an endpoint (or, endpoint NULL, the feedback log)
+ * received since the last notification, read from cursor on. */
+typedef struct inproc_watch {
+    struct conform_target *t;
+    char *endpoint;
+    uint64_t cursor;
+} inproc_watch_t;
 
 struct conform_target {
     target_options_t opt;
@@ -104,7 +124,11 @@ struct conform_target {
     inproc_fb_t fb_last;
     /* wire front-ends (TARGET_CAP_WIRE), created on first use */
     unsigned mqtt_breaks, http_breaks, knobs; /* armed wire switches */
+    unsigned amqp_breaks;
     mqtt_shared_t *mqtt_sh;
+    amqp_feeds_t *feeds; /* with the first AMQP wire */
+    struct inproc_watch **watches;
+    size_t n_watches;
     inproc_wire_t **wires;
     size_t n_wires;
     http_api_t *api;
@@ -279,19 +303,124 @@ static void on_feedback(void *ctx, const hub_c2d_fb_batch_t *b)
     }
 }
 
+/* ---- the AMQP feeds' watchers -------------------------------------------------- */
+
+static bool watch_entry(void *ctx, const amqp_feed_entry_t *e)
+{
+    inproc_watch_t *w = ctx;
+    on_deliver(w->t, w->endpoint, e->msg, e->device_no);
+    return true;
+}
+
+static void watch_endpoint(void *ctx)
+{
+    inproc_watch_t *w = ctx;
+    w->cursor = amqp_feeds_read(w->t->feeds, w->endpoint, w->cursor, watch_entry, w);
+}
+
+/* A feedback batch as the feeds keep it (hub_c2d_fb_batch_json) back into
+ * records. */
+static bool watch_batch(void *ctx, const amqp_feedback_entry_t *e)
+{
+    inproc_watch_t *w = ctx;
+    conform_target_t *t = w->t;
+    json_t *arr = json_loadb(e->json, e->len, 0, NULL);
+    size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+    t->fb = grow(t->fb, &t->cap_fb, t->n_fb + 1, sizeof *t->fb);
+    inproc_fb_t *f = &t->fb[t->n_fb++];
+    f->count = n;
+    f->at = sim_kernel_now(t->k);
+    f->records = calloc(n ? n : 1, sizeof *f->records);
+    if (!f->records)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        json_t *r = json_array_get(arr, i);
+        const char *mid = json_string_value(json_object_get(r, "originalMessageId"));
+        const char *dev = json_string_value(json_object_get(r, "deviceId"));
+        const char *st = json_string_value(json_object_get(r, "statusCode"));
+        snprintf(f->records[i].original_message_id, sizeof f->records[i].original_message_id, "%s",
+                 mid ? mid : "");
+        snprintf(f->records[i].device_id, sizeof f->records[i].device_id, "%s", dev ? dev : "");
+        snprintf(f->records[i].status, sizeof f->records[i].status, "%s", st ? st : "");
+    }
+    json_decref(arr);
+    return true;
+}
+
+static void watch_feedback(void *ctx)
+{
+    inproc_watch_t *w = ctx;
+    w->cursor = amqp_feeds_read_feedback(w->t->feeds, w->cursor, watch_batch, w);
+}
+
+static void watch_add(conform_target_t *t, const char *endpoint)
+{
+    inproc_watch_t *w = calloc(1, sizeof *w);
+    t->watches = realloc(t->watches, (t->n_watches + 1) * sizeof *t->watches);
+    if (!w || !t->watches)
+        abort();
+    t->watches[t->n_watches++] = w;
+    w->t = t;
+    w->endpoint = endpoint ? dup_s(endpoint) : NULL;
+    w->cursor = endpoint ? amqp_feeds_tail(t->feeds, endpoint) : amqp_feeds_feedback_head(t->feeds);
+    if (!amqp_feeds_watch(t->feeds, endpoint, endpoint ? watch_endpoint : watch_feedback, w))
+        abort();
+}
+
+/* The hub's AMQP feeds, created with the first AMQP wire; the target keeps
+ * hearing every endpoint (the built-in one and each configured one) and
+ * the feedback batches through watchers. */
+static void feeds_ensure(conform_target_t *t)
+{
+    if (t->feeds)
+        return;
+    amqp_feeds_opts_t fo;
+    amqp_feeds_opts_default(&fo);
+    fo.retain = 1024; /* a case sends a handful of messages */
+    fo.feedback_retain = 64;
+    if (amqp_feeds_new(t->hub, &fo, &t->feeds) != HS_EOK)
+        abort();
+    route_table_t *rt = NULL;
+    route_load_error_t err;
+    if (route_table_load(hub_config(t->hub)->routing, NULL, &rt, &err) != HS_EOK)
+        abort(); /* the hub loaded the same section when it was built */
+    for (size_t i = 0; i < route_table_endpoint_count(rt); i++)
+        watch_add(t, route_table_endpoint_name(rt, i));
+    route_table_free(rt);
+    watch_add(t, NULL);
+}
+
 /* ---- lifecycle ------------------------------------------------------------- */
 
-/* End every MQTT session (as if its transport dropped) and the shared timer
- * handler, while the hub they call is still alive. */
+/* End every wire session (as if its transport dropped), the shared MQTT
+ * timer handler and the AMQP feeds (the hub's sinks go back to the
+ * target's own), while the hub they call is still alive. */
 static void wire_teardown(conform_target_t *t)
 {
     for (size_t i = 0; i < t->n_wires; i++) {
         mqtt_session_free(t->wires[i]->s);
         t->wires[i]->s = NULL;
+        amqp_session_free(t->wires[i]->as);
+        t->wires[i]->as = NULL;
         t->wires[i]->closed = true;
     }
     mqtt_shared_free(t->mqtt_sh);
     t->mqtt_sh = NULL;
+    if (t->feeds) {
+        amqp_feeds_free(t->feeds);
+        t->feeds = NULL;
+        if (t->hub) {
+            hub_set_endpoint_sink(t->hub, &inproc_endpoints, t);
+            hub_set_feedback_sink(t->hub, on_feedback, t);
+        }
+    }
+    for (size_t i = 0; i < t->n_watches; i++) {
+        free(t->watches[i]->endpoint);
+        free(t->watches[i]);
+    }
+    free(t->watches);
+    t->watches = NULL;
+    t->n_watches = 0;
 }
 
 static hs_err_t inproc_build_hub(conform_target_t *t, const hub_config_t *cfg, char *why, size_t cap)
@@ -462,6 +591,9 @@ static hs_err_t inproc_break(conform_target_t *t, const char *name)
     switch (sw.kind) {
     case CONFORM_SWITCH_MQTT:
         t->mqtt_breaks |= sw.bit; /* sessions opened from now on */
+        return HS_EOK;
+    case CONFORM_SWITCH_AMQP:
+        t->amqp_breaks |= sw.bit; /* sessions opened from now on */
         return HS_EOK;
     case CONFORM_SWITCH_HTTP:
         if (t->api)
@@ -945,12 +1077,14 @@ static hs_err_t inproc_wire_open(conform_target_t *t, target_protocol_t proto, c
                                  target_wire_t *out, char *why, size_t cap)
 {
     *out = 0;
-    if (proto != TARGET_PROTO_MQTT) {
-        snprintf(why, cap, "the in-process target carries raw MQTT only (HTTPS: http_request)");
+    if (proto != TARGET_PROTO_MQTT && proto != TARGET_PROTO_AMQP) {
+        snprintf(why, cap, "the in-process target carries raw MQTT and AMQP only (HTTPS: http_request)");
         return HS_EUNSUPPORTED;
     }
-    if (!t->mqtt_sh && !(t->mqtt_sh = mqtt_shared_new(t->hub)))
+    if (proto == TARGET_PROTO_MQTT && !t->mqtt_sh && !(t->mqtt_sh = mqtt_shared_new(t->hub)))
         abort();
+    if (proto == TARGET_PROTO_AMQP)
+        feeds_ensure(t);
     inproc_wire_t *w = calloc(1, sizeof *w);
     if (!w)
         abort();
@@ -959,15 +1093,24 @@ static hs_err_t inproc_wire_open(conform_target_t *t, target_protocol_t proto, c
     if (!t->wires)
         abort();
     t->wires[t->n_wires++] = w;
+    char addr[32];
+    snprintf(addr, sizeof addr, "conformance:%zu", t->n_wires);
+    wire_peer_t peer = { .address = addr, .x509_thumbprint = thumbprint, .tls = true };
+    if (proto == TARGET_PROTO_AMQP) {
+        amqp_session_opts_t ao;
+        amqp_session_opts_default(&ao);
+        ao.breaks = t->amqp_breaks;
+        if (!(w->as = amqp_session_new(t->hub, t->feeds, &ao, &peer, &inproc_wire_io, w, NULL, NULL)))
+            abort();
+        *out = (target_wire_t)t->n_wires;
+        return HS_EOK;
+    }
     mqtt_session_opts_t o;
     mqtt_session_opts_defaults(&o, t->hub);
     o.breaks = t->mqtt_breaks;
     o.shared = t->mqtt_sh;
     if (t->knobs & CONFORM_KNOB_MQTT_UNKNOWN_TOPIC_IGNORE)
         o.unknown_topic = HUB_UNKNOWN_TOPIC_IGNORE;
-    char addr[32];
-    snprintf(addr, sizeof addr, "conformance:%zu", t->n_wires);
-    wire_peer_t peer = { .address = addr, .x509_thumbprint = thumbprint, .tls = true };
     w->s = mqtt_session_new(t->hub, &o, &peer, &inproc_wire_io, w, NULL, NULL);
     if (!w->s)
         abort();
@@ -980,6 +1123,8 @@ static void inproc_wire_send(conform_target_t *t, target_wire_t id, const void *
     inproc_wire_t *w = wire_get(t, id);
     if (w && !w->closed && w->s)
         mqtt_session_input(w->s, bytes, len);
+    else if (w && !w->closed && w->as)
+        amqp_session_input(w->as, bytes, len);
 }
 
 static void inproc_wire_take(conform_target_t *t, target_wire_t id, const uint8_t **bytes, size_t *len)
@@ -1009,7 +1154,10 @@ static void inproc_wire_close(conform_target_t *t, target_wire_t id)
     if (!w || w->closed)
         return;
     w->closed = true;
-    mqtt_session_transport_closed(w->s);
+    if (w->s)
+        mqtt_session_transport_closed(w->s);
+    if (w->as)
+        amqp_session_transport_closed(w->as);
 }
 
 /* ---- HTTPS -------------------------------------------------------------------------- */

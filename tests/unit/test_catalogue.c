@@ -13,6 +13,7 @@
 
 #include "conformance/catalogue.h"
 #include "reports/jschema.h"
+#include "serve/amqp/amqp_breaks.h"
 #include "sim/hub/faults.h"
 #include "sim/hub/hub_errors.h"
 
@@ -108,6 +109,44 @@ static void test_break_switch_rules_exist(void **state)
     assert_true(catalogue_is_retired(cat, "METHOD-STATUS-PASSTHROUGH"));
     assert_null(catalogue_find(cat, "METHOD-STATUS-PASSTHROUGH"));
     assert_false(catalogue_is_retired(cat, "METHOD-RESPONSE-PASSTHROUGH"));
+    catalogue_free(cat);
+}
+
+/* Issue 8: the rule each AMQP wire break names is an AMQP-only MUST rule of
+ * NOTES.md in the area its behaviour belongs to, with a confidence mark. */
+static void test_amqp_break_rules(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *rule, *area;
+    } want[] = {
+        { "AMQP-CBS-PUT-TOKEN", "auth" },        { "AMQP-LINK-AUTH", "auth" },
+        { "AMQP-ADDRESS-CASE", "connections" },  { "AMQP-D2C-DISPOSITION", "messages" },
+        { "AMQP-ERROR-CONDITION", "messages" },  { "AMQP-D2C-PROPERTIES", "messages" },
+        { "AMQP-C2D-SETTLE", "c2d" },            { "AMQP-METHOD-RESPONSE", "methods" },
+        { "AMQP-FEEDBACK", "c2d" },              { "AMQP-EVENTS-ANNOTATIONS", "messages" },
+    };
+    catalogue_t *cat = load_shipped();
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const catalogue_rule_t *r = catalogue_find(cat, want[i].rule);
+        if (!r)
+            fail_msg("rule %s missing from the catalogue", want[i].rule);
+        assert_string_equal(r->area, want[i].area);
+        assert_int_equal(r->level, CATALOGUE_MUST);
+        assert_string_equal(r->doc, "NOTES.md");
+        assert_non_null(r->confidence);
+        assert_true(strcmp(r->confidence, "doc") == 0 || strcmp(r->confidence, "sdk") == 0);
+        assert_int_equal(r->protocols, CATALOGUE_PROTO_AMQP);
+    }
+    size_t n = 0;
+    for (const amqp_break_info_t *b; (b = amqp_break_at(n)) != NULL; n++) {
+        bool listed = false;
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+            listed = listed || strcmp(want[i].rule, b->rule_id) == 0;
+        if (!listed || !catalogue_find(cat, b->rule_id))
+            fail_msg("AMQP break %s names rule %s, which is not an AMQP catalogue rule", b->name, b->rule_id);
+    }
+    assert_int_equal(n, AMQP_BREAK__COUNT);
     catalogue_free(cat);
 }
 
@@ -339,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_hub_rule_ids_exist),
         cmocka_unit_test(test_hub_error_table_rules_exist),
         cmocka_unit_test(test_break_switch_rules_exist),
+        cmocka_unit_test(test_amqp_break_rules),
         cmocka_unit_test(test_rule_fields),
         cmocka_unit_test(test_catalogue_matches_schema),
         cmocka_unit_test(test_loader_rejects_bad_catalogues),

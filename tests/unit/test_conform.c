@@ -89,9 +89,9 @@ static void test_kill_matrix(void **state)
     size_t killed = 0, total = 0;
     assert_int_equal(conform_kill_matrix(&o, r, stdout, &killed, &total), HS_EOK);
     printf("kill rate %zu/%zu\n", killed, total);
-    /* 89 hub switches + 11 MQTT + 9 HTTPS wire breaks + 1 knob flip when
-     * this was written; a new switch must be killed too */
-    assert_true(total >= 110);
+    /* 89 hub switches + 11 MQTT + 9 HTTPS + 11 AMQP wire breaks + 1 knob
+     * flip when this was written; a new switch must be killed too */
+    assert_true(total >= 121);
     assert_int_equal(total, conform_switch_count());
     assert_true(total > (size_t)HUB_FAULT__COUNT);
     assert_int_equal(killed, total);
@@ -398,8 +398,8 @@ static void test_no_virtual_time_skips(void **state)
     catalogue_free(cat);
 }
 
-/* Wire switches arm like hub switches (issue 8): an MQTT session break and
- * an HTTPS API break each fail their own rule's case and nothing else. */
+/* Wire switches arm like hub switches (issue 8): MQTT session, HTTPS API and
+ * AMQP session breaks each fail their own rule's case and nothing else. */
 static void test_wire_break_fails_rule(void **state)
 {
     (void)state;
@@ -411,6 +411,9 @@ static void test_wire_break_fails_rule(void **state)
         { "MQTT-KEEPALIVE:off-by-half", "MQTT-KEEPALIVE" },
         { "http-no-errorcode-header", "HUB-ERROR-BODY" },
         { "CONN-UNKNOWN-TOPIC", "CONN-UNKNOWN-TOPIC" },
+        { "AMQP-C2D-RELEASE-COMPLETES", "AMQP-C2D-SETTLE" },
+        { "AMQP-CBS-NO-CORRELATION", "AMQP-CBS-PUT-TOKEN" },
+        { "AMQP-ADDRESS-CASE", "AMQP-ADDRESS-CASE" },
     };
     catalogue_t *cat = load_cat();
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -423,7 +426,7 @@ static void test_wire_break_fails_rule(void **state)
         const char *brk[] = { cases[k].sw };
         o.breaks = brk;
         o.n_breaks = 1;
-        o.only = "MQTT-*,HTTP-*,HUB-ERROR-BODY,CONN-UNKNOWN-TOPIC";
+        o.only = "MQTT-*,HTTP-*,HUB-ERROR-BODY,CONN-UNKNOWN-TOPIC,AMQP-*";
         report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
         conform_summary_t sum;
         assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
@@ -460,7 +463,7 @@ static void test_no_wire_skips(void **state)
     conform_options_init(&o);
     o.cat = cat;
     o.target = &plain;
-    o.only = "MQTT-QOS2-PUBLISH,HUB-ERROR-BODY,CONN-SECOND-DROPS-FIRST";
+    o.only = "MQTT-QOS2-PUBLISH,HUB-ERROR-BODY,CONN-SECOND-DROPS-FIRST,AMQP-LINK-AUTH";
     report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
     conform_summary_t sum;
     assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
@@ -474,8 +477,8 @@ static void test_no_wire_skips(void **state)
                          c->message ? c->message : "");
         }
     }
-    /* 1 QoS 2 case + 2 error-body cases skipped, the hub-level case runs */
-    assert_int_equal(sum.by_verdict[REPORT_SKIP], 3);
+    /* 1 QoS 2 case + 2 error-body cases + 1 AMQP link case skipped, the hub-level case runs */
+    assert_int_equal(sum.by_verdict[REPORT_SKIP], 4);
     assert_int_equal(sum.by_verdict[REPORT_PASS], 1);
     report_result_free(r);
     catalogue_free(cat);

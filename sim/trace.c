@@ -43,26 +43,50 @@ static inline void hash_word(sim_hash_t *h, uint64_t w)
     h->acc = rotl64(h->acc, 27) * P1 + P3;
 }
 
+/* Little-endian word from 8 bytes, by arithmetic (compilers fold it into one
+ * load on little-endian machines). */
+static inline uint64_t load_le64(const unsigned char *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
+}
+
+/* The byte stream is cut into 8-byte words whatever the call boundaries:
+ * top up the pending word, then whole words straight from the input, then
+ * keep the tail pending.  Same words, same order as byte-at-a-time. */
 void sim_hash_bytes(sim_hash_t *h, const void *data, size_t len)
 {
     const unsigned char *p = data;
     h->length += len;
-    for (size_t i = 0; i < len; i++) {
-        h->pending |= (uint64_t)p[i] << (8 * h->npending);
+    while (h->npending && len) {
+        h->pending |= (uint64_t)*p++ << (8 * h->npending);
+        len--;
         if (++h->npending == 8) {
             hash_word(h, h->pending);
             h->pending = 0;
             h->npending = 0;
         }
     }
+    for (; len >= 8; p += 8, len -= 8)
+        hash_word(h, load_le64(p));
+    for (; len; len--) {
+        h->pending |= (uint64_t)*p++ << (8 * h->npending);
+        h->npending++;
+    }
 }
 
 void sim_hash_u64(sim_hash_t *h, uint64_t v)
 {
-    unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    sim_hash_bytes(h, b, 8);
+    h->length += 8;
+    if (h->npending == 0) {
+        hash_word(h, v);
+        return;
+    }
+    /* The low (8 - npending) bytes complete the pending word; the rest stay. */
+    unsigned shift = 8 * h->npending;
+    hash_word(h, h->pending | (v << shift));
+    h->pending = v >> (64 - shift);
 }
 
 uint64_t sim_hash_final(const sim_hash_t *h)

@@ -242,10 +242,10 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
     if (hub_msg_set_sys(msg, HUB_SYS_CONNECTION_DEVICE_ID, spoof ? spoof : dev_id) ||
         (mod_id && hub_msg_set_sys(msg, HUB_SYS_CONNECTION_MODULE_ID, mod_id)) ||
         hub_msg_set_sys(msg, HUB_SYS_CONNECTION_DEVICE_GENERATION_ID, gen) ||
-        hub_msg_set_sys(msg, HUB_SYS_CONNECTION_AUTH_METHOD,
-                        hub_d2c_auth_method_json(mod_id != NULL, x509)) ||
+        hub_msg_set_sys_static(msg, HUB_SYS_CONNECTION_AUTH_METHOD,
+                               hub_d2c_auth_method_json(mod_id != NULL, x509)) ||
         hub_msg_set_sys(msg, HUB_SYS_ENQUEUED_TIME, hub->when) ||
-        hub_msg_set_sys(msg, HUB_SYS_MESSAGE_SOURCE, "Telemetry")) {
+        hub_msg_set_sys_static(msg, HUB_SYS_MESSAGE_SOURCE, "Telemetry")) {
         free(spoof);
         return d2c_reject(hub, rec, HUB_ESERVER_ERROR, HUB_L_D2C_REJECTED_ARGUMENT, "out of memory");
     }

@@ -191,6 +191,10 @@ void hub_event_twin_change(hub_t *hub, uint32_t rec, const hub_twin_change_t *ch
 void hub_event_lifecycle(hub_t *hub, uint32_t rec, bool created);
 void hub_event_connection(hub_t *hub, uint32_t rec, bool connected);
 
+/* message.c: set a system property to a string that outlives the message (a
+ * literal or const table entry): stored by pointer, not copied. */
+hs_err_t hub_msg_set_sys_static(hub_msg_t *m, hub_msg_sys_t id, const char *literal);
+
 /* d2c.c / hub.c */
 void hub_emit_err(hub_t *hub, const char *kind, const char *id, hub_err_t err);
 

@@ -1,6 +1,8 @@
 /* The hub message: owned storage for properties and body, and the message-format.txt / direct-methods.txt rules. */
 #include "sim/hub/message.h"
+#include "sim/hub/hub_internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,15 +11,43 @@
 typedef struct {
     char *name;
     char *value;
+    uint32_t name_len;
+    uint32_t value_len;
 } hub_msg_app_t;
+
+/*
+ * Storage.  Every string a message holds lives in its own small arena: the
+ * first HUB_MSG_INLINE bytes inside the struct, then chunks from malloc that
+ * never move (a pointer handed out by a getter stays valid until the message
+ * is freed or that property is replaced).  A replaced or cleared string is not
+ * reclaimed before hub_msg_free; messages are short-lived or cloned (a clone
+ * copies only what is live).  One D2C message thus costs one allocation for
+ * the struct (plus its body) instead of two per property.  Lengths are kept
+ * beside the pointers so size accounting needs no strlen.
+ */
+#define HUB_MSG_INLINE 320
+#define HUB_MSG_APP_INLINE 4
+#define HUB_MSG_CHUNK 512
+
+typedef struct hub_msg_chunk {
+    struct hub_msg_chunk *next;
+    size_t cap;
+    char data[];
+} hub_msg_chunk_t;
 
 struct hub_msg {
     char *sys[HUB_SYS__COUNT];
-    hub_msg_app_t *app;
+    uint32_t sys_len[HUB_SYS__COUNT];
+    hub_msg_app_t *app;   /* app_inline until more are added */
     size_t napp;
     size_t capp;
-    unsigned char *body; /* NULL when empty */
+    unsigned char *body;  /* NULL when empty */
     size_t body_len;
+    char *free_at;        /* bump pointer into the current block */
+    size_t free_left;
+    hub_msg_chunk_t *chunks;
+    hub_msg_app_t app_inline[HUB_MSG_APP_INLINE];
+    char inline_store[HUB_MSG_INLINE];
 };
 
 static const char *const hub_msg_query_names[HUB_SYS__COUNT] = {
@@ -36,31 +66,52 @@ static const unsigned char hub_msg_stamped[HUB_SYS__COUNT] = {
 #undef HUB_MSG_SYS_S
 };
 
-static char *hub_msg_strdup(const char *s)
+/* A copy of s (n bytes + NUL) in the message's arena; NULL when out of memory. */
+static char *hub_msg_store(hub_msg_t *m, const char *s, size_t n)
 {
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
+    if (n + 1 > m->free_left) {
+        size_t cap = n + 1 > HUB_MSG_CHUNK ? n + 1 : HUB_MSG_CHUNK;
+        hub_msg_chunk_t *c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->next = m->chunks;
+        c->cap = cap;
+        m->chunks = c;
+        m->free_at = c->data;
+        m->free_left = cap;
+    }
+    char *d = m->free_at;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    m->free_at += n + 1;
+    m->free_left -= n + 1;
     return d;
 }
 
 hub_msg_t *hub_msg_new(void)
 {
-    return calloc(1, sizeof(hub_msg_t));
+    hub_msg_t *m = malloc(sizeof *m);
+    if (!m)
+        return NULL;
+    /* Everything but the two inline stores starts zeroed. */
+    memset(m, 0, offsetof(hub_msg_t, app_inline));
+    m->app = m->app_inline;
+    m->capp = HUB_MSG_APP_INLINE;
+    m->free_at = m->inline_store;
+    m->free_left = sizeof m->inline_store;
+    return m;
 }
 
 void hub_msg_free(hub_msg_t *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < HUB_SYS__COUNT; i++)
-        free(m->sys[i]);
-    for (size_t i = 0; i < m->napp; i++) {
-        free(m->app[i].name);
-        free(m->app[i].value);
+    for (hub_msg_chunk_t *c = m->chunks, *next; c; c = next) {
+        next = c->next;
+        free(c);
     }
-    free(m->app);
+    if (m->app != m->app_inline)
+        free(m->app);
     free(m->body);
     free(m);
 }
@@ -73,8 +124,11 @@ hub_msg_t *hub_msg_clone(const hub_msg_t *m)
     if (!c)
         return NULL;
     for (size_t i = 0; i < HUB_SYS__COUNT; i++) {
-        if (m->sys[i] && !(c->sys[i] = hub_msg_strdup(m->sys[i])))
-            goto fail;
+        if (m->sys[i]) {
+            if (!(c->sys[i] = hub_msg_store(c, m->sys[i], m->sys_len[i])))
+                goto fail;
+            c->sys_len[i] = m->sys_len[i];
+        }
     }
     for (size_t i = 0; i < m->napp; i++) {
         if (hub_msg_add_app(c, m->app[i].name, m->app[i].value) != HS_EOK)
@@ -132,11 +186,26 @@ hs_err_t hub_msg_set_sys(hub_msg_t *m, hub_msg_sys_t id, const char *value)
 {
     if (!m || (unsigned)id >= HUB_SYS__COUNT)
         return HS_EINVAL;
-    char *v = NULL;
-    if (value && !(v = hub_msg_strdup(value)))
+    if (!value) {
+        m->sys[id] = NULL;
+        m->sys_len[id] = 0;
+        return HS_EOK;
+    }
+    size_t n = strlen(value);
+    char *v = hub_msg_store(m, value, n);
+    if (!v)
         return HS_ENOMEM;
-    free(m->sys[id]);
     m->sys[id] = v;
+    m->sys_len[id] = (uint32_t)n;
+    return HS_EOK;
+}
+
+hs_err_t hub_msg_set_sys_static(hub_msg_t *m, hub_msg_sys_t id, const char *literal)
+{
+    if (!m || (unsigned)id >= HUB_SYS__COUNT || !literal)
+        return HS_EINVAL;
+    m->sys[id] = (char *)(uintptr_t)literal; /* never written through, never freed */
+    m->sys_len[id] = (uint32_t)strlen(literal);
     return HS_EOK;
 }
 
@@ -153,8 +222,8 @@ void hub_msg_clear_stamped(hub_msg_t *m)
         return;
     for (size_t i = 0; i < HUB_SYS__COUNT; i++) {
         if (hub_msg_stamped[i]) {
-            free(m->sys[i]);
             m->sys[i] = NULL;
+            m->sys_len[i] = 0;
         }
     }
 }
@@ -216,10 +285,13 @@ static hs_err_t hub_msg_app_grow(hub_msg_t *m)
 {
     if (m->napp < m->capp)
         return HS_EOK;
-    size_t cap = m->capp ? m->capp * 2 : 4;
-    hub_msg_app_t *a = realloc(m->app, cap * sizeof(*a));
+    size_t cap = m->capp * 2;
+    hub_msg_app_t *a = malloc(cap * sizeof(*a));
     if (!a)
         return HS_ENOMEM;
+    memcpy(a, m->app, m->napp * sizeof(*a));
+    if (m->app != m->app_inline)
+        free(m->app);
     m->app = a;
     m->capp = cap;
     return HS_EOK;
@@ -231,15 +303,14 @@ hs_err_t hub_msg_add_app(hub_msg_t *m, const char *name, const char *value)
         return HS_EINVAL;
     if (hub_msg_app_grow(m) != HS_EOK)
         return HS_ENOMEM;
-    char *n = hub_msg_strdup(name);
-    char *v = hub_msg_strdup(value ? value : "");
-    if (!n || !v) {
-        free(n);
-        free(v);
+    if (!value)
+        value = "";
+    size_t nl = strlen(name), vl = strlen(value);
+    char *n = hub_msg_store(m, name, nl);
+    char *v = n ? hub_msg_store(m, value, vl) : NULL;
+    if (!v)
         return HS_ENOMEM;
-    }
-    m->app[m->napp].name = n;
-    m->app[m->napp].value = v;
+    m->app[m->napp] = (hub_msg_app_t){ n, v, (uint32_t)nl, (uint32_t)vl };
     m->napp++;
     return HS_EOK;
 }
@@ -250,11 +321,14 @@ hs_err_t hub_msg_set_app(hub_msg_t *m, const char *name, const char *value)
         return HS_EINVAL;
     for (size_t i = 0; i < m->napp; i++) {
         if (strcmp(m->app[i].name, name) == 0) {
-            char *v = hub_msg_strdup(value ? value : "");
+            if (!value)
+                value = "";
+            size_t vl = strlen(value);
+            char *v = hub_msg_store(m, value, vl);
             if (!v)
                 return HS_ENOMEM;
-            free(m->app[i].value);
             m->app[i].value = v;
+            m->app[i].value_len = (uint32_t)vl;
             return HS_EOK;
         }
     }
@@ -279,8 +353,6 @@ size_t hub_msg_remove_app(hub_msg_t *m, const char *name)
     size_t w = 0, removed = 0;
     for (size_t r = 0; r < m->napp; r++) {
         if (strcmp(m->app[r].name, name) == 0) {
-            free(m->app[r].name);
-            free(m->app[r].value);
             removed++;
         } else {
             m->app[w++] = m->app[r];
@@ -506,10 +578,10 @@ size_t hub_msg_size(const hub_msg_t *m, bool include_stamped)
     size_t n = m->body_len;
     for (size_t i = 0; i < HUB_SYS__COUNT; i++) {
         if (m->sys[i] && (include_stamped || !hub_msg_stamped[i]))
-            n += strlen(m->sys[i]);
+            n += m->sys_len[i];
     }
     for (size_t i = 0; i < m->napp; i++)
-        n += strlen(m->app[i].name) + strlen(m->app[i].value);
+        n += (size_t)m->app[i].name_len + m->app[i].value_len;
     return n;
 }
 

@@ -1,16 +1,38 @@
-/* d-ary heap of 16-byte entries plus a slot table: (time, prio, seq) order, lazy O(1) cancel.
+/* Event queue: a calendar of time buckets in front of a d-ary heap, (time, prio, seq) order, O(1) cancel.
  *
- * Model.  Each heap entry is {time, key}; key packs priority (4 bits),
+ * Model.  Each event is ordered by {time, key}; key packs priority (4 bits),
  * insertion sequence (36 bits) and slot index (24 bits), so comparing two
  * entries is two integer compares and the slot bits never decide an order
  * (sequences are unique).  A slot holds the handler, argument and a
  * generation counter; an event id is (generation, slot), so a stale id (fired
- * or cancelled) is recognised in O(1).  Cancel marks the slot dead; the heap
- * entry is discarded when it reaches the top, and the heap is compacted when
- * dead entries outnumber live ones.  With arity 4 a node's children share one
- * 64-byte cache line.  Pending cost: 16 (heap) + 16 (slot) = 32 bytes.
- * When the 36-bit sequence would wrap, pending entries are renumbered in
- * their current order: deterministic, and never observable. */
+ * or cancelled) is recognised in O(1).  When the 36-bit sequence would wrap,
+ * pending entries are renumbered in their current order: deterministic, and
+ * never observable.
+ *
+ * Where an event waits.  Time is cut into buckets of 2^wshift ns; bucket
+ * index idx = time >> wshift, and `cur` is the bucket being fired.
+ *   run:     a small 4-ary heap of every entry with idx <= cur;
+ *   buckets: entries with cur < idx < cur + 2^nbits, one unordered array
+ *            per bucket (a bitmap marks the non-empty ones);
+ *   far:     a 4-ary heap of the rest (idx >= cur + 2^nbits).
+ * Every run entry precedes every bucket and far entry, so popping the run's
+ * top yields exactly the global (time, key) minimum.  When the run is empty,
+ * cur moves to the smallest idx among the next non-empty bucket and the far
+ * heap's top, and that bucket (plus far entries of the same idx) is heapified
+ * into the run.  The order is therefore the heap's order, whatever the
+ * geometry; the geometry only decides the cost.  With a million pending
+ * timers a push is an append to a bucket and a pop touches a run of a
+ * handful of entries (their slots prefetched together), instead of ~10
+ * cache-missing heap levels.
+ *
+ * The geometry is tuned from the queue's own history (no clock): after each
+ * epoch of pops, bucket width 8-16x the mean virtual gap between pops and
+ * 2^nbits = pending/4..pending/2 buckets, so the window spans 2-8 times the
+ * time it takes to drain what is pending.  Small queues (< CAL_MIN_LIVE)
+ * stay a plain heap.  Cancel marks the slot dead; a dead entry is dropped
+ * when it surfaces, and everything is compacted when dead entries outnumber
+ * live ones.  Pending cost: 16-byte slot + 16-byte entry (in the run, a
+ * bucket or the far heap), plus 16 bytes per bucket and spare bucket room. */
 #include "event_queue.h"
 
 #include <stdlib.h>
@@ -30,6 +52,12 @@
  * 3 entries puts each such group at a 64-byte boundary: one cache line. */
 #define HEAP_PAD (SIM_HEAP_ARITY == 4 ? 3 : 0)
 
+/* Calendar tuning. */
+#define CAL_MIN_LIVE 4096u     /* below this many pending, a plain heap is faster */
+#define CAL_MIN_EPOCH 8192u    /* pops between two looks at the geometry */
+#define CAL_MIN_BITS 10u
+#define CAL_MAX_BITS 22u
+
 typedef struct {
     sim_time_t time;
     uint64_t key; /* prio:4 | seq:36 | slot:24 */
@@ -41,14 +69,31 @@ typedef struct {
     uint32_t gen;
 } slot_t;
 
+/* One bucket: an unordered array of entries, freed when the bucket fires. */
+typedef struct {
+    heap_entry_t *v;
+    uint32_t len, cap;
+} bucket_t;
+
 struct sim_queue {
-    heap_entry_t *heap;       /* HEAP_PAD entries into `heap_block` */
+    heap_entry_t *heap;       /* far heap: HEAP_PAD entries into `heap_block` */
     heap_entry_t *heap_block; /* 64-byte aligned allocation */
     size_t heap_len, heap_cap;
+    heap_entry_t *run;        /* run heap: entries with idx <= cur */
+    size_t run_len, run_cap;
+    bucket_t *buckets;        /* 2^nbits of them */
+    uint64_t *bucket_bits;    /* non-empty buckets */
+    unsigned wshift, nbits;   /* nbits 0: calendar off, everything in the far heap */
+    uint64_t cur;
+    size_t in_buckets;
+    int autotune;
+    uint64_t epoch_pops, epoch_len;
+    sim_time_t epoch_t0;
     slot_t *slots;
     uint32_t slot_cap;
     uint32_t free_head;
     size_t live;
+    size_t lazy_dead;   /* cancelled entries still held (run, buckets, far heap) */
     uint64_t next_seq;
     uint64_t seq_limit; /* SEQ_MASK; lowered only by tests to reach the renumbering path */
 };
@@ -93,6 +138,13 @@ static void sift_down(heap_entry_t *h, size_t len, size_t i)
     h[i] = e;
 }
 
+static void heapify(heap_entry_t *h, size_t len)
+{
+    for (size_t i = len / SIM_HEAP_ARITY + 1; i-- > 0;)
+        if (i < len)
+            sift_down(h, len, i);
+}
+
 /* Remove the root: move the last entry there and sift it down.  (Floyd's
  * bottom-up variant measured no faster here; see bench/bench_kernel.c.) */
 static void remove_root(heap_entry_t *h, size_t len)
@@ -103,12 +155,27 @@ static void remove_root(heap_entry_t *h, size_t len)
     }
 }
 
+static void free_buckets(sim_queue_t *q)
+{
+    if (q->buckets) {
+        size_t nb = (size_t)1 << q->nbits;
+        for (size_t b = 0; b < nb; b++)
+            free(q->buckets[b].v);
+    }
+    free(q->buckets);
+    free(q->bucket_bits);
+    q->buckets = NULL;
+    q->bucket_bits = NULL;
+}
+
 sim_queue_t *sim_queue_new(void)
 {
     sim_queue_t *q = calloc(1, sizeof *q);
     if (q) {
         q->free_head = NO_SLOT;
         q->seq_limit = SEQ_MASK;
+        q->autotune = 1;
+        q->epoch_len = CAL_MIN_EPOCH;
     }
     return q;
 }
@@ -118,6 +185,8 @@ void sim_queue_free(sim_queue_t *q)
     if (!q)
         return;
     free(q->heap_block);
+    free(q->run);
+    free_buckets(q);
     free(q->slots);
     free(q);
 }
@@ -161,6 +230,31 @@ static hs_err_t grow_heap(sim_queue_t *q, size_t cap)
     return HS_EOK;
 }
 
+static hs_err_t far_reserve(sim_queue_t *q, size_t n)
+{
+    if (n <= q->heap_cap)
+        return HS_EOK;
+    size_t cap = q->heap_cap ? q->heap_cap : 64;
+    while (cap < n)
+        cap *= 2;
+    return grow_heap(q, cap);
+}
+
+static hs_err_t run_reserve(sim_queue_t *q, size_t n)
+{
+    if (n <= q->run_cap)
+        return HS_EOK;
+    size_t cap = q->run_cap ? q->run_cap : 64;
+    while (cap < n)
+        cap *= 2;
+    heap_entry_t *r = realloc(q->run, cap * sizeof *r);
+    if (!r)
+        return HS_ENOMEM;
+    q->run = r;
+    q->run_cap = cap;
+    return HS_EOK;
+}
+
 static void release_slot(sim_queue_t *q, uint32_t slot)
 {
     slot_t *s = &q->slots[slot];
@@ -172,17 +266,99 @@ static void release_slot(sim_queue_t *q, uint32_t slot)
     q->free_head = slot;
 }
 
-static int cmp_entries(const void *a, const void *b)
+/* ---- buckets ------------------------------------------------------------- */
+
+static inline uint64_t bucket_of(const sim_queue_t *q, sim_time_t t) { return t >> q->wshift; }
+
+static hs_err_t bucket_insert(sim_queue_t *q, sim_time_t t, uint64_t key, uint64_t idx)
 {
-    const heap_entry_t *x = a, *y = b;
-    if (entry_less(x, y))
-        return -1;
-    return entry_less(y, x) ? 1 : 0;
+    size_t b = (size_t)(idx & ((1ULL << q->nbits) - 1));
+    bucket_t *bk = &q->buckets[b];
+    if (bk->len == bk->cap) {
+        uint32_t cap = bk->cap ? bk->cap * 2 : 8;
+        heap_entry_t *v = realloc(bk->v, cap * sizeof *v);
+        if (!v)
+            return HS_ENOMEM;
+        bk->v = v;
+        bk->cap = cap;
+    }
+    if (bk->len == 0)
+        q->bucket_bits[b >> 6] |= 1ULL << (b & 63);
+    bk->v[bk->len++] = (heap_entry_t){ t, key };
+    q->in_buckets++;
+    return HS_EOK;
 }
 
-/* Drop dead entries and/or renumber sequences; rebuild the heap. */
-static void rebuild(sim_queue_t *q, int renumber)
+/* The smallest bucket index > cur holding entries (all lie below cur + 2^nbits). */
+static int next_bucket(const sim_queue_t *q, uint64_t *idx_out)
 {
+    if (!q->in_buckets)
+        return 0;
+    size_t nb = (size_t)1 << q->nbits, mask = nb - 1, words = nb >> 6;
+    size_t start = (size_t)((q->cur + 1) & mask);
+    size_t w = start >> 6;
+    uint64_t bits = q->bucket_bits[w] & (~0ULL << (start & 63));
+    for (size_t i = 0; i <= words; i++) {
+        if (bits) {
+            size_t pos = (w << 6) + (size_t)__builtin_ctzll(bits);
+            *idx_out = q->cur + 1 + ((pos - start) & mask);
+            return 1;
+        }
+        w = (w + 1) & (words - 1);
+        bits = q->bucket_bits[w];
+    }
+    return 0;
+}
+
+/* Place an entry (its slot already holds handler/arg) by its bucket index. */
+static hs_err_t place(sim_queue_t *q, sim_time_t t, uint64_t key)
+{
+    if (q->nbits) {
+        uint64_t idx = bucket_of(q, t);
+        if (idx <= q->cur) {
+            hs_err_t err = run_reserve(q, q->run_len + 1);
+            if (err)
+                return err;
+            q->run[q->run_len] = (heap_entry_t){ t, key };
+            sift_up(q->run, q->run_len++);
+            return HS_EOK;
+        }
+        if (idx - q->cur < (1ULL << q->nbits) && bucket_insert(q, t, key, idx) == HS_EOK)
+            return HS_EOK;
+    }
+    hs_err_t err = far_reserve(q, q->heap_len + 1);
+    if (err)
+        return err;
+    q->heap[q->heap_len] = (heap_entry_t){ t, key };
+    sift_up(q->heap, q->heap_len++);
+    return HS_EOK;
+}
+
+/* Move every pending entry into the far heap array (unordered), dropping
+ * cancelled ones; buckets end empty.  The caller re-heapifies or
+ * redistributes. */
+static hs_err_t collect_all(sim_queue_t *q)
+{
+    hs_err_t err = far_reserve(q, q->heap_len + q->run_len + q->in_buckets);
+    if (err)
+        return err;
+    if (q->run_len)
+        memcpy(q->heap + q->heap_len, q->run, q->run_len * sizeof *q->run);
+    q->heap_len += q->run_len;
+    q->run_len = 0;
+    if (q->nbits) {
+        size_t words = ((size_t)1 << q->nbits) >> 6;
+        for (size_t w = 0; w < words && q->in_buckets; w++) {
+            for (uint64_t bits = q->bucket_bits[w]; bits; bits &= bits - 1) {
+                bucket_t *bk = &q->buckets[(w << 6) + (size_t)__builtin_ctzll(bits)];
+                memcpy(q->heap + q->heap_len, bk->v, bk->len * sizeof *bk->v);
+                q->heap_len += bk->len;
+                q->in_buckets -= bk->len;
+                bk->len = 0;
+            }
+            q->bucket_bits[w] = 0;
+        }
+    }
     size_t w = 0;
     for (size_t r = 0; r < q->heap_len; r++) {
         uint32_t slot = (uint32_t)(q->heap[r].key & SLOT_MASK);
@@ -192,19 +368,233 @@ static void rebuild(sim_queue_t *q, int renumber)
             q->heap[w++] = q->heap[r];
     }
     q->heap_len = w;
+    q->lazy_dead = 0;
+    return HS_EOK;
+}
+
+/* After collect_all: cur = the earliest entry's bucket; split the far array
+ * into run / buckets / far.  Cannot fail: the run fits in the far array's
+ * spare room only if reserved, so reserve first. */
+static hs_err_t distribute(sim_queue_t *q)
+{
+    if (!q->nbits || !q->heap_len) {
+        heapify(q->heap, q->heap_len);
+        return HS_EOK;
+    }
+    sim_time_t tmin = q->heap[0].time;
+    for (size_t i = 1; i < q->heap_len; i++)
+        if (q->heap[i].time < tmin)
+            tmin = q->heap[i].time;
+    q->cur = bucket_of(q, tmin);
+    size_t nrun = 0;
+    for (size_t i = 0; i < q->heap_len; i++)
+        nrun += bucket_of(q, q->heap[i].time) <= q->cur;
+    hs_err_t err = run_reserve(q, nrun);
+    if (err)
+        return err;
+    size_t w = 0;
+    for (size_t r = 0; r < q->heap_len; r++) {
+        heap_entry_t e = q->heap[r];
+        uint64_t idx = bucket_of(q, e.time);
+        if (idx <= q->cur)
+            q->run[q->run_len++] = e;
+        else if (idx - q->cur >= (1ULL << q->nbits) || bucket_insert(q, e.time, e.key, idx) != HS_EOK)
+            q->heap[w++] = e; /* beyond the window (or no memory for the bucket): far */
+    }
+    q->heap_len = w;
+    heapify(q->heap, q->heap_len);
+    heapify(q->run, q->run_len);
+    return HS_EOK;
+}
+
+/* Change the calendar geometry (nbits 0: plain heap).  On allocation
+ * failure the queue stays a plain heap, which is always correct. */
+static void set_geometry(sim_queue_t *q, unsigned wshift, unsigned nbits)
+{
+    if (collect_all(q) != HS_EOK)
+        return; /* unchanged: the old geometry still holds */
+    free_buckets(q);
+    q->nbits = 0;
+    q->wshift = wshift;
+    q->cur = 0;
+    if (nbits) {
+        size_t nb = (size_t)1 << nbits;
+        q->buckets = calloc(nb, sizeof *q->buckets);
+        q->bucket_bits = calloc(nb >> 6, sizeof *q->bucket_bits);
+        if (q->buckets && q->bucket_bits) {
+            q->nbits = nbits;
+        } else {
+            free(q->buckets);
+            free(q->bucket_bits);
+            q->buckets = NULL;
+            q->bucket_bits = NULL;
+        }
+    }
+    if (distribute(q) != HS_EOK) {
+        /* no room for the run: fall back to the plain heap */
+        collect_all(q);
+        q->nbits = 0;
+        heapify(q->heap, q->heap_len);
+    }
+}
+
+static unsigned log2_floor(uint64_t v)
+{
+    return v ? 63u - (unsigned)__builtin_clzll(v) : 0u;
+}
+
+/* After an epoch of pops: bucket width 8-16 mean gaps between pops,
+ * pending/4..pending/2 buckets.  Only a change of at least 2x in either moves entries around. */
+static void retune(sim_queue_t *q, sim_time_t now)
+{
+    uint64_t pops = q->epoch_pops;
+    sim_time_t span = now >= q->epoch_t0 ? now - q->epoch_t0 : 0;
+    q->epoch_pops = 0;
+    q->epoch_t0 = now;
+    q->epoch_len = q->live > CAL_MIN_EPOCH ? q->live : CAL_MIN_EPOCH;
+    if (!q->autotune)
+        return;
+    if (q->live < CAL_MIN_LIVE) {
+        if (q->nbits && q->live < CAL_MIN_LIVE / 4)
+            set_geometry(q, 0, 0);
+        return;
+    }
+    /* buckets 8-16 mean gaps wide, pending/4..pending/2 of them: the window
+     * spans 2-8 times the time it takes to drain what is pending */
+    unsigned wshift = log2_floor(8 * (span / (pops ? pops : 1))) + 1;
+    unsigned nbits = log2_floor(q->live) - 1;
+    if (nbits < CAL_MIN_BITS)
+        nbits = CAL_MIN_BITS;
+    if (nbits > CAL_MAX_BITS)
+        nbits = CAL_MAX_BITS;
+    if (wshift > 63 - CAL_MAX_BITS)
+        wshift = 63 - CAL_MAX_BITS;
+    if (q->nbits && wshift + 1 >= q->wshift && wshift <= q->wshift + 1 && nbits + 2 >= q->nbits &&
+        nbits <= q->nbits + 1)
+        return;
+    set_geometry(q, wshift, nbits);
+}
+
+/* Run empty: make cur the next bucket index holding entries and heapify its
+ * entries (bucket list plus far entries of that index) into the run.
+ * 0 when nothing is pending. */
+static int advance(sim_queue_t *q)
+{
+    uint64_t bidx = 0, fidx = 0;
+    int has_b = next_bucket(q, &bidx);
+    int has_f = q->heap_len > 0;
+    if (!has_b && !has_f)
+        return 0;
+    if (has_f)
+        fidx = bucket_of(q, q->heap[0].time);
+    uint64_t c = has_b && (!has_f || bidx <= fidx) ? bidx : fidx;
+    q->cur = c;
+    if (has_b && bidx == c) {
+        size_t b = (size_t)(c & ((1ULL << q->nbits) - 1));
+        bucket_t *bk = &q->buckets[b];
+        if (run_reserve(q, q->run_len + bk->len) != HS_EOK)
+            return -1;
+        /* The slots are read when each entry fires: start fetching them now,
+         * all at once, rather than one cache miss per pop. */
+        for (uint32_t i = 0; i < bk->len; i++)
+            __builtin_prefetch(&q->slots[bk->v[i].key & SLOT_MASK]);
+        memcpy(q->run + q->run_len, bk->v, bk->len * sizeof *bk->v);
+        q->run_len += bk->len;
+        q->in_buckets -= bk->len;
+        /* Give the memory back: a window is mostly buckets that are not in
+         * use yet, and keeping every bucket's peak room costs more than a
+         * malloc per bucket lap. */
+        free(bk->v);
+        *bk = (bucket_t){ NULL, 0, 0 };
+        q->bucket_bits[b >> 6] &= ~(1ULL << (b & 63));
+    }
+    while (q->heap_len && bucket_of(q, q->heap[0].time) == c) {
+        if (run_reserve(q, q->run_len + 1) != HS_EOK)
+            return -1;
+        q->run[q->run_len++] = q->heap[0];
+        remove_root(q->heap, q->heap_len--);
+    }
+    heapify(q->run, q->run_len);
+    return 1;
+}
+
+/* The heap (run, or far when the calendar is off) whose top is the next
+ * event, after dropping cancelled tops; NULL when empty. */
+static heap_entry_t *next_top(sim_queue_t *q, size_t **len_out)
+{
+    for (;;) {
+        heap_entry_t *h;
+        size_t *len;
+        if (q->run_len) {
+            h = q->run;
+            len = &q->run_len;
+        } else if (q->nbits && (q->heap_len || q->in_buckets)) {
+            int a = advance(q);
+            if (a < 0) {
+                /* out of memory while loading: continue as a plain heap */
+                collect_all(q);
+                q->nbits = 0;
+                heapify(q->heap, q->heap_len);
+            }
+            continue;
+        } else if (q->heap_len) {
+            h = q->heap;
+            len = &q->heap_len;
+        } else {
+            return NULL;
+        }
+        uint32_t slot = (uint32_t)(h[0].key & SLOT_MASK);
+        if (q->slots[slot].handler != HANDLER_DEAD) {
+            *len_out = len;
+            return h;
+        }
+        release_slot(q, slot);
+        q->lazy_dead--;
+        remove_root(h, (*len)--);
+    }
+}
+
+static int cmp_entries_fwd(const void *a, const void *b)
+{
+    const heap_entry_t *x = a, *y = b;
+    if (entry_less(x, y))
+        return -1;
+    return entry_less(y, x) ? 1 : 0;
+}
+
+/* Drop dead entries from the run and far heaps and/or renumber sequences. */
+static void rebuild(sim_queue_t *q, int renumber)
+{
     if (renumber) {
-        qsort(q->heap, q->heap_len, sizeof *q->heap, cmp_entries);
+        unsigned nbits = q->nbits, wshift = q->wshift;
+        if (collect_all(q) != HS_EOK)
+            return;
+        qsort(q->heap, q->heap_len, sizeof *q->heap, cmp_entries_fwd);
         for (size_t i = 0; i < q->heap_len; i++) {
             uint64_t prio = q->heap[i].key >> (SEQ_BITS + SLOT_BITS);
             uint64_t slot = q->heap[i].key & SLOT_MASK;
             q->heap[i].key = (prio << (SEQ_BITS + SLOT_BITS)) | ((uint64_t)i << SLOT_BITS) | slot;
         }
         q->next_seq = q->heap_len;
-        return; /* a sorted array is already a heap */
+        if (nbits) {
+            q->nbits = nbits; /* buckets were emptied by collect_all */
+            q->wshift = wshift;
+            if (distribute(q) != HS_EOK) {
+                collect_all(q);
+                q->nbits = 0;
+                heapify(q->heap, q->heap_len);
+            }
+        } /* else: a sorted array is already a heap */
+        return;
     }
-    for (size_t i = q->heap_len / SIM_HEAP_ARITY + 1; i-- > 0;)
-        if (i < q->heap_len)
-            sift_down(q->heap, q->heap_len, i);
+    /* collect_all drops the dead; distribute puts the rest back in place */
+    if (collect_all(q) != HS_EOK)
+        return;
+    if (distribute(q) != HS_EOK) {
+        collect_all(q);
+        q->nbits = 0;
+        heapify(q->heap, q->heap_len);
+    }
 }
 
 hs_err_t sim_queue_push(sim_queue_t *q, sim_time_t t, uint32_t priority, uint32_t handler,
@@ -219,21 +609,22 @@ hs_err_t sim_queue_push(sim_queue_t *q, sim_time_t t, uint32_t priority, uint32_
         if (q->free_head == NO_SLOT)
             return HS_EFULL;
     }
-    if (q->heap_len == q->heap_cap) {
-        hs_err_t err = grow_heap(q, q->heap_cap ? q->heap_cap * 2 : 64);
-        if (err)
-            return err;
-    }
     if (q->next_seq > q->seq_limit)
         rebuild(q, 1);
     uint32_t slot = q->free_head;
+    uint64_t key = ((uint64_t)priority << (SEQ_BITS + SLOT_BITS)) | (q->next_seq << SLOT_BITS) | slot;
     slot_t *s = &q->slots[slot];
-    q->free_head = (uint32_t)s->arg;
+    uint32_t next_free = (uint32_t)s->arg;
     s->arg = arg;
     s->handler = handler;
-    uint64_t key = ((uint64_t)priority << (SEQ_BITS + SLOT_BITS)) | (q->next_seq++ << SLOT_BITS) | slot;
-    q->heap[q->heap_len] = (heap_entry_t){ t, key };
-    sift_up(q->heap, q->heap_len++);
+    hs_err_t err = place(q, t, key);
+    if (err) {
+        s->handler = HANDLER_DEAD;
+        s->arg = next_free;
+        return err;
+    }
+    q->free_head = next_free;
+    q->next_seq++;
     q->live++;
     if (id_out)
         *id_out = ((uint64_t)s->gen << SLOT_BITS) | slot;
@@ -249,32 +640,23 @@ hs_err_t sim_queue_cancel(sim_queue_t *q, sim_event_id_t id)
     slot_t *s = &q->slots[slot];
     if (s->gen != gen || s->handler == HANDLER_DEAD)
         return HS_ENOTFOUND;
-    s->handler = HANDLER_DEAD;
     q->live--;
+    s->handler = HANDLER_DEAD;
+    q->lazy_dead++;
     /* Compact when dead entries dominate, so cancel-heavy owners (method
-     * timeouts that are nearly always cancelled) cannot bloat the heap. */
-    if (q->heap_len > 1024 && q->heap_len - q->live > q->live)
+     * timeouts that are nearly always cancelled) cannot bloat the queue. */
+    if (q->lazy_dead > 1024 && q->lazy_dead > q->live)
         rebuild(q, 0);
     return HS_EOK;
 }
 
-static void drop_dead_top(sim_queue_t *q)
-{
-    while (q->heap_len) {
-        uint32_t slot = (uint32_t)(q->heap[0].key & SLOT_MASK);
-        if (q->slots[slot].handler != HANDLER_DEAD)
-            return;
-        release_slot(q, slot);
-        remove_root(q->heap, q->heap_len--);
-    }
-}
-
 int sim_queue_pop(sim_queue_t *q, sim_event_t *out)
 {
-    drop_dead_top(q);
-    if (!q->heap_len)
+    size_t *len;
+    heap_entry_t *h = next_top(q, &len);
+    if (!h)
         return 0;
-    heap_entry_t top = q->heap[0];
+    heap_entry_t top = h[0];
     uint32_t slot = (uint32_t)(top.key & SLOT_MASK);
     slot_t *s = &q->slots[slot];
     out->time = top.time;
@@ -284,16 +666,19 @@ int sim_queue_pop(sim_queue_t *q, sim_event_t *out)
     out->arg = s->arg;
     release_slot(q, slot);
     q->live--;
-    remove_root(q->heap, q->heap_len--);
+    remove_root(h, (*len)--);
+    if (++q->epoch_pops >= q->epoch_len)
+        retune(q, top.time);
     return 1;
 }
 
 int sim_queue_peek_time(sim_queue_t *q, sim_time_t *out)
 {
-    drop_dead_top(q);
-    if (!q->heap_len)
+    size_t *len;
+    heap_entry_t *h = next_top(q, &len);
+    if (!h)
         return 0;
-    *out = q->heap[0].time;
+    *out = h[0].time;
     return 1;
 }
 
@@ -301,12 +686,29 @@ size_t sim_queue_size(const sim_queue_t *q) { return q->live; }
 
 size_t sim_queue_bytes(const sim_queue_t *q)
 {
-    return q->heap_cap * sizeof(heap_entry_t) + (size_t)q->slot_cap * sizeof(slot_t);
+    size_t buckets = 0;
+    if (q->nbits) {
+        size_t nb = (size_t)1 << q->nbits;
+        buckets = nb * sizeof(bucket_t) + nb / 8;
+        for (size_t b = 0; b < nb; b++)
+            buckets += q->buckets[b].cap * sizeof(heap_entry_t);
+    }
+    return q->heap_cap * sizeof(heap_entry_t) + q->run_cap * sizeof(heap_entry_t) +
+           (size_t)q->slot_cap * sizeof(slot_t) + buckets;
 }
 
 void sim_queue_set_seq_limit(sim_queue_t *q, uint64_t limit)
 {
     q->seq_limit = limit < SEQ_MASK ? limit : SEQ_MASK;
+}
+
+hs_err_t sim_queue_set_calendar(sim_queue_t *q, unsigned bucket_shift, unsigned bucket_bits)
+{
+    if (bucket_bits && (bucket_bits < 6 || bucket_bits > CAL_MAX_BITS || bucket_shift > 63 - CAL_MAX_BITS))
+        return HS_ERANGE;
+    q->autotune = 0;
+    set_geometry(q, bucket_shift, bucket_bits);
+    return q->nbits == bucket_bits ? HS_EOK : HS_ENOMEM;
 }
 
 hs_err_t sim_queue_reserve(sim_queue_t *q, size_t pending)

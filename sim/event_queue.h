@@ -1,4 +1,4 @@
-/* The kernel's event queue: a d-ary min-heap ordered by (time, priority, sequence) with O(1) cancel. */
+/* The kernel's event queue: time buckets in front of a d-ary min-heap, ordered by (time, priority, sequence), O(1) cancel. */
 #ifndef SIM_EVENT_QUEUE_H
 #define SIM_EVENT_QUEUE_H
 
@@ -50,6 +50,11 @@ size_t sim_queue_bytes(const sim_queue_t *q);
 /* Size both arrays for `pending` events up front (a fleet knows its size),
  * so no growth slack is paid: exactly 32 bytes per pending event. */
 hs_err_t sim_queue_reserve(sim_queue_t *q, size_t pending);
+/* Tests and benches: fix the calendar front-end's geometry (buckets of
+ * 2^bucket_shift ns, 2^bucket_bits of them, 6..22; 0 bits = a plain heap)
+ * and stop its automatic tuning.  Never changes the order of events, only
+ * the cost.  HS_ERANGE for a bad geometry. */
+hs_err_t sim_queue_set_calendar(sim_queue_t *q, unsigned bucket_shift, unsigned bucket_bits);
 /* Tests only: renumber sequences once they pass `limit` (default 2^36 - 1),
  * so the wrap-around path can be exercised without 68 billion pushes. */
 void sim_queue_set_seq_limit(sim_queue_t *q, uint64_t limit);

@@ -150,21 +150,29 @@ static void test_sequence_renumbering(void **state)
 /* 10^6 mixed operations against a linear-scan reference model. */
 typedef struct { sim_time_t t; uint32_t prio; uint64_t seq; uint64_t arg; sim_event_id_t id; } ref_t;
 
-static void test_randomized_against_reference(void **state)
+/* A randomized run: pushes at now + below(spread), cancels, pops checked
+ * against the linear-scan reference (time, then priority, then insertion).
+ * `geometry` runs every few thousand operations: it may change the queue's
+ * calendar while events are pending. */
+static void randomized_run(int ops, uint64_t spread, uint64_t seq_limit,
+                           void (*geometry)(sim_queue_t *q, int op))
 {
-    (void)state;
     sim_queue_t *q = sim_queue_new();
+    if (seq_limit)
+        sim_queue_set_seq_limit(q, seq_limit);
     sim_rng_t r;
     sim_rng_init(&r, 42, 7);
-    enum { CAP = 4096, OPS = 1000000 };
+    enum { CAP = 4096 };
     ref_t *ref = calloc(CAP, sizeof *ref);
     size_t n = 0;
     uint64_t seq = 0;
     sim_time_t now = 0;
-    for (int op = 0; op < OPS; op++) {
+    for (int op = 0; op < ops; op++) {
+        if (geometry && op % 4096 == 0)
+            geometry(q, op);
         uint64_t dice = sim_rng_below(&r, 100);
         if ((dice < 50 && n < CAP) || n == 0) {
-            ref_t e = { now + sim_rng_below(&r, 64), (uint32_t)sim_rng_below(&r, 3), seq++,
+            ref_t e = { now + sim_rng_below(&r, spread), (uint32_t)sim_rng_below(&r, 3), seq++,
                         sim_rng_next(&r), 0 };
             assert_int_equal(sim_queue_push(q, e.t, e.prio, 1, e.arg, &e.id), HS_EOK);
             ref[n++] = e;
@@ -182,6 +190,11 @@ static void test_randomized_against_reference(void **state)
                     best = i;
             }
             sim_event_t ev;
+            if (dice < 70) {
+                sim_time_t peek;
+                assert_int_equal(sim_queue_peek_time(q, &peek), 1);
+                assert_int_equal(peek, ref[best].t);
+            }
             assert_int_equal(sim_queue_pop(q, &ev), 1);
             assert_int_equal(ev.time, ref[best].t);
             assert_int_equal(ev.arg, ref[best].arg);
@@ -193,6 +206,99 @@ static void test_randomized_against_reference(void **state)
     }
     free(ref);
     sim_queue_free(q);
+}
+
+static void test_randomized_against_reference(void **state)
+{
+    (void)state;
+    randomized_run(1000000, 64, 0, NULL);
+}
+
+/* The calendar front-end: buckets narrower and wider than the spread of
+ * times, a window shorter than the spread (the far heap is used), entries
+ * earlier than the current bucket; the same reference order every time. */
+static void geometry_fixed_narrow(sim_queue_t *q, int op)
+{
+    if (op == 0)
+        assert_int_equal(sim_queue_set_calendar(q, 0, 6), HS_EOK); /* 1 ns x 64: window 64 ns */
+}
+static void geometry_fixed_wide(sim_queue_t *q, int op)
+{
+    if (op == 0)
+        assert_int_equal(sim_queue_set_calendar(q, 4, 8), HS_EOK); /* 16 ns x 256 */
+}
+static void geometry_changing(sim_queue_t *q, int op)
+{
+    /* re-cut the calendar (or switch it off) with events pending */
+    static const unsigned shapes[][2] = { { 0, 6 }, { 3, 10 }, { 0, 0 }, { 7, 6 }, { 1, 12 } };
+    const unsigned *g = shapes[(op / 4096) % 5];
+    assert_int_equal(sim_queue_set_calendar(q, g[0], g[1]), HS_EOK);
+}
+
+static void test_calendar_against_reference(void **state)
+{
+    (void)state;
+    sim_queue_t *bad = sim_queue_new();
+    assert_int_equal(sim_queue_set_calendar(bad, 0, 5), HS_ERANGE); /* fewer than 64 buckets */
+    assert_int_equal(sim_queue_set_calendar(bad, 60, 10), HS_ERANGE);
+    sim_queue_free(bad);
+    randomized_run(300000, 64, 0, geometry_fixed_narrow);
+    randomized_run(300000, 1000, 0, geometry_fixed_narrow); /* mostly far */
+    randomized_run(300000, 64, 0, geometry_fixed_wide);     /* many per bucket */
+    randomized_run(300000, 5000, 0, geometry_changing);
+    randomized_run(100000, 300, 1000, geometry_changing);   /* sequence renumbering too */
+}
+
+/* Automatic tuning on a large queue (the fleet's shape: a fixed period plus
+ * short hops, mass cancellation, a burst at one instant) pops exactly what a
+ * plain heap pops. */
+static void test_calendar_autotune_matches_heap(void **state)
+{
+    (void)state;
+    sim_queue_t *cal = sim_queue_new(), *heap = sim_queue_new();
+    assert_int_equal(sim_queue_set_calendar(heap, 0, 0), HS_EOK);
+    sim_rng_t r;
+    sim_rng_init(&r, 9, 1);
+    enum { N = 60000 };
+    sim_event_id_t *ids_c = calloc(N, sizeof *ids_c), *ids_h = calloc(N, sizeof *ids_h);
+    for (uint64_t i = 0; i < N; i++) {
+        sim_time_t t = sim_rng_below(&r, 60000000000ULL);
+        assert_int_equal(sim_queue_push(cal, t, 8, 1, i, &ids_c[i]), HS_EOK);
+        assert_int_equal(sim_queue_push(heap, t, 8, 1, i, &ids_h[i]), HS_EOK);
+    }
+    /* a burst at one instant */
+    for (uint64_t i = 0; i < 5000; i++) {
+        sim_queue_push(cal, 30000000000ULL, (uint32_t)(i % 3), 1, N + i, NULL);
+        sim_queue_push(heap, 30000000000ULL, (uint32_t)(i % 3), 1, N + i, NULL);
+    }
+    sim_event_t a, b;
+    size_t popped = 0;
+    while (sim_queue_pop(cal, &a)) {
+        assert_int_equal(sim_queue_pop(heap, &b), 1);
+        assert_int_equal(a.time, b.time);
+        assert_int_equal(a.arg, b.arg);
+        assert_int_equal(a.priority, b.priority);
+        popped++;
+        if (a.arg < N && popped < 400000) {
+            /* periodic successor 60 s later, plus a short hop; cancel some */
+            sim_time_t period = a.time + 60000000000ULL, hop = a.time + sim_rng_below(&r, 50000000);
+            assert_int_equal(sim_queue_push(cal, period, 8, 1, a.arg, &ids_c[a.arg]), HS_EOK);
+            assert_int_equal(sim_queue_push(heap, period, 8, 1, a.arg, &ids_h[a.arg]), HS_EOK);
+            sim_queue_push(cal, hop, 8, 1, N + 10000 + a.arg, NULL);
+            sim_queue_push(heap, hop, 8, 1, N + 10000 + a.arg, NULL);
+            uint64_t victim = sim_rng_below(&r, N);
+            if (popped % 7 == 0) {
+                hs_err_t e1 = sim_queue_cancel(cal, ids_c[victim]);
+                assert_int_equal(e1, sim_queue_cancel(heap, ids_h[victim]));
+            }
+        }
+    }
+    assert_int_equal(sim_queue_pop(heap, &b), 0);
+    assert_true(popped > 400000);
+    free(ids_c);
+    free(ids_h);
+    sim_queue_free(cal);
+    sim_queue_free(heap);
 }
 
 typedef struct { int fired; sim_time_t at[8]; uint32_t self; } kctx_t;
@@ -237,6 +343,8 @@ int main(void)
         cmocka_unit_test(test_compaction_keeps_order),
         cmocka_unit_test(test_sequence_renumbering),
         cmocka_unit_test(test_randomized_against_reference),
+        cmocka_unit_test(test_calendar_against_reference),
+        cmocka_unit_test(test_calendar_autotune_matches_heap),
         cmocka_unit_test(test_kernel_clock_and_run_until),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

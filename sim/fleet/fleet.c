@@ -1,5 +1,6 @@
 /* Fleet set-up, the shard slice, periodic sampling for charts, and the export of metrics into the report. */
 #include "fleet_internal.h"
+#include "sim/hub/auth.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,6 +94,7 @@ hs_err_t fleet_new(sim_kernel_t *k, hub_t *hub, const scenario_t *s, const fleet
     if (f->opt.shard_count == 0)
         f->opt.shard_count = 1;
     f->inflight_free = f->answers_free = f->settles_free = NO_FREE;
+    f->signer = hub_sas_signer_new();
     size_t ng = s->ngroups ? s->ngroups : 1;
     f->group_first = calloc(ng, sizeof *f->group_first);
     f->group_count = calloc(ng, sizeof *f->group_count);
@@ -193,6 +195,7 @@ void fleet_free(fleet_t *f)
     free(f->inflight);
     free(f->answers);
     free(f->settles);
+    hub_sas_signer_free(f->signer);
     free(f);
 }
 

@@ -91,7 +91,8 @@ static void do_connect(struct fleet *f, uint32_t dev)
             if (u_bad < g->misbehaviour.p_bad_sas)
                 key = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXk="; /* base64 "wrong-key-wrong-key-wrong-key" */
             snprintf(resource, sizeof resource, "%s/devices/%s", hub_config(f->hub)->host, id);
-            if (hub_sas_make(key, resource, expiry, NULL, token, sizeof token) == HS_EOK)
+            if (hub_sas_make_with(f->signer, key, resource, expiry, NULL, token, sizeof token) ==
+                HS_EOK)
                 p.sas_token = token;
         }
         err = hub_device_connect(f->hub, &p, &f->sink, d, &d->conn);

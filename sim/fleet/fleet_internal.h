@@ -120,6 +120,7 @@ struct fleet {
     uint64_t last_method_count, last_method_sum;
 
     hub_sink_ops_t sink;
+    struct hub_sas_signer *signer; /* the devices' SAS tokens; NULL: slower, same tokens */
     char scratch[512];
 };
 

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include "auth.h"
 #include "hub_internal.h"
 
@@ -199,8 +200,53 @@ hs_err_t hub_sas_parse(const char *token, hub_sas_t *out, char *why, size_t cap)
     return HS_EOK;
 }
 
-static hs_err_t sas_sign(const char *key_b64, const char *sr_raw, const char *se_raw,
-                         unsigned char mac[32])
+struct hub_sas_signer {
+    EVP_MAC *mac;
+    EVP_MAC_CTX *ctx;
+};
+
+hub_sas_signer_t *hub_sas_signer_new(void)
+{
+    hub_sas_signer_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                            OSSL_PARAM_construct_end() };
+    s->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    s->ctx = s->mac ? EVP_MAC_CTX_new(s->mac) : NULL;
+    if (!s->ctx || !EVP_MAC_CTX_set_params(s->ctx, params)) {
+        hub_sas_signer_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void hub_sas_signer_free(hub_sas_signer_t *s)
+{
+    if (!s)
+        return;
+    EVP_MAC_CTX_free(s->ctx);
+    EVP_MAC_free(s->mac);
+    free(s);
+}
+
+/* HMAC-SHA256 of msg under key, through the signer's context (the digest
+ * was set once; init with a new key re-keys it) or HMAC() without one. */
+static int hmac_sha256(hub_sas_signer_t *s, const unsigned char *key, size_t klen,
+                       const unsigned char *msg, size_t n, unsigned char mac[32])
+{
+    if (!s) {
+        unsigned int mlen = 0;
+        return HMAC(EVP_sha256(), key, (int)klen, msg, n, mac, &mlen) && mlen == 32;
+    }
+    size_t out = 0;
+    return EVP_MAC_init(s->ctx, key, klen, NULL) && EVP_MAC_update(s->ctx, msg, n) &&
+           EVP_MAC_final(s->ctx, mac, &out, 32) && out == 32;
+}
+
+static hs_err_t sas_sign(hub_sas_signer_t *signer, const char *key_b64, const char *sr_raw,
+                         const char *se_raw, unsigned char mac[32])
 {
     unsigned char key[128];
     size_t klen;
@@ -210,18 +256,23 @@ static hs_err_t sas_sign(const char *key_b64, const char *sr_raw, const char *se
     int n = snprintf(msg, sizeof msg, "%s\n%s", sr_raw, se_raw);
     if (n < 0 || (size_t)n >= sizeof msg)
         return HS_ERANGE;
-    unsigned int mlen = 0;
-    if (!HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, (size_t)n, mac, &mlen) ||
-        mlen != 32)
+    if (!hmac_sha256(signer, key, klen, (const unsigned char *)msg, (size_t)n, mac)) {
+        OPENSSL_cleanse(key, sizeof key);
         return HS_EIO;
+    }
     OPENSSL_cleanse(key, sizeof key);
     return HS_EOK;
 }
 
 hs_err_t hub_sas_verify(const hub_sas_t *t, const char *key_b64)
 {
+    return hub_sas_verify_with(NULL, t, key_b64);
+}
+
+hs_err_t hub_sas_verify_with(hub_sas_signer_t *s, const hub_sas_t *t, const char *key_b64)
+{
     unsigned char mac[32];
-    hs_err_t e = sas_sign(key_b64, t->sr_raw, t->se_raw, mac);
+    hs_err_t e = sas_sign(s, key_b64, t->sr_raw, t->se_raw, mac);
     if (e)
         return e;
     if (t->sig_len != sizeof mac || CRYPTO_memcmp(mac, t->sig, sizeof mac) != 0)
@@ -232,6 +283,12 @@ hs_err_t hub_sas_verify(const hub_sas_t *t, const char *key_b64)
 hs_err_t hub_sas_make(const char *key_b64, const char *resource_uri, int64_t expiry_unix,
                       const char *policy, char *out, size_t cap)
 {
+    return hub_sas_make_with(NULL, key_b64, resource_uri, expiry_unix, policy, out, cap);
+}
+
+hs_err_t hub_sas_make_with(hub_sas_signer_t *s, const char *key_b64, const char *resource_uri,
+                           int64_t expiry_unix, const char *policy, char *out, size_t cap)
+{
     char sr[HUB_SAS_FIELD_MAX], se[32], sig64[64], sig_enc[128];
     unsigned char mac[32];
     if (!key_b64 || !resource_uri || !out)
@@ -239,7 +296,7 @@ hs_err_t hub_sas_make(const char *key_b64, const char *resource_uri, int64_t exp
     if (hub_url_encode(resource_uri, sr, sizeof sr))
         return HS_ERANGE;
     snprintf(se, sizeof se, "%lld", (long long)expiry_unix);
-    hs_err_t e = sas_sign(key_b64, sr, se, mac);
+    hs_err_t e = sas_sign(s, key_b64, sr, se, mac);
     if (e)
         return e;
     if (hub_b64_encode(mac, sizeof mac, sig64, sizeof sig64) ||
@@ -356,11 +413,12 @@ hub_err_t hub_auth_check_device(hub_t *hub, uint32_t rec, const char *token)
     if (!hub_faults_on(&hub->faults, HUB_FAULT_AUTH_SAS_SIGNATURE)) {
         bool ok = false;
         if (pol) {
-            ok = hub_sas_verify(&t, pol->primary_key) == HS_EOK ||
-                 (pol->secondary_key[0] && hub_sas_verify(&t, pol->secondary_key) == HS_EOK);
+            ok = hub_sas_verify_with(hub->signer, &t, pol->primary_key) == HS_EOK ||
+                 (pol->secondary_key[0] &&
+                  hub_sas_verify_with(hub->signer, &t, pol->secondary_key) == HS_EOK);
         } else if (!r->x509) {
-            ok = (r->pk_off && hub_sas_verify(&t, hub_str(hub, r->pk_off)) == HS_EOK) ||
-                 (r->sk_off && hub_sas_verify(&t, hub_str(hub, r->sk_off)) == HS_EOK);
+            ok = (r->pk_off && hub_sas_verify_with(hub->signer, &t, hub_str(hub, r->pk_off)) == HS_EOK) ||
+                 (r->sk_off && hub_sas_verify_with(hub->signer, &t, hub_str(hub, r->sk_off)) == HS_EOK);
         }
         if (!ok) {
             hub_ledger_add(&hub->ledger, HUB_L_AUTH_BAD_SIGNATURE, 1);
@@ -405,8 +463,8 @@ hub_err_t hub_service_authorize(hub_t *hub, const char *token, unsigned rights)
         !hub_sas_scope_covers(t.sr, hub->cfg.host, true))
         return HUB_EUNAUTHORIZED_ACCESS;
     if (!hub_faults_on(&hub->faults, HUB_FAULT_AUTH_SAS_SIGNATURE) &&
-        hub_sas_verify(&t, pol->primary_key) != HS_EOK &&
-        !(pol->secondary_key[0] && hub_sas_verify(&t, pol->secondary_key) == HS_EOK))
+        hub_sas_verify_with(hub->signer, &t, pol->primary_key) != HS_EOK &&
+        !(pol->secondary_key[0] && hub_sas_verify_with(hub->signer, &t, pol->secondary_key) == HS_EOK))
         return HUB_EUNAUTHORIZED_ACCESS;
     return HUB_EOK;
 }

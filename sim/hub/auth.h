@@ -46,6 +46,18 @@ hs_err_t hub_sas_verify(const hub_sas_t *t, const char *key_b64);
 hs_err_t hub_sas_make(const char *key_b64, const char *resource_uri, int64_t expiry_unix,
                       const char *policy, char *out, size_t cap);
 
+/* A reusable HMAC-SHA256 signer.  HMAC() looks the algorithm up and builds
+ * a context on every call, which dominates signing a short SAS string; a
+ * signer does that once (the hub holds one for its checks, a fleet one for
+ * its devices' tokens).  Same bytes out as the functions above. */
+typedef struct hub_sas_signer hub_sas_signer_t;
+hub_sas_signer_t *hub_sas_signer_new(void); /* NULL when OpenSSL cannot provide HMAC */
+void hub_sas_signer_free(hub_sas_signer_t *s);
+/* As hub_sas_verify / hub_sas_make; s may be NULL (then they are those). */
+hs_err_t hub_sas_verify_with(hub_sas_signer_t *s, const hub_sas_t *t, const char *key_b64);
+hs_err_t hub_sas_make_with(hub_sas_signer_t *s, const char *key_b64, const char *resource_uri,
+                           int64_t expiry_unix, const char *policy, char *out, size_t cap);
+
 /* True when sr (decoded) names `resource` or a parent of it at a '/'
  * boundary ("host" covers "host/devices/d"); the host part compares
  * case-insensitively, the path exactly; one trailing '/' is ignored.

@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include "auth.h"
 #include "hub_internal.h"
 
 /*
@@ -222,6 +223,7 @@ hs_err_t hub_new(sim_kernel_t *k, const hub_config_t *cfg, hub_t **out, char *wh
     if (!hub)
         return HS_ENOMEM;
     hub->k = k;
+    hub->signer = hub_sas_signer_new(); /* NULL is fine: slower, same result */
     hub->epoch = sim_kernel_epoch(k);
     hub->conn_free = HUB_NONE;
     hub->quota_day = -1;
@@ -263,6 +265,7 @@ void hub_free(hub_t *hub)
     hub_conn_release(hub);
     hub_registry_release(hub);
     hub_config_free(&hub->cfg);
+    hub_sas_signer_free(hub->signer);
     free(hub);
 }
 

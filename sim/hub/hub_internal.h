@@ -74,8 +74,11 @@ typedef struct {
 #define HUB_RID_SLOT_BITS 24
 #define HUB_RID_SLOT_MASK ((1u << HUB_RID_SLOT_BITS) - 1)
 
+struct hub_sas_signer;
+
 struct hub {
     sim_kernel_t *k;
+    struct hub_sas_signer *signer; /* SAS checks; NULL falls back to HMAC() */
     hub_config_t cfg;
     hub_faults_t faults;
     hub_ledger_t ledger;

@@ -99,8 +99,11 @@ hs_err_t fleet_new(sim_kernel_t *k, hub_t *hub, const scenario_t *s, const fleet
     f->group_first = calloc(ng, sizeof *f->group_first);
     f->group_count = calloc(ng, sizeof *f->group_count);
     f->group_n0 = calloc(ng, sizeof *f->group_n0);
-    if (!f->group_first || !f->group_count || !f->group_n0)
+    f->id_formats = calloc(ng, sizeof *f->id_formats);
+    if (!f->group_first || !f->group_count || !f->group_n0 || !f->id_formats)
         goto nomem;
+    for (size_t g = 0; g < s->ngroups; g++)
+        scenario_id_format_init(&s->groups[g], &f->id_formats[g]);
     compute_slices(f);
     if (f->ndevices > UINT32_MAX - 1) {
         snprintf(why, cap, "a shard holds at most %u devices", UINT32_MAX - 1);
@@ -128,8 +131,12 @@ hs_err_t fleet_new(sim_kernel_t *k, hub_t *hub, const scenario_t *s, const fleet
             d->fleet = f;
             d->group = (uint32_t)g;
             d->n = f->group_n0[g] + i;
-            scenario_device_id(grp, d->n, id, sizeof id);
-            int n = snprintf(stream, sizeof stream, "device:%s", id);
+            size_t idn = scenario_id_format(&f->id_formats[g], d->n, id, sizeof id);
+            if (idn >= sizeof id)
+                idn = sizeof id - 1;
+            memcpy(stream, "device:", 7);
+            memcpy(stream + 7, id, idn + 1);
+            int n = (int)(7 + idn);
             sim_kernel_stream(k, sim_rng_stream_id(stream, (size_t)n), &d->rng);
             hub_identity_spec_t spec = { .device_id = id, .x509 = grp->auth == SCN_AUTH_X509 };
             char thumb[65];
@@ -191,6 +198,7 @@ void fleet_free(fleet_t *f)
     free(f->group_first);
     free(f->group_count);
     free(f->group_n0);
+    free(f->id_formats);
     free(f->actors);
     free(f->inflight);
     free(f->answers);

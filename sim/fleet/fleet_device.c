@@ -19,7 +19,7 @@
 const char *fleet_device_id(struct fleet *f, uint32_t dev, char *buf, size_t cap)
 {
     const fleet_device_t *d = &f->devices[dev];
-    scenario_device_id(&f->s->groups[d->group], d->n, buf, cap);
+    scenario_id_format(&f->id_formats[d->group], d->n, buf, cap);
     return buf;
 }
 
@@ -299,14 +299,15 @@ static hub_msg_t *build_message(struct fleet *f, const inflight_t *m)
     hub_msg_t *msg = hub_msg_new();
     if (!msg)
         return NULL;
+    char id[HUB_CONFIG_ID_MAX + 1];
+    fleet_device_id(f, dev, id, sizeof id);
     char head[1024];
     if (t->payload_template)
         expand_template(f, dev, m->seq, t->payload_template, head, sizeof head);
     else {
         /* Hand-assembled: this runs for every message of a million-device run. */
-        char id[HUB_CONFIG_ID_MAX + 1];
         size_t w = append(head, 0, sizeof head, "{\"deviceId\":\"");
-        w = append(head, w, sizeof head, fleet_device_id(f, dev, id, sizeof id));
+        w = append(head, w, sizeof head, id);
         w = append(head, w, sizeof head, "\",\"seq\":");
         w = append_u64(head, w, sizeof head, m->seq);
         w = append(head, w, sizeof head, ",\"temperature\":");
@@ -350,14 +351,20 @@ static hub_msg_t *build_message(struct fleet *f, const inflight_t *m)
     if (t->content_encoding)
         hub_msg_set_sys(msg, HUB_SYS_CONTENT_ENCODING, t->content_encoding);
     char buf[512];
-    expand_template(f, dev, m->seq, t->message_id ? t->message_id : "{device}-{seq}", buf, sizeof buf);
+    if (t->message_id) {
+        expand_template(f, dev, m->seq, t->message_id, buf, sizeof buf);
+    } else { /* the default "{device}-{seq}", without the template walk */
+        size_t w = append(buf, 0, sizeof buf, id);
+        w = append(buf, w, sizeof buf, "-");
+        append_u64(buf, w, sizeof buf, m->seq);
+    }
     hub_msg_set_sys(msg, HUB_SYS_MESSAGE_ID, buf);
     for (size_t i = 0; i < t->nsys_props; i++) {
-        hub_msg_sys_t id;
-        if (hub_msg_sys_lookup(t->sys_props[i].name, &id) != HS_EOK)
+        hub_msg_sys_t sys;
+        if (hub_msg_sys_lookup(t->sys_props[i].name, &sys) != HS_EOK)
             continue;
         expand_template(f, dev, m->seq, t->sys_props[i].value, buf, sizeof buf);
-        hub_msg_set_sys(msg, id, buf);
+        hub_msg_set_sys(msg, sys, buf);
     }
     for (size_t i = 0; i < t->napp_props; i++) {
         expand_template(f, dev, m->seq, t->app_props[i].value, buf, sizeof buf);

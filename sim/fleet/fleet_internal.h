@@ -85,6 +85,7 @@ struct fleet {
     uint64_t *group_first;   /* fleet index of each group's first device in this shard */
     uint64_t *group_count;   /* devices of each group in this shard */
     uint64_t *group_n0;      /* group-relative index of the shard's first device */
+    scn_id_format_t *id_formats; /* each group's id pattern, parsed once */
 
     actor_state_t *actors;
 

@@ -661,12 +661,8 @@ static void get_props(ctx_t *c, const json_t *obj, const char *path, const char 
 
 /* ---- id patterns ---------------------------------------------------------------- */
 
-typedef struct {
-    char prefix[ID_MAX * 2 + 1];
-    char suffix[ID_MAX * 2 + 1];
-    int has_n;
-    unsigned width;
-} idpat_t;
+typedef scn_id_format_t idpat_t;
+_Static_assert(sizeof(((idpat_t *)0)->prefix) == ID_MAX * 2 + 1, "scn_id_format_t follows ID_MAX");
 
 static int id_char_ok(char ch)
 {
@@ -854,6 +850,24 @@ size_t scenario_device_id(const scn_group_t *g, uint64_t n, char *buf, size_t ca
         return 0;
     }
     return idpat_format(&p, n, buf, cap);
+}
+
+void scenario_id_format_init(const scn_group_t *g, scn_id_format_t *out)
+{
+    char err[160];
+    out->ok = g && g->name &&
+              !idpat_parse(g->id_pattern ? g->id_pattern : default_id_pattern, g->name, out, err,
+                           sizeof err);
+}
+
+size_t scenario_id_format(const scn_id_format_t *f, uint64_t n, char *buf, size_t cap)
+{
+    if (!f->ok) {
+        if (cap)
+            buf[0] = '\0';
+        return 0;
+    }
+    return idpat_format(f, n, buf, cap);
 }
 
 uint64_t scenario_device_count(const scenario_t *s)

@@ -271,6 +271,20 @@ uint64_t scenario_device_count(const scenario_t *s);
 /* Format device n (0-based within the group) of a group into buf. */
 size_t scenario_device_id(const scn_group_t *g, uint64_t n, char *buf, size_t cap);
 
+/* A group's id pattern parsed once, for formatting millions of ids (the
+ * fleet formats one per message).  scenario_id_format_init leaves ok false
+ * when the group's pattern is bad (then every id is ""). */
+typedef struct {
+    char prefix[2 * 128 + 1];
+    char suffix[2 * 128 + 1];
+    int has_n;
+    unsigned width;
+    bool ok;
+} scn_id_format_t;
+void scenario_id_format_init(const scn_group_t *g, scn_id_format_t *out);
+/* Same text and return value as scenario_device_id for that group. */
+size_t scenario_id_format(const scn_id_format_t *f, uint64_t n, char *buf, size_t cap);
+
 /* Serialize back to JSON text (malloc'd), with durations as strings: used by
  * `hubsim shrink` to write a reduced scenario.  The result loads back to an
  * equal scenario. */

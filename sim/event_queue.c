@@ -682,6 +682,18 @@ int sim_queue_peek_time(sim_queue_t *q, sim_time_t *out)
     return 1;
 }
 
+int sim_queue_peek_next(sim_queue_t *q, uint32_t *handler, uint64_t *arg)
+{
+    size_t *len;
+    heap_entry_t *h = next_top(q, &len);
+    if (!h)
+        return 0;
+    const slot_t *s = &q->slots[h[0].key & SLOT_MASK];
+    *handler = s->handler;
+    *arg = s->arg;
+    return 1;
+}
+
 size_t sim_queue_size(const sim_queue_t *q) { return q->live; }
 
 size_t sim_queue_bytes(const sim_queue_t *q)

@@ -43,6 +43,8 @@ hs_err_t sim_queue_cancel(sim_queue_t *q, sim_event_id_t id);
 int sim_queue_pop(sim_queue_t *q, sim_event_t *out);
 /* Time of the next live event without popping; 0 when empty. */
 int sim_queue_peek_time(sim_queue_t *q, sim_time_t *out);
+/* Handler and argument of the next live event without popping; 0 when empty. */
+int sim_queue_peek_next(sim_queue_t *q, uint32_t *handler, uint64_t *arg);
 /* Live (not cancelled) pending events. */
 size_t sim_queue_size(const sim_queue_t *q);
 /* Bytes held by the queue's arrays (for the memory figures). */

@@ -6,6 +6,7 @@
 typedef struct {
     sim_handler_fn fn;
     void *ctx;
+    sim_prefetch_fn prefetch;
 } handler_entry_t;
 
 struct sim_kernel {
@@ -14,6 +15,7 @@ struct sim_kernel {
     int64_t epoch_unix;
     uint64_t fired;
     int stop;
+    int prefetching; /* some handler has a prefetch hint */
     sim_queue_t *queue;
     handler_entry_t *handlers; /* index 0 unused */
     uint32_t nhandlers, handler_cap;
@@ -60,8 +62,27 @@ uint32_t sim_kernel_register(sim_kernel_t *k, sim_handler_fn fn, void *ctx)
         k->handlers = h;
         k->handler_cap = cap;
     }
-    k->handlers[k->nhandlers] = (handler_entry_t){ fn, ctx };
+    k->handlers[k->nhandlers] = (handler_entry_t){ fn, ctx, NULL };
     return k->nhandlers++;
+}
+
+hs_err_t sim_kernel_set_prefetch(sim_kernel_t *k, uint32_t handler, sim_prefetch_fn fn)
+{
+    if (handler == 0 || handler >= k->nhandlers)
+        return HS_ERANGE;
+    k->handlers[handler].prefetch = fn;
+    if (fn)
+        k->prefetching = 1;
+    return HS_EOK;
+}
+
+/* Hint the owner of the event after the one about to fire. */
+static void prefetch_next(sim_kernel_t *k)
+{
+    uint32_t h;
+    uint64_t arg;
+    if (sim_queue_peek_next(k->queue, &h, &arg) && k->handlers[h].prefetch)
+        k->handlers[h].prefetch(k->handlers[h].ctx, arg);
 }
 
 hs_err_t sim_kernel_at(sim_kernel_t *k, sim_time_t t, uint32_t prio, uint32_t handler,
@@ -101,6 +122,8 @@ uint64_t sim_kernel_run_until(sim_kernel_t *k, sim_time_t until)
     k->stop = 0;
     while (!k->stop && sim_queue_peek_time(k->queue, &next) && next <= until) {
         sim_queue_pop(k->queue, &ev);
+        if (k->prefetching)
+            prefetch_next(k);
         fire(k, &ev);
     }
     if (!k->stop && until > k->now)

@@ -33,6 +33,13 @@ void sim_kernel_free(sim_kernel_t *k);
 /* Returns a handler id >= 1, or 0 on allocation failure. */
 uint32_t sim_kernel_register(sim_kernel_t *k, sim_handler_fn fn, void *ctx);
 
+/* Optional, per handler: called with the argument of the NEXT pending event
+ * of that handler just before the current event fires, so its owner can
+ * start fetching that event's state (one device among a million) while the
+ * current one runs.  It must only read and prefetch, never change state. */
+typedef void (*sim_prefetch_fn)(void *ctx, uint64_t arg);
+hs_err_t sim_kernel_set_prefetch(sim_kernel_t *k, uint32_t handler, sim_prefetch_fn fn);
+
 /* Schedule at an absolute time (>= now, else HS_ERANGE) or after a delay. */
 hs_err_t sim_kernel_at(sim_kernel_t *k, sim_time_t t, uint32_t prio, uint32_t handler,
                        uint64_t arg, sim_event_id_t *id_out);

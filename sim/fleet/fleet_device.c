@@ -769,6 +769,29 @@ static void on_storm(sim_kernel_t *k, void *ctx, uint64_t arg)
         fleet_device_drop(f, (uint32_t)(f->group_first[g] + i), "storm");
 }
 
+/* ---- prefetch hints: start loading the next event's device ------------------------ */
+
+static void prefetch_device(const struct fleet *f, uint32_t dev)
+{
+    if (dev < f->ndevices) {
+        const char *p = (const char *)&f->devices[dev];
+        __builtin_prefetch(p);
+        __builtin_prefetch(p + sizeof(fleet_device_t) - 1);
+    }
+}
+
+static void prefetch_by_dev(void *ctx, uint64_t arg)
+{
+    prefetch_device(ctx, (uint32_t)(arg >> 32));
+}
+
+static void prefetch_arrive(void *ctx, uint64_t slot)
+{
+    const struct fleet *f = ctx;
+    if (slot < f->inflight_cap)
+        prefetch_device(f, f->inflight[slot].dev);
+}
+
 /* ---- start ---------------------------------------------------------------------- */
 
 void fleet_device_handlers(struct fleet *f)
@@ -776,6 +799,9 @@ void fleet_device_handlers(struct fleet *f)
     f->h_connect = sim_kernel_register(f->k, on_connect, f);
     f->h_telemetry = sim_kernel_register(f->k, on_telemetry, f);
     f->h_arrive = sim_kernel_register(f->k, on_arrive, f);
+    sim_kernel_set_prefetch(f->k, f->h_connect, prefetch_by_dev);
+    sim_kernel_set_prefetch(f->k, f->h_telemetry, prefetch_by_dev);
+    sim_kernel_set_prefetch(f->k, f->h_arrive, prefetch_arrive);
     f->h_outage_start = sim_kernel_register(f->k, on_outage_start, f);
     f->h_outage_end = sim_kernel_register(f->k, on_outage_end, f);
     f->h_window = sim_kernel_register(f->k, on_window, f);

@@ -6,6 +6,7 @@ extern const hs_command_t hs_cmd_shrink;
 extern const hs_command_t hs_cmd_merge;
 extern const hs_command_t hs_cmd_rules;
 extern const hs_command_t hs_cmd_query;
+extern const hs_command_t hs_cmd_twin_query;
 extern const hs_command_t hs_cmd_diff;
 extern const hs_command_t hs_cmd_conform;
 extern const hs_command_t hs_cmd_serve;
@@ -17,6 +18,7 @@ const hs_command_t *const hs_commands[] = {
     &hs_cmd_merge,
     &hs_cmd_rules,
     &hs_cmd_query,
+    &hs_cmd_twin_query,
     &hs_cmd_diff,
     &hs_cmd_conform,
     &hs_cmd_serve,

@@ -44,6 +44,7 @@ static const http_route_t routes[] = {
     { "PUT", "devices/{d}/modules/{m}", AUTH_SERVICE, RW, http_registry_put },
     { "DELETE", "devices/{d}/modules/{m}", AUTH_SERVICE, RW, http_registry_delete },
     { "GET", "statistics/devices", AUTH_SERVICE, RR, http_registry_statistics },
+    { "POST", "devices/query", AUTH_SERVICE, RR, http_query_devices },
     /* cloud-to-device queue, service side */
     { "DELETE", "devices/{d}/commands", AUTH_SERVICE, SC, http_registry_purge_c2d },
     /* twins */

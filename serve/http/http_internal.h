@@ -100,6 +100,9 @@ bool http_twin_get(http_ctx_t *c, http_resp_t *r);
 bool http_twin_patch(http_ctx_t *c, http_resp_t *r);
 bool http_twin_put(http_ctx_t *c, http_resp_t *r);
 
+/* http_query.c */
+bool http_query_devices(http_ctx_t *c, http_resp_t *r);
+
 /* http_methods.c */
 bool http_method_invoke(http_ctx_t *c, http_resp_t *r);
 void http_calls_cancel(http_api_t *api, uint64_t handle);

@@ -502,7 +502,7 @@ static void rewrite_in(ps_t *p, obuf_t *b, size_t ostart, size_t oend, bool nega
         }
     }
     if (!n)
-        emit_gen(b, negate ? "true" : "false", at);
+        emit_gen(b, "false", at);
     emit_gen(b, negate ? "))" : ")", p->t.pos);
 out:
     free(x);

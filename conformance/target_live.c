@@ -1,4 +1,5 @@
 /* The live conformance target: open/close against a reachable hub, wall-clock time, service side over REST, hubsim's admin API for endpoints and the ledger. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "conformance/target_live_internal.h"
 #include "sim/hub/auth.h"
+#include "sim/hub/hub_errors.h"
 
 /*
  * One target = one event loop, one TLS context and the identities this
@@ -203,6 +205,8 @@ static void live_close(conform_target_t *t)
         rx_free(&t->rx[i]);
     free(t->rx);
     rx_free(&t->rx_last);
+    tr_amqp_svc_free(t->amqp);
+    free(t->fb);
     tr_tls_free(t->tls);
     tr_loop_free(t->loop);
     free(t);
@@ -495,22 +499,140 @@ static bool live_method_result(conform_target_t *t, target_call_t call, target_m
     return true;
 }
 
+/* The service AMQP connection, opened at first use with the feedback
+ * receiver attached, so every batch the hub emits after the case's first
+ * C2D operation is heard (feedback_next filters other runs' records). */
+static bool amqp_ready(conform_target_t *t, target_status_t *st)
+{
+    if (t->amqp && tr_amqp_svc_is_open(t->amqp))
+        return true;
+    tr_amqp_svc_free(t->amqp);
+    t->amqp = NULL;
+    tr_amqp_svc_opts_t o = { .host_name = t->cs.host, .connect_host = t->cs.connect_host, .port = t->cs.amqp_port,
+                             .key_name = t->cs.key_name, .key = t->cs.key };
+    char why[800];
+    hs_err_t e = tr_amqp_svc_open(t->loop, t->tls, &o, LIVE_OP_MS, &t->amqp, why, sizeof why);
+    if (e == HS_EOK)
+        e = tr_amqp_svc_feedback_attach(t->amqp, 50, LIVE_OP_MS, why, sizeof why);
+    if (e != HS_EOK) {
+        tr_amqp_svc_free(t->amqp);
+        t->amqp = NULL;
+        if (st)
+            live_status_transport(st, why);
+        return false;
+    }
+    return true;
+}
+
+/* System properties a service C2D message can carry over AMQP. */
+static bool c2d_sys(tr_amqp_c2d_t *c, const char *name, const char *value)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } map[] = {
+        { "messageId", offsetof(tr_amqp_c2d_t, message_id) },
+        { "correlationId", offsetof(tr_amqp_c2d_t, correlation_id) },
+        { "userId", offsetof(tr_amqp_c2d_t, user_id) },
+        { "contentType", offsetof(tr_amqp_c2d_t, content_type) },
+        { "contentEncoding", offsetof(tr_amqp_c2d_t, content_encoding) },
+        { "ack", offsetof(tr_amqp_c2d_t, ack) },
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i].name, name) == 0) {
+            *(const char **)(void *)((char *)c + map[i].off) = value;
+            return true;
+        }
+    return false;
+}
+
 static void live_c2d_send(conform_target_t *t, const char *dev, const target_msg_t *m, sim_time_t ttl,
                           target_status_t *st)
 {
-    (void)t;
-    (void)dev;
-    (void)m;
-    (void)ttl;
-    target_status_set(st, 0, 0, "NotSupported",
-                      "the live target sends C2D over the service AMQP link, not built yet (issue 9)");
+    char wdev[300], why[800];
+    live_wire_id(t, dev, wdev, sizeof wdev);
+    tr_amqp_c2d_t c = { .device_id = wdev, .body = m->body, .body_len = m->body_len,
+                        .ttl_ms = (uint32_t)(ttl / 1000000 > UINT32_MAX ? UINT32_MAX : ttl / 1000000) };
+    for (size_t i = 0; i < m->n_sys; i++)
+        if (!c2d_sys(&c, m->sys[i].name, m->sys[i].value)) {
+            /* as in-process: an unknown system property name is refused, not guessed */
+            target_status_set(st, 400, 400004, "ArgumentInvalid", "unknown system property");
+            return;
+        }
+    for (size_t i = 0; i < m->n_app && i < TR_AMQP_MAX_APP; i++)
+        c.app[c.n_app++] = (tr_amqp_prop_t){ m->app[i].name, m->app[i].value };
+    if (!amqp_ready(t, st))
+        return;
+    tr_amqp_outcome_t o;
+    if (tr_amqp_svc_c2d_send(t->amqp, &c, LIVE_OP_MS, &o, why, sizeof why) != HS_EOK) {
+        live_status_transport(st, why);
+        return;
+    }
+    if (o.accepted) {
+        target_status_ok(st);
+        return;
+    }
+    /* rejected: the description is "ErrorCode:<Name>;<text>", the name decides status and code */
+    char name[48] = "";
+    const char *text = o.description;
+    const char *semi = strchr(o.description, ';');
+    if (strncmp(o.description, "ErrorCode:", 10) == 0 && semi) {
+        snprintf(name, sizeof name, "%.*s", (int)(semi - o.description - 10), o.description + 10);
+        text = semi + 1;
+    }
+    int row = name[0] ? hub_error_by_name(name) : -1;
+    if (row < 0) {
+        target_status_set(st, 0, 0, o.condition[0] ? o.condition : "Rejected", o.description);
+        return;
+    }
+    const hub_error_info_t *info = hub_error_info((hub_err_t)row);
+    target_status_set(st, info->http_status, info->code, info->name, text);
 }
 
 static bool live_feedback_next(conform_target_t *t, target_feedback_t *out)
 {
-    (void)t;
     memset(out, 0, sizeof *out);
-    return false;
+    free(t->fb);
+    t->fb = NULL;
+    if (!amqp_ready(t, NULL))
+        return false;
+    size_t plen = strlen(t->prefix);
+    int64_t deadline = tr_now_ms() + LIVE_FEEDBACK_MS;
+    for (;;) {
+        int64_t left = deadline - tr_now_ms();
+        char *body = NULL;
+        size_t len = 0;
+        if (!tr_amqp_svc_feedback_next(t->amqp, left > 0 ? left : 0, &body, &len))
+            return false;
+        json_t *doc = json_loadb(body, len, 0, NULL);
+        free(body);
+        size_t n = json_array_size(doc), k = 0;
+        t->fb = calloc(n + 1, sizeof *t->fb);
+        if (!t->fb)
+            abort();
+        size_t i;
+        json_t *r;
+        json_array_foreach(doc, i, r)
+        {
+            const char *d = json_string_value(json_object_get(r, "deviceId"));
+            if (!d || strncmp(d, t->prefix, plen) != 0)
+                continue; /* another case's device (the hub's feedback queue is shared) */
+            target_fb_record_t *f = &t->fb[k++];
+            snprintf(f->device_id, sizeof f->device_id, "%s", live_case_id(t, d));
+            snprintf(f->original_message_id, sizeof f->original_message_id, "%s",
+                     json_string_value(json_object_get(r, "originalMessageId")) ?: "");
+            snprintf(f->status, sizeof f->status, "%s", json_string_value(json_object_get(r, "statusCode")) ?: "");
+        }
+        json_decref(doc);
+        if (k) {
+            out->records = t->fb;
+            out->count = k;
+            out->at = live_now(t);
+            return true;
+        }
+        free(t->fb);
+        t->fb = NULL;
+    }
 }
 
 static void unmap_twin(conform_target_t *t, json_t *doc)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "conformance/target_live.h"
+#include "transports/tr_amqp_service.h"
 #include "transports/tr_connstr.h"
 #include "transports/tr_http.h"
 #include "transports/tr_loop.h"
@@ -16,6 +17,7 @@
 #define LIVE_OP_MS 10000      /* one request/acknowledgement */
 #define LIVE_SETTLE_MS 3000   /* a device-side effect of a service call (method request, desired push) */
 #define LIVE_EVENT_MS 50      /* device_next_event with an empty queue */
+#define LIVE_FEEDBACK_MS 1000 /* feedback_next with no feedback message queued */
 
 typedef struct {
     target_event_kind_t kind;
@@ -103,6 +105,8 @@ struct conform_target {
     live_rx_t *rx;
     size_t n_rx;
     live_rx_t rx_last;
+    tr_amqp_svc_t *amqp;      /* service AMQP (C2D sender, feedback receiver), opened at first use */
+    target_fb_record_t *fb;   /* the records feedback_next handed out last */
 };
 
 /* ---- helpers (target_live_util.c) ---- */

@@ -389,6 +389,7 @@ static void on_arrive(sim_kernel_t *k, void *ctx, uint64_t slot)
         f->d2c_lost_offline++; /* the connection went down while it was on the wire */
         return;
     }
+    hub_prefetch_conn(f->hub, d->conn); /* overlaps the hub's misses with building the message */
     hub_msg_t *msg = build_message(f, &m);
     if (!msg) {
         fleet_count(f, "fleet.out_of_memory", 1);

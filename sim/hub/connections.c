@@ -20,6 +20,16 @@ hub_conn_slot_t *hub_conn_get(hub_t *hub, hub_conn_t c)
     return s;
 }
 
+void hub_prefetch_conn(hub_t *hub, hub_conn_t conn)
+{
+    const hub_conn_slot_t *s = hub_conn_get(hub, conn); /* may miss: the one wait */
+    if (!s)
+        return;
+    const hub_rec_t *r = &hub->recs[s->rec];
+    __builtin_prefetch(r);
+    __builtin_prefetch(hub->arena + r->key_off); /* waits for the record, not the key */
+}
+
 bool hub_device_is_connected(const hub_t *hub, hub_conn_t conn)
 {
     return hub_conn_get((hub_t *)hub, conn) != NULL;

@@ -188,6 +188,11 @@ hub_err_t hub_device_method_respond(hub_t *hub, hub_conn_t conn, const char *rid
  * 256 KB knob), ARGUMENT_INVALID (MessageId; property characters over HTTPS),
  * THROTTLED, QUOTA_EXCEEDED. */
 hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg);
+/* Performance hint, no effect on behaviour: start loading what a call for
+ * this connection will touch (its slot, identity record and id), so a
+ * caller can overlap those memory misses with building the message.  Any
+ * handle is accepted (a stale one is ignored). */
+void hub_prefetch_conn(hub_t *hub, hub_conn_t conn);
 
 /* C2D, device side: lock the oldest visible message (MESSAGE_NOT_FOUND when
  * none), then settle it by lock token. */

@@ -92,6 +92,7 @@ struct hub {
     char *arena;
     size_t arena_len, arena_cap;
     uint32_t live;
+    uint32_t find_memo;      /* last record found by id + 1; a cache only (registry.c) */
     uint32_t etag_counter;
     uint32_t gen_counter;
 

@@ -155,7 +155,21 @@ uint32_t hub_registry_find(const hub_t *hub, const char *device_id, const char *
     if (!device_id)
         return HUB_NONE;
     size_t n = make_key(device_id, module_id, key, sizeof key);
-    return n ? index_find(hub, key, n) : HUB_NONE;
+    if (!n)
+        return HUB_NONE;
+    /* One-entry memo: a connect looks the same id up twice in a row
+     * (identity, then connection).  It only skips the probe: the record
+     * must still be live and carry exactly this key. */
+    uint32_t memo = hub->find_memo;
+    if (memo && memo - 1 < hub->nrecs) {
+        const hub_rec_t *r = &hub->recs[memo - 1];
+        if (!r->deleted && r->key_len == n && memcmp(hub->arena + r->key_off, key, n) == 0)
+            return memo - 1;
+    }
+    uint32_t rec = index_find(hub, key, n);
+    if (rec != HUB_NONE)
+        ((hub_t *)(uintptr_t)hub)->find_memo = rec + 1; /* a cache, not state */
+    return rec;
 }
 
 void hub_rec_ids(const hub_t *hub, const hub_rec_t *r, char *dev, size_t devcap, char *mod,

@@ -18,6 +18,7 @@
 #define sim_queue_cancel q2_cancel
 #define sim_queue_pop q2_pop
 #define sim_queue_peek_time q2_peek
+#define sim_queue_peek_next q2_peek_next
 #define sim_queue_size q2_size
 #define sim_queue_bytes q2_bytes
 #define sim_queue_set_seq_limit q2_seq
@@ -33,6 +34,7 @@
 #undef sim_queue_cancel
 #undef sim_queue_pop
 #undef sim_queue_peek_time
+#undef sim_queue_peek_next
 #undef sim_queue_size
 #undef sim_queue_bytes
 #undef sim_queue_set_seq_limit

@@ -9,6 +9,7 @@ extern const hs_command_t hs_cmd_query;
 extern const hs_command_t hs_cmd_twin_query;
 extern const hs_command_t hs_cmd_diff;
 extern const hs_command_t hs_cmd_conform;
+extern const hs_command_t hs_cmd_cleanup;
 extern const hs_command_t hs_cmd_serve;
 extern const hs_command_t hs_cmd_certs;
 
@@ -21,6 +22,7 @@ const hs_command_t *const hs_commands[] = {
     &hs_cmd_twin_query,
     &hs_cmd_diff,
     &hs_cmd_conform,
+    &hs_cmd_cleanup,
     &hs_cmd_serve,
     &hs_cmd_certs,
     NULL,

@@ -686,9 +686,12 @@ static void parse_items(ps_t *p, twin_query_t *q)
             it.path.pos = t.pos;
             q->has_count = true;
         } else if (t.k == K_NAME && !reserved(p, t) && !is_literal_word(p, t)) {
-            if (path_parse(p, t, &it.path))
+            if (path_parse(p, t, &it.path)) {
+                path_free(&it.path);
                 return;
+            }
             if (!it.path.n) {
+                path_free(&it.path);
                 fail_at(p, t.pos, "a projection needs a property after the collection name");
                 return;
             }
@@ -824,6 +827,29 @@ static void parse_query(ps_t *p, twin_query_t *q)
     }
 }
 
+/* Offset of the first byte that is not part of well-formed UTF-8, or len. */
+static size_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 9;
+        if (n == 9 || c == 0xC0 || c == 0xC1 || c > 0xF4 || i + n >= len + (n ? 0 : 1))
+            return i;
+        uint32_t cp = n == 0 ? c : n == 1 ? (c & 0x1Fu) : n == 2 ? (c & 0x0Fu) : (c & 0x07u);
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3Fu);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += n + 1;
+    }
+    return len;
+}
+
 hs_err_t twin_query_compile(const char *text, twin_query_t **out, route_syntax_error_t *err)
 {
     if (out)
@@ -835,6 +861,11 @@ hs_err_t twin_query_compile(const char *text, twin_query_t **out, route_syntax_e
     ps_t p = { .s = text, .len = strlen(text), .err = err };
     if (p.len > TWIN_QUERY_MAX_LEN) {
         fail_at(&p, TWIN_QUERY_MAX_LEN, "the query is longer than %d characters", TWIN_QUERY_MAX_LEN);
+        return HS_EPARSE;
+    }
+    size_t bad = utf8_invalid_at((const unsigned char *)text, p.len);
+    if (bad < p.len) {
+        fail_at(&p, bad, "the query is not valid UTF-8 (byte 0x%02x)", (unsigned char)text[bad]);
         return HS_EPARSE;
     }
     twin_query_t *q = calloc(1, sizeof *q);

@@ -226,6 +226,8 @@ static void test_errors_with_positions(void **state)
     expect_error("SELECT * FROM devices extra", 1, 23, "WHERE, GROUP BY or the end");
     /* columns count characters, not bytes */
     expect_error("SELECT * FROM devices WHERE tags.x = 'é' AND ]", 1, 46, "array constant");
+    expect_error("SELECT * FROM devices WHERE tags.x = 'a\xC3'", 1, 40, "not valid UTF-8");
+    expect_error("SELECT \xED\xA0\x80 FROM devices", 1, 8, "not valid UTF-8"); /* a surrogate */
     /* the length limit */
     char *big = malloc(TWIN_QUERY_MAX_LEN + 64);
     assert_non_null(big);
@@ -235,6 +237,49 @@ static void test_errors_with_positions(void **state)
     assert_int_equal(twin_query_compile(big, &q, &se), HS_EPARSE);
     assert_non_null(strstr(se.message, "longer than 8192"));
     free(big);
+}
+
+/* Every prefix of valid queries, and each of them with a hostile character
+ * spliced in at every position: compiled (and run) or refused with a
+ * position inside the text, never a crash (ASan watches). */
+static void test_hostile_prefixes(void **state)
+{
+    (void)state;
+    static const char *const seeds[] = {
+        "SELECT TOP 3 deviceId AS id, tags.a.b FROM devices WHERE tags.x IN ['a', -1, null] AND NOT IS_NULL(y)",
+        "SELECT properties.reported.s AS s, COUNT() AS n FROM devices WHERE deviceId NIN [] GROUP BY properties.reported.s",
+        "SELECT * FROM devices.modules /* c */ WHERE STARTS_WITH(moduleId, '$e') OR (a.b[0] >= 0x1F)",
+    };
+    static const char splice[] = "'\"[](),*=<>!|{}/-.$\n\\é";
+    json_t *docs = fleet();
+    char buf[512];
+    for (size_t k = 0; k < sizeof seeds / sizeof seeds[0]; k++) {
+        size_t len = strlen(seeds[k]);
+        for (size_t cut = 0; cut <= len; cut++) {
+            for (size_t c = 0; c <= sizeof splice - 1; c++) {
+                if (c == sizeof splice - 1)
+                    snprintf(buf, sizeof buf, "%.*s", (int)cut, seeds[k]);
+                else
+                    snprintf(buf, sizeof buf, "%.*s%c%s", (int)cut, seeds[k], splice[c], seeds[k] + cut);
+                twin_query_t *q = NULL;
+                route_syntax_error_t se;
+                hs_err_t e = twin_query_compile(buf, &q, &se);
+                if (e == HS_EOK) {
+                    json_t *rows = twin_query_run(q, docs);
+                    if (!rows)
+                        fail_msg("'%s' compiled but did not run", buf);
+                    json_decref(rows);
+                    twin_query_free(q);
+                    continue;
+                }
+                assert_int_equal(e, HS_EPARSE);
+                assert_null(q);
+                assert_true(se.line >= 1 && se.column >= 1 && se.message[0]);
+                assert_true(se.line <= 2 && (size_t)se.column <= strlen(buf) + 1);
+            }
+        }
+    }
+    json_decref(docs);
 }
 
 /* ---- POST /devices/query -------------------------------------------------- */
@@ -445,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_projection_count_group),
         cmocka_unit_test(test_modules),
         cmocka_unit_test(test_errors_with_positions),
+        cmocka_unit_test(test_hostile_prefixes),
         cmocka_unit_test(test_rest_paging),
         cmocka_unit_test(test_rest_bad_requests_and_rights),
     };

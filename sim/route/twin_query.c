@@ -342,10 +342,15 @@ static const char *path_label(const path_t *pa)
 
 /* ---- the compiled query ---------------------------------------------------- */
 
+typedef enum { AGG_NONE, AGG_COUNT, AGG_SUM, AGG_AVG, AGG_MIN, AGG_MAX } agg_t;
+
+static const char *const agg_names[] = { "", "count", "sum", "avg", "min", "max" };
+
 typedef struct {
-    bool count; /* COUNT() */
-    path_t path;
-    char *alias;
+    agg_t agg;   /* AGG_NONE: a projection of path */
+    path_t path; /* the projection, or the aggregate's argument */
+    char *alias; /* NULL: the last member name, or $1, $2... for aggregates */
+    char label[16];
 } item_t;
 
 struct twin_query {
@@ -353,7 +358,7 @@ struct twin_query {
     bool star;
     item_t *items;
     size_t nitems;
-    bool has_count;
+    bool has_agg;
     bool has_top;
     size_t top;
     bool has_group;
@@ -670,21 +675,42 @@ static void parse_items(ps_t *p, twin_query_t *q)
         item_t it = { 0 };
         tok_t t = p->t;
         if (t.k == K_NAME && peek(p).k == K_LP) {
-            if (!tok_is(p, t, "count")) {
+            for (int a = AGG_COUNT; a <= AGG_MAX; a++)
+                if (tok_is(p, t, agg_names[a]))
+                    it.agg = (agg_t)a;
+            if (it.agg == AGG_NONE) {
                 char nb[64];
-                fail_at(p, t.pos, "%s is not supported in SELECT (the aggregate is COUNT())",
+                fail_at(p, t.pos, "%s is not an aggregate (COUNT, SUM, AVG, MIN, MAX)",
                         describe(p, t, nb, sizeof nb));
                 return;
             }
             next(p);
             next(p);
-            if (p->t.k != K_RP) {
-                fail_expected(p, "')' (COUNT takes no argument)");
-                return;
+            if (it.agg == AGG_COUNT) {
+                if (p->t.k != K_RP) {
+                    fail_expected(p, "')' (COUNT takes no argument)");
+                    return;
+                }
+                it.path.pos = t.pos;
+            } else {
+                if (p->t.k != K_NAME || reserved(p, p->t) || is_literal_word(p, p->t) || peek(p).k == K_LP) {
+                    fail_expected(p, "a property path");
+                    return;
+                }
+                if (path_parse(p, p->t, &it.path) || !it.path.n) {
+                    path_free(&it.path);
+                    fail_expected(p, "a property path");
+                    return;
+                }
+                it.path.pos = t.pos;
+                next(p);
+                if (p->t.k != K_RP) {
+                    path_free(&it.path);
+                    fail_expected(p, "')'");
+                    return;
+                }
             }
-            it.count = true;
-            it.path.pos = t.pos;
-            q->has_count = true;
+            q->has_agg = true;
         } else if (t.k == K_NAME && !reserved(p, t) && !is_literal_word(p, t)) {
             if (path_parse(p, t, &it.path)) {
                 path_free(&it.path);
@@ -696,7 +722,7 @@ static void parse_items(ps_t *p, twin_query_t *q)
                 return;
             }
         } else {
-            fail_expected(p, "'*', COUNT() or a property path");
+            fail_expected(p, "'*', an aggregate or a property path");
             return;
         }
         next(p);
@@ -814,14 +840,14 @@ static void parse_query(ps_t *p, twin_query_t *q)
     }
     for (size_t i = 0; i < q->nitems; i++) {
         const item_t *it = &q->items[i];
-        if (it->count)
+        if (it->agg != AGG_NONE)
             continue;
         if (q->has_group && !path_equal(&it->path, &q->group)) {
             fail_at(p, it->path.pos, "a projection in a GROUP BY query must be the GROUP BY path");
             return;
         }
-        if (!q->has_group && q->has_count) {
-            fail_at(p, it->path.pos, "a projection next to COUNT() needs GROUP BY on it");
+        if (!q->has_group && q->has_agg) {
+            fail_at(p, it->path.pos, "a projection next to an aggregate needs GROUP BY on it");
             return;
         }
     }
@@ -876,6 +902,10 @@ hs_err_t twin_query_compile(const char *text, twin_query_t **out, route_syntax_e
         twin_query_free(q);
         return HS_EPARSE;
     }
+    /* unaliased aggregates are $1, $2, ... in SELECT order */
+    for (size_t i = 0, k = 1; i < q->nitems; i++)
+        if (q->items[i].agg != AGG_NONE && !q->items[i].alias)
+            snprintf(q->items[i].label, sizeof q->items[i].label, "$%zu", k++);
     *out = q;
     return HS_EOK;
 }
@@ -923,55 +953,118 @@ static json_t *project(const twin_query_t *q, const json_t *doc)
     return row;
 }
 
+/* One aggregate's running state over a group. */
+typedef struct {
+    double sum, min, max;
+    size_t nnum; /* numeric values seen */
+} acc_t;
+
 typedef struct {
     const json_t *key; /* borrowed from a document; NULL: undefined */
     json_int_t count;
 } group_t;
 
+static void acc_add(acc_t *a, const json_t *v)
+{
+    if (!json_is_number(v))
+        return; /* SUM, AVG, MIN and MAX read numbers only [?] */
+    double x = json_number_value(v);
+    a->sum += x;
+    if (!a->nnum || x < a->min)
+        a->min = x;
+    if (!a->nnum || x > a->max)
+        a->max = x;
+    a->nnum++;
+}
+
+/* A number as an integer when it is one (2^53 bound), else a real. */
+static json_t *number_json(double x)
+{
+    if (x == (double)(json_int_t)x && x > -9007199254740992.0 && x < 9007199254740992.0)
+        return json_integer((json_int_t)x);
+    return json_real(x);
+}
+
+/* The value of aggregate item it over a group; NULL: no value (member left out). */
+static json_t *agg_value(const item_t *it, const group_t *g, const acc_t *a)
+{
+    switch (it->agg) {
+    case AGG_COUNT: return json_integer(g->count);
+    case AGG_SUM: return number_json(a->sum);
+    case AGG_AVG: return a->nnum ? number_json(a->sum / (double)a->nnum) : NULL;
+    case AGG_MIN: return a->nnum ? number_json(a->min) : NULL;
+    case AGG_MAX: return a->nnum ? number_json(a->max) : NULL;
+    case AGG_NONE: break;
+    }
+    return NULL;
+}
+
+/* Aggregate rows: one per group (GROUP BY), or exactly one over all hits. */
 static json_t *group_rows(const twin_query_t *q, const json_t *docs, json_t *out, const bool *hit)
 {
     group_t *g = NULL;
-    size_t ng = 0;
-    for (size_t i = 0; i < json_array_size(docs); i++) {
+    acc_t *acc = NULL; /* ng x nitems */
+    size_t ng = 0, ni = q->nitems;
+    bool ok = true;
+    if (!q->has_group) {
+        g = calloc(1, sizeof *g);
+        acc = calloc(ni ? ni : 1, sizeof *acc);
+        ok = g && acc;
+        ng = 1;
+    }
+    for (size_t i = 0; ok && i < json_array_size(docs); i++) {
         if (!hit[i])
             continue;
+        const json_t *doc = json_array_get(docs, i);
         const char *unused;
-        const json_t *k = path_walk(&q->group, json_array_get(docs, i), &unused);
         size_t j = 0;
-        while (j < ng && !(g[j].key == k || (g[j].key && k && json_equal(g[j].key, k))))
-            j++;
-        if (j == ng) {
-            group_t *ngp = realloc(g, (ng + 1) * sizeof *ngp);
-            if (!ngp) {
-                free(g);
-                json_decref(out);
-                return NULL;
+        if (q->has_group) {
+            const json_t *k = path_walk(&q->group, doc, &unused);
+            while (j < ng && !(g[j].key == k || (g[j].key && k && json_equal(g[j].key, k))))
+                j++;
+            if (j == ng) {
+                group_t *ngp = realloc(g, (ng + 1) * sizeof *ngp);
+                if (ngp)
+                    g = ngp;
+                acc_t *nacc = ngp ? realloc(acc, (ng + 1) * (ni ? ni : 1) * sizeof *nacc) : NULL;
+                if (!nacc) {
+                    ok = false;
+                    break;
+                }
+                acc = nacc;
+                memset(acc + ng * ni, 0, ni * sizeof *acc);
+                g[ng++] = (group_t){ k, 0 };
             }
-            g = ngp;
-            g[ng++] = (group_t){ k, 0 };
         }
         g[j].count++;
+        for (size_t m = 0; m < ni; m++)
+            if (q->items[m].agg > AGG_COUNT)
+                acc_add(&acc[j * ni + m], path_walk(&q->items[m].path, doc, &unused));
     }
-    for (size_t j = 0; j < ng && (!q->has_top || j < q->top); j++) {
+    for (size_t j = 0; ok && j < ng && (!q->has_top || j < q->top); j++) {
         json_t *row = json_object();
-        for (size_t i = 0; row && i < q->nitems; i++) {
-            const item_t *it = &q->items[i];
-            const char *label = it->alias ? it->alias : it->count ? "$1" : path_label(&it->path);
-            json_t *v = it->count ? json_integer(g[j].count) : g[j].key ? json_deep_copy(g[j].key) : NULL;
-            if (!it->count && !g[j].key)
-                continue;
+        for (size_t m = 0; row && m < ni; m++) {
+            const item_t *it = &q->items[m];
+            const char *label = it->alias ? it->alias : it->agg != AGG_NONE ? it->label : path_label(&it->path);
+            json_t *v = it->agg != AGG_NONE ? agg_value(it, &g[j], &acc[j * ni + m])
+                        : g[j].key          ? json_deep_copy(g[j].key)
+                                            : NULL;
+            if (!v)
+                continue; /* undefined: the member is left out */
             if (json_object_set_new(row, label, v) != 0) {
                 json_decref(row);
                 row = NULL;
             }
         }
-        if (!row || json_array_append_new(out, row) != 0) {
-            free(g);
-            json_decref(out);
-            return NULL;
-        }
+        if (!row || json_array_append_new(out, row) != 0)
+            ok = false;
     }
     free(g);
+    free(acc);
+    if (!ok) {
+        json_decref(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -987,26 +1080,10 @@ json_t *twin_query_run(twin_query_t *q, const json_t *docs)
         json_decref(out);
         return NULL;
     }
-    json_int_t matched = 0;
     for (size_t i = 0; i < n; i++)
-        if ((hit[i] = twin_query_matches(q, json_array_get(docs, i))))
-            matched++;
-    if (q->has_group) {
+        hit[i] = twin_query_matches(q, json_array_get(docs, i));
+    if (q->has_group || q->has_agg) {
         out = group_rows(q, docs, out, hit);
-    } else if (q->has_count) {
-        json_t *row = json_object();
-        for (size_t i = 0; row && i < q->nitems; i++)
-            if (json_object_set_new(row, q->items[i].alias ? q->items[i].alias : "$1",
-                                    json_integer(matched)) != 0) {
-                json_decref(row);
-                row = NULL;
-            }
-        if ((!q->has_top || q->top > 0) && (!row || json_array_append_new(out, row) != 0)) {
-            json_decref(out);
-            out = NULL;
-        } else if (q->has_top && q->top == 0) {
-            json_decref(row);
-        }
     } else {
         size_t rows = 0;
         for (size_t i = 0; i < n && out && (!q->has_top || rows < q->top); i++) {

@@ -168,6 +168,21 @@ static void test_projection_count_group(void **state)
     expect_json("SELECT COUNT() AS n, status FROM devices WHERE IS_DEFINED(tags.location) GROUP BY status",
                 "[{\"n\":3,\"status\":\"enabled\"},{\"n\":1,\"status\":\"disabled\"}]");
     expect_json("SELECT TOP 1 status, COUNT() AS n FROM devices GROUP BY status", "[{\"status\":\"enabled\",\"n\":4}]");
+    /* SUM AVG MIN MAX read numbers only; unaliased aggregates are $1, $2 ... */
+    expect_json("SELECT SUM(properties.reported.cfg.freq) AS s, AVG(properties.reported.cfg.freq) AS a, "
+                "MIN(properties.reported.cfg.freq), MAX(properties.reported.cfg.freq), COUNT() FROM devices",
+                "[{\"s\":450,\"a\":150,\"$1\":30,\"$2\":300,\"$3\":5}]");
+    expect_json("SELECT AVG(tags.floor) AS a, SUM(tags.location.region) AS s, MIN(tags.nope) AS m FROM devices",
+                "[{\"a\":1,\"s\":0}]");
+    expect_json("SELECT status, AVG(properties.reported.cfg.freq) AS a FROM devices GROUP BY status",
+                "[{\"status\":\"enabled\",\"a\":165},{\"status\":\"disabled\",\"a\":120}]");
+    expect_json("SELECT AVG(properties.reported.cfg.freq) AS a FROM devices WHERE deviceId IN ['t1', 't3', 'p1']",
+                "[{\"a\":210}]");
+    expect_json("SELECT AVG(properties.reported.cfg.freq) AS a FROM devices WHERE deviceId IN ['t2', 't3', 'p1']",
+                "[{\"a\":75}]");
+    expect_json("SELECT AVG(properties.reported.cfg.freq) AS a FROM devices WHERE deviceId IN ['t1', 't2', 't3']",
+                "[{\"a\":150}]");
+    expect_json("SELECT MAX(tags.floor) AS a FROM devices WHERE deviceId = 'none'", "[{}]");
 }
 
 static void test_modules(void **state)
@@ -219,7 +234,10 @@ static void test_errors_with_positions(void **state)
     expect_error("SELECT deviceId, COUNT() FROM devices", 1, 8, "needs GROUP BY");
     expect_error("SELECT deviceId, COUNT() FROM devices GROUP BY status", 1, 8, "must be the GROUP BY path");
     expect_error("SELECT status, COUNT() FROM devices.modules GROUP BY status", 1, 29, "only supported on device twins");
-    expect_error("SELECT AVG(tags.x) FROM devices", 1, 8, "COUNT()");
+    expect_error("SELECT MEDIAN(tags.x) FROM devices", 1, 8, "not an aggregate");
+    expect_error("SELECT SUM() FROM devices", 1, 12, "a property path");
+    expect_error("SELECT SUM(tags.x FROM devices", 1, 19, "')'");
+    expect_error("SELECT deviceId, MAX(tags.x) FROM devices", 1, 8, "needs GROUP BY");
     expect_error("SELECT COUNT(x) FROM devices", 1, 14, "COUNT takes no argument");
     expect_error("SELECT TOP many * FROM devices", 1, 12, "whole number after TOP");
     expect_error("SELECT deviceId AS a.b FROM devices", 1, 20, "alias");

@@ -127,8 +127,8 @@ const hs_command_t hs_cmd_twin_query = {
     .summary = "run a device/module twin query (SELECT ... FROM devices) over twin documents offline",
     .usage = "'SELECT ...' --twins FILE.json [--page-size N]",
     .description =
-        "Runs an IoT Hub twin query (SELECT * | COUNT() | paths FROM devices | devices.modules "
-        "[WHERE condition] [GROUP BY path]) over a JSON array of twin documents, the way "
+        "Runs an IoT Hub twin query (SELECT [TOP n] * | paths | COUNT() SUM() AVG() MIN() MAX() "
+        "FROM devices | devices.modules [WHERE condition] [GROUP BY path]) over a JSON array of twin documents, the way "
         "POST /devices/query does, and prints the result rows as a JSON array.  With --page-size N "
         "the rows are printed as pages of N, one compact array per line.  A bad query prints "
         "<query>:LINE:COLUMN with a caret under the column on stderr and exits 2; an unreadable "

@@ -358,12 +358,20 @@ static void identity_put(conform_target_t *t, const target_identity_spec_t *s, c
                          target_identity_info_t *out, target_status_t *st)
 {
     char wdev[300], why[800], *body;
+    if (!if_match && t->n_created >= TARGET_LIVE_MAX_IDENTITIES_PER_CASE) {
+        snprintf(why, sizeof why, "a case registers at most %d identities on a live hub (the bound hubsim conform "
+                 "states before provisioning)", TARGET_LIVE_MAX_IDENTITIES_PER_CASE);
+        target_status_set(st, 0, 0, "LiveLimit", why);
+        return;
+    }
     identity_json(t, s, wdev, sizeof wdev, &body);
     tr_http_req_t *req = NULL;
     hs_err_t e = tr_rest_identity_put(&t->rest, wdev, s->module_id, body, if_match, &req, why, sizeof why);
     free(body);
-    if (live_call(t, e, req, why, st) && st->http == 200)
+    if (live_call(t, e, req, why, st) && st->http == 200) {
+        t->n_created += !if_match;
         ident_answer(t, req, s->device_id, s->module_id, out, st);
+    }
     tr_http_free(req);
 }
 

@@ -14,6 +14,12 @@
  * API; open() fails when that API is unreachable).  Both are named "live".
  */
 
+/* A case registers at most this many identities (devices and modules) on
+ * a live hub; a case that tries more gets status "LiveLimit" (ERROR).  The
+ * bound `hubsim conform` states before provisioning on a hub that is not
+ * `hubsim serve`. */
+#define TARGET_LIVE_MAX_IDENTITIES_PER_CASE 10
+
 extern const target_ops_t target_live;
 extern const target_ops_t target_live_admin;
 

@@ -97,6 +97,7 @@ struct conform_target {
     int64_t t0_ms;
     live_ident_t *ids;
     size_t n_ids;
+    size_t n_created; /* registrations this case made (TARGET_LIVE_MAX_IDENTITIES_PER_CASE) */
     live_conn_t **conns;
     size_t n_conns;
     live_call_t **calls;

@@ -12,10 +12,13 @@
 #include "sim/fleet/report_knobs.h"
 #include "sim/hub/faults.h"
 #include "sim/hub/hub_config.h"
+#include "transports/tr_connstr.h"
+#include "transports/tr_http.h"
+#include "transports/tr_loop.h"
 
 enum {
     OPT_TARGET, OPT_ONLY, OPT_PROTOCOL, OPT_SEED, OPT_STRICT, OPT_BASELINE, OPT_TODAY, OPT_BREAK,
-    OPT_KILL, OPT_UPDATE, OPT_OUT, OPT_JUNIT, OPT_HTML, OPT_JSON, OPT_QUIET, OPT_LIST, OPT_CA
+    OPT_KILL, OPT_UPDATE, OPT_OUT, OPT_JUNIT, OPT_HTML, OPT_JSON, OPT_QUIET, OPT_LIST, OPT_CA, OPT_YES, OPT_QUICK
 };
 static const cli_opt_t conform_options[] = {
     { "target", 0, "NAME|CS", "where to run the cases: inproc (default), or a hub's service connection string "
@@ -36,6 +39,8 @@ static const cli_opt_t conform_options[] = {
     { "quiet", 'q', NULL, "print only the summary line" },
     { "list", 'l', NULL, "list the cases (after --only) with their rule's level and area; run nothing" },
     { "ca", 0, "FILE", "live target: trust the CAs in this PEM file instead of the system store" },
+    { "yes", 'y', NULL, "live target on a hub that is not hubsim serve: register the devices the run says it needs" },
+    { "quick", 0, NULL, "live target: SKIP the rules with a case that waits a minute or more of wall time" },
     { 0 },
 };
 
@@ -56,6 +61,8 @@ typedef struct {
     int update;
     int quiet;
     int list;
+    int yes;
+    int quick;
     reports_paths_t reports;
 } conform_args_t;
 
@@ -126,6 +133,8 @@ static int parse_args(const hs_command_t *cmd, int argc, char **argv, conform_ar
         case OPT_JSON: a->reports.json = v; break;
         case OPT_QUIET: a->quiet = 1; break;
         case OPT_LIST: a->list = 1; break;
+        case OPT_YES: a->yes = 1; break;
+        case OPT_QUICK: a->quick = 1; break;
         }
     }
     return HS_EXIT_OK;
@@ -148,6 +157,157 @@ static void print_cases(const report_result_t *r)
     }
 }
 
+/* ---- live target: provisioning confirmation and --quick ---------------------------- */
+
+#define QUICK_MAX_NS ((sim_time_t)60 * 1000000000) /* --quick skips rules with a case this long or longer */
+#define ADMIN_PROBE_MS 5000
+
+/* The address is `hubsim serve` when its admin API answers GET /health. */
+static bool served_hub(const char *address)
+{
+    tr_connstr_t cs;
+    char why[400];
+    if (tr_connstr_parse(address, &cs, why, sizeof why) != HS_EOK || !cs.admin_port)
+        return false;
+    tr_loop_t *l = tr_loop_new();
+    if (!l)
+        return false;
+    tr_http_target_t to = { .loop = l, .host = cs.connect_host, .port = cs.admin_port };
+    tr_http_request_t rq = { .method = "GET", .path = "/health" };
+    tr_http_req_t *req = NULL;
+    bool ok = tr_http_call(&to, &rq, ADMIN_PROBE_MS, &req, why, sizeof why) == HS_EOK &&
+              tr_http_result(req)->status == 200;
+    tr_http_free(req);
+    tr_loop_free(l);
+    return ok;
+}
+
+/* Selected cases that can run on a target with caps (an upper bound: the
+ * protocol filter is not applied). */
+static size_t live_case_count(const char *only, unsigned caps)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < conform_case_count(); i++) {
+        const conf_case_t *cs = conform_case_at(i);
+        n += cs->run && !cs->skip && !(cs->needs & ~caps) && conform_only_match(only, cs->rule);
+    }
+    return n;
+}
+
+typedef struct {
+    char *only;       /* the selection without the slow rules ("" when none is left) */
+    const char **slow; /* slow rule IDs */
+    sim_time_t *slow_ns;
+    size_t n_slow;
+} quick_t;
+
+static void quick_free(quick_t *q)
+{
+    free(q->only);
+    free(q->slow);
+    free(q->slow_ns);
+    memset(q, 0, sizeof *q);
+}
+
+static size_t quick_find(const quick_t *q, const char *rule)
+{
+    for (size_t i = 0; i < q->n_slow; i++)
+        if (strcmp(q->slow[i], rule) == 0)
+            return i;
+    return q->n_slow;
+}
+
+static const conf_case_t *case_named(const char *rule, const char *name)
+{
+    for (size_t i = 0; i < conform_case_count(); i++) {
+        const conf_case_t *cs = conform_case_at(i);
+        if (strcmp(cs->rule, rule) == 0 && cs->name && name && strcmp(cs->name, name) == 0)
+            return cs;
+    }
+    return NULL;
+}
+
+/* Measure every selected case's duration in-process (virtual time: the
+ * whole suite takes well under a second) and drop the rules with a case of
+ * a minute or more that would run on the live target. */
+static hs_err_t quick_plan(const conform_options_t *o, const char *only, unsigned caps, quick_t *q)
+{
+    memset(q, 0, sizeof *q);
+    conform_options_t p = *o;
+    p.target = &target_inproc;
+    p.target_name = "inproc";
+    p.address = NULL;
+    p.only = only;
+    p.capture_trace = false;
+    p.baseline = NULL;
+    report_result_t *ref = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+    conform_summary_t sum;
+    if (!ref || conform_run(&p, ref, &sum) != HS_EOK) {
+        report_result_free(ref);
+        return HS_ENOMEM;
+    }
+    size_t n = report_result_case_count(ref);
+    q->slow = calloc(n + 1, sizeof *q->slow);
+    q->slow_ns = calloc(n + 1, sizeof *q->slow_ns);
+    size_t cap = 1;
+    for (size_t i = 0; i < conform_case_count(); i++)
+        cap += strlen(conform_case_at(i)->rule) + 1;
+    q->only = calloc(cap, 1);
+    if (!q->slow || !q->slow_ns || !q->only) {
+        report_result_free(ref);
+        quick_free(q);
+        return HS_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const report_case_t *rc = report_result_case_at(ref, i);
+        const conf_case_t *cs = case_named(rc->id, rc->name);
+        if (!cs || rc->duration < QUICK_MAX_NS || cs->skip || (cs->needs & ~caps))
+            continue;
+        size_t k = quick_find(q, cs->rule);
+        if (k == q->n_slow)
+            q->slow[q->n_slow++] = cs->rule; /* a static string of the case table */
+        if (rc->duration > q->slow_ns[k])
+            q->slow_ns[k] = rc->duration;
+    }
+    report_result_free(ref);
+    const char *last = NULL;
+    for (size_t i = 0; i < conform_case_count(); i++) {
+        const char *rule = conform_case_at(i)->rule;
+        if (!conform_only_match(only, rule) || quick_find(q, rule) < q->n_slow || (last && strcmp(last, rule) == 0))
+            continue;
+        /* a rule's cases are contiguous in the suite; a repeat elsewhere is harmless */
+        if (*q->only)
+            strcat(q->only, ",");
+        strcat(q->only, rule);
+        last = rule;
+    }
+    return HS_EOK;
+}
+
+/* The SKIP verdicts of the rules --quick left out, with the wait that decided it. */
+static hs_err_t quick_report(const quick_t *q, const char *only, const catalogue_t *cat, report_result_t *r,
+                             conform_summary_t *sum)
+{
+    for (size_t i = 0; i < conform_case_count(); i++) {
+        const conf_case_t *cs = conform_case_at(i);
+        size_t k = quick_find(q, cs->rule);
+        if (k == q->n_slow || !conform_only_match(only, cs->rule))
+            continue;
+        const catalogue_rule_t *rule = catalogue_find(cat, cs->rule);
+        char msg[200];
+        snprintf(msg, sizeof msg, "--quick: a case of this rule waits %.0f s of wall time on a live hub",
+                 (double)q->slow_ns[k] / 1e9);
+        report_case_t rc = { .id = cs->rule, .area = rule ? rule->area : "hub", .name = cs->name,
+                             .verdict = REPORT_SKIP, .level = rule ? rule->level_name : NULL,
+                             .rule_text = rule ? rule->text : NULL, .message = msg };
+        if (report_result_add_case(r, &rc) != HS_EOK)
+            return HS_ENOMEM;
+        sum->cases++;
+        sum->by_verdict[REPORT_SKIP]++;
+    }
+    return HS_EOK;
+}
+
 static int run_conform(const hs_command_t *cmd, int argc, char **argv)
 {
     conform_args_t a;
@@ -164,6 +324,8 @@ static int run_conform(const hs_command_t *cmd, int argc, char **argv)
     conform_baseline_t *baseline = NULL;
     report_result_t *r = NULL;
     char *address = NULL; /* the live target's connection string (+ CaFile) */
+    quick_t quick;
+    memset(&quick, 0, sizeof quick);
     rc = HS_EXIT_USAGE;
     if (a.only && conform_only_check(a.only, cat, err, sizeof err) != HS_EOK) {
         fprintf(stderr, "hubsim conform: %s\n", err);
@@ -224,6 +386,38 @@ static int run_conform(const hs_command_t *cmd, int argc, char **argv)
         o.target = target_live_for_address(address);
         o.target_name = a.target = "live";
     }
+    if (address && o.target && !served_hub(address)) {
+        /* a hub that is not hubsim serve may be paid and has quotas: say what the run registers first */
+        tr_connstr_t cs;
+        char why[300];
+        const char *host = tr_connstr_parse(address, &cs, why, sizeof why) == HS_EOK ? cs.host : "the target";
+        size_t n = live_case_count(a.only, o.target->caps);
+        size_t bound = n * TARGET_LIVE_MAX_IDENTITIES_PER_CASE;
+        if (!a.yes) {
+            fprintf(stderr,
+                    "hubsim conform: %s is not hubsim serve (no admin API answers): %zu cases would register up to "
+                    "%zu devices and modules there (at most %d per case, ids hsXXXXXX-..., each case deletes its own "
+                    "before the next) and send their C2D and D2C messages; run again with --yes to go ahead\n",
+                    host, n, bound, TARGET_LIVE_MAX_IDENTITIES_PER_CASE);
+            rc = HS_EXIT_USAGE;
+            goto out;
+        }
+        if (!a.quiet)
+            printf("%s is not hubsim serve: %zu cases, up to %zu devices and modules registered (--yes given); "
+                   "after a crash: hubsim cleanup --target ... --prefix hs --yes\n", host, n, bound);
+    }
+    bool run_none = false;
+    if (a.quick && address && o.target) {
+        if (quick_plan(&o, a.only, o.target->caps, &quick) != HS_EOK) {
+            rc = HS_EXIT_HARNESS;
+            fprintf(stderr, "hubsim conform: out of memory\n");
+            goto out;
+        }
+        run_none = !*quick.only;
+        o.only = quick.only;
+    } else if (a.quick && !a.quiet) {
+        printf("--quick: in-process boundaries take milliseconds of virtual time; nothing to skip\n");
+    }
     char terr[256];
     if (!o.target) {
         /* A target that cannot be used is a harness error with a report of
@@ -249,7 +443,9 @@ static int run_conform(const hs_command_t *cmd, int argc, char **argv)
                                    : a.protocol == TARGET_PROTO_HTTPS ? "https" : "mqtt",
            a.only ? " only=" : "", a.only ? a.only : "");
     conform_summary_t sum;
-    if (conform_run(&o, r, &sum) != HS_EOK) {
+    memset(&sum, 0, sizeof sum);
+    if ((!run_none && conform_run(&o, r, &sum) != HS_EOK) ||
+        (quick.n_slow && quick_report(&quick, a.only, cat, r, &sum) != HS_EOK)) {
         fprintf(stderr, "hubsim conform: out of memory\n");
         goto out;
     }
@@ -292,6 +488,7 @@ static int run_conform(const hs_command_t *cmd, int argc, char **argv)
             rc = HS_EXIT_CHECK;
     }
 out:
+    quick_free(&quick);
     free(address);
     report_result_free(r);
     conform_baseline_free(baseline);
@@ -302,7 +499,7 @@ out:
 const hs_command_t hs_cmd_conform = {
     .name = "conform",
     .summary = "run the conformance suite (every catalogue rule at its boundaries) against a target",
-    .usage = "[--target inproc|CONNECTION-STRING [--ca FILE]] [--only GLOB] [--protocol mqtt|amqp|https] [--seed N] [--strict] "
+    .usage = "[--target inproc|CONNECTION-STRING [--ca FILE] [--yes] [--quick]] [--only GLOB] [--protocol mqtt|amqp|https] [--seed N] [--strict] "
              "[--baseline FILE] [--break SWITCH] [--kill-matrix] [--out DIR] [--junit F] [--html F] [--json F]",
     .description =
         "Runs one or more cases per rule of the catalogue (hubsim rules) through the transport\n"
@@ -313,6 +510,10 @@ const hs_command_t hs_cmd_conform = {
         "expected and observed outcome; the reports add the rule text, spec reference and a\n"
         "trace excerpt.  --break makes the in-process hub violate a rule, to see a failing\n"
         "report; --kill-matrix proves every break switch is caught by a case of its own rule.\n"
+        "A connection string runs the cases in wall time against that hub (docs/live.md); on a\n"
+        "hub that is not hubsim serve (no AdminPort= whose admin API answers) the run first\n"
+        "states how many devices it may register and needs --yes.  --quick there SKIPs the\n"
+        "rules with a case that waits a minute or more (measured in-process first).\n"
         "Exit 0: every MUST case passes (baseline entries excepted until they expire); 1: a\n"
         "case failed (or, with --strict, was NON-STRICT; or a switch survived the kill matrix);\n"
         "2: bad flags, a malformed --only glob, an unknown rule ID or switch, a bad baseline;\n"

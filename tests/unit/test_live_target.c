@@ -220,6 +220,60 @@ static void test_https_device(void **state)
     catalogue_free(cat);
 }
 
+/* Runs `hubsim ARGS`; returns the exit status, output in *out (caller frees). */
+static int hubsim(const char *const *args, char **out)
+{
+    serve_proc_t p;
+    int rc = sp_run_to_exit(&p, args);
+    *out = strdup(p.output ? p.output : "");
+    sp_free(&p);
+    return rc;
+}
+
+/* Without AdminPort= the hub is not known to be hubsim serve: the run says
+ * how many devices it may register and needs --yes; --quick SKIPs the rules
+ * with a case that waits a minute or more (TWIN-METADATA: 90 s). */
+static void test_conform_cli_confirmation_and_quick(void **state)
+{
+    fixture_t *f = *state;
+    char cs[1400], *out = NULL;
+    snprintf(cs, sizeof cs, "%s;MqttPort=%d;HttpsPort=%d;AmqpPort=%d", f->sp.service_cs, f->sp.mqtt, f->sp.https,
+             f->sp.amqp);
+    const char *ask[] = { "conform", "--target", cs, "--ca", "fixtures/certs/ca.pem", "--only", "REGISTRY-CRUD", NULL };
+    assert_int_equal(hubsim(ask, &out), 2);
+    printf("%s", out);
+    assert_non_null(strstr(out, "localhost is not hubsim serve"));
+    assert_non_null(strstr(out, "would register up to"));
+    assert_non_null(strstr(out, "--yes"));
+    assert_null(strstr(out, "cases:")); /* nothing ran */
+    free(out);
+
+    const char *yes[] = { "conform", "--target", cs, "--ca", "fixtures/certs/ca.pem", "--only", "REGISTRY-CRUD", "--yes",
+                          "-q", NULL };
+    assert_int_equal(hubsim(yes, &out), 0);
+    assert_non_null(strstr(out, " FAIL, "));
+    assert_non_null(strstr(out, "0 FAIL"));
+    free(out);
+
+    /* hubsim serve (its admin API answers): no question asked */
+    char cs_admin[1500];
+    snprintf(cs_admin, sizeof cs_admin, "%s;AdminPort=%d", cs, f->sp.admin);
+    const char *quick[] = { "conform", "--target", cs_admin, "--ca", "fixtures/certs/ca.pem", "--only",
+                            "TWIN-METADATA,TWIN-VERSION", "--quick", NULL };
+    assert_int_equal(hubsim(quick, &out), 0);
+    printf("%s", out);
+    assert_null(strstr(out, "not hubsim serve"));
+    /* TWIN-METADATA's one case SKIPs (90 s), TWIN-VERSION's run */
+    assert_non_null(strstr(out, "0 FAIL, 1 SKIP, 0 ERROR"));
+    free(out);
+
+    /* inproc: unchanged, --quick has nothing to skip and no question is asked */
+    const char *inproc[] = { "conform", "--only", "TWIN-METADATA", "--quick", NULL };
+    assert_int_equal(hubsim(inproc, &out), 0);
+    assert_non_null(strstr(out, "1 PASS"));
+    free(out);
+}
+
 static hs_err_t open_with(const char *address, char *why, size_t cap)
 {
     target_options_t o = { .seed = 1 };
@@ -315,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_https_device),
         cmocka_unit_test(test_subset_matches_inproc),
         cmocka_unit_test(test_c2d_matches_inproc),
+        cmocka_unit_test(test_conform_cli_confirmation_and_quick),
     };
     const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_connstr),

@@ -68,6 +68,10 @@ static const http_route_t routes[] = {
       http_device_c2d_settle },
     { "POST", "devices/{d}/modules/{m}/messages/deviceBound/{t}/abandon", AUTH_DEVICE, 0,
       http_device_c2d_abandon },
+    /* file uploads, device side (the blob itself: http_blobs.c) */
+    { "POST", "devices/{d}/files", AUTH_DEVICE, 0, http_upload_start },
+    { "POST", "devices/{d}/files/notifications", AUTH_DEVICE, 0, http_upload_notify },
+    { "POST", "devices/{d}/files/notifications/{t}", AUTH_DEVICE, 0, http_upload_notify },
 };
 
 #undef RR
@@ -95,6 +99,7 @@ void http_api_free(http_api_t *api)
     if (!api)
         return;
     http_calls_free(api);
+    http_blobs_free(api->blobs);
     free(api);
 }
 
@@ -224,6 +229,11 @@ uint64_t http_api_handle(http_api_t *api, const http_request_t *req, http_respon
         }
     }
 
+    /* the local blob endpoint: its own auth, errors and body cap */
+    if (http_blob_request(api, req, path_len, query, &r)) {
+        http_resp_send(&r, respond, ctx);
+        return 0;
+    }
     path_t *p = malloc(sizeof *p);
     if (!p) {
         r.failed = true;

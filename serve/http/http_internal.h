@@ -15,6 +15,7 @@ struct http_api {
     uint64_t next_handle;
     size_t pending;       /* outstanding and not cancelled */
     size_t outstanding;
+    struct http_blobs *blobs; /* the local blob endpoint's store (http_blobs.c), made on first use */
 };
 
 /* ---- response builder (http_response.c) ---------------------------------- */
@@ -114,5 +115,15 @@ bool http_device_d2c(http_ctx_t *c, http_resp_t *r);
 bool http_device_c2d_receive(http_ctx_t *c, http_resp_t *r);
 bool http_device_c2d_settle(http_ctx_t *c, http_resp_t *r);
 bool http_device_c2d_abandon(http_ctx_t *c, http_resp_t *r);
+
+/* http_uploads.c (device routes; authenticate the device themselves) */
+bool http_upload_start(http_ctx_t *c, http_resp_t *r);
+bool http_upload_notify(http_ctx_t *c, http_resp_t *r);
+
+/* http_blobs.c: a request for the upload container's path (before routing;
+ * its own auth and body cap).  false when the path is not a blob path. */
+bool http_blob_request(http_api_t *api, const http_request_t *req, size_t path_len,
+                       const char *query, http_resp_t *r);
+void http_blobs_free(struct http_blobs *s);
 
 #endif

@@ -135,6 +135,7 @@ const char *http_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 201: return "Created";
     case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";

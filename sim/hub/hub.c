@@ -4,6 +4,7 @@
 #include <string.h>
 #include "auth.h"
 #include "hub_internal.h"
+#include "uploads.h"
 
 /*
  * hub.c owns what ties the facilities together: creation (config copy,
@@ -254,6 +255,7 @@ void hub_free(hub_t *hub)
     if (!hub)
         return;
     hub_methods_release(hub);
+    hub_uploads_free(hub->uploads);
     hub_c2d_free(hub->c2d);
     for (uint32_t i = 0; i < hub->ntwins; i++)
         hub_twin_free(hub->twins[i]);

@@ -336,4 +336,63 @@ void hub_device_request_end(hub_t *hub, hub_conn_t conn);
  * *cursor = 0; false at the end. */
 bool hub_identity_next(hub_t *hub, uint32_t *cursor, hub_identity_t *out);
 
+/* ---- file uploads (sim/hub/uploads.c; docs/file-uploads.md) ---------------- */
+
+#define HUB_UPLOAD_CONTAINER "hubsim-files" /* the container name handed to devices [our choice] */
+#define HUB_UPLOAD_ID_CAP 40                /* correlation id text */
+#define HUB_UPLOAD_BLOB_CAP 1024            /* "{deviceId}/{blobName}" */
+#define HUB_UPLOAD_SAS_CAP 160
+
+/* What POST /devices/{id}/files answers. */
+typedef struct {
+    char correlation_id[HUB_UPLOAD_ID_CAP];
+    char blob_name[HUB_UPLOAD_BLOB_CAP];  /* "{deviceId}/{requested name}" [doc] */
+    char sas_token[HUB_UPLOAD_SAS_CAP];   /* "?sv=..&sr=b&sig=..&se=..&sp=rw", appended to the blob URI */
+    sim_time_t expires_at;                /* kernel time the SAS (and the upload) expires */
+} hub_upload_t;
+
+/* A file notification for the service (when fileUpload.notifications). */
+typedef struct {
+    const char *device_id;
+    const char *blob_uri;        /* "https://{host}/{container}/{blobName}" */
+    const char *blob_name;
+    const char *json;            /* the notification body (docs/file-uploads.md) */
+    size_t json_len;
+    uint64_t blob_size;
+    int64_t last_updated_unix_ms;
+    int64_t enqueued_unix_ms;
+    sim_time_t ttl;              /* fileUpload.notificationTtl */
+    uint32_t max_delivery_count; /* fileUpload.notificationMaxDeliveryCount */
+} hub_file_notification_t;
+
+typedef struct {
+    uint64_t started, completed_ok, completed_failed, refused_limit, unknown_correlation,
+        expired, notified, notifications_dropped, blob_writes, blob_refused;
+    uint32_t active; /* started, not notified, SAS not expired (as of the last sweep) */
+} hub_upload_stats_t;
+
+/* Start an upload for device_id (the caller authenticated the device):
+ * DEVICE_NOT_FOUND, ARGUMENT_INVALID (empty or too long blob name),
+ * FILE_UPLOAD_LIMIT (403006: fileUpload.maxConcurrentPerDevice active uploads
+ * whose SAS has not expired and that have no notification yet). */
+hub_err_t hub_upload_start(hub_t *hub, const char *device_id, const char *blob_name,
+                           hub_upload_t *out);
+/* The device's completion notification.  ARGUMENT_INVALID for an unknown,
+ * expired or already notified correlation id or one of another device [?].  A success queues a
+ * file notification when fileUpload.notifications is on. */
+hub_err_t hub_upload_complete(hub_t *hub, const char *device_id, const char *correlation_id,
+                              bool is_success, int status_code, const char *status_description);
+/* The blob endpoint asks before a write/read of blob_name (decoded, without
+ * the container) with the request's `sig` parameter: HUB_EOK when an active
+ * upload of that blob has this signature and its SAS has not expired, else
+ * UNAUTHORIZED_ACCESS. */
+hub_err_t hub_upload_blob_authorize(hub_t *hub, const char *blob_name, const char *sig);
+/* The blob endpoint committed blob_name with `size` bytes (recorded for the
+ * notification's blobSizeInBytes and lastUpdatedTime). */
+void hub_upload_blob_written(hub_t *hub, const char *blob_name, uint64_t size);
+void hub_set_file_notification_sink(hub_t *hub,
+                                    void (*fn)(void *ctx, const hub_file_notification_t *n),
+                                    void *ctx);
+void hub_upload_stats(const hub_t *hub, hub_upload_stats_t *out);
+
 #endif

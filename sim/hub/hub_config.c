@@ -122,6 +122,13 @@ void hub_config_defaults(hub_config_t *cfg)
     cfg->c2d.feedback_batch_records = 64;
     cfg->c2d.feedback_flush_interval = 15 * SIM_SEC;
 
+    cfg->file_upload.notifications = false;
+    cfg->file_upload.sas_ttl = SIM_HOUR;
+    cfg->file_upload.max_concurrent_per_device = 10;
+    cfg->file_upload.notification_ttl = SIM_HOUR;
+    cfg->file_upload.notification_max_delivery_count = 10;
+    cfg->file_upload.notification_lock_duration = SIM_MIN;
+
     cfg->twins.tags_max_bytes = 8u * 1024u;
     cfg->twins.desired_max_bytes = 32u * 1024u;
     cfg->twins.reported_max_bytes = 32u * 1024u;
@@ -777,6 +784,17 @@ static const field_t c2d_fields[] = {
 };
 static const shape_t c2d_shape = SHAPE(c2d_fields);
 
+static const field_t file_upload_fields[] = {
+    SCALAR(hub_config_file_upload_t, "notifications", K_BOOL, notifications, 0, 1),
+    SCALAR(hub_config_file_upload_t, "sasTtl", K_DURATION, sas_ttl, SIM_MIN, 24 * SIM_HOUR),
+    SCALAR(hub_config_file_upload_t, "maxConcurrentPerDevice", K_UINT, max_concurrent_per_device, 1, 1000000),
+    SCALAR(hub_config_file_upload_t, "notificationTtl", K_DURATION, notification_ttl, SIM_MIN, HOURS48),
+    SCALAR(hub_config_file_upload_t, "notificationMaxDeliveryCount", K_UINT, notification_max_delivery_count, 1, 100),
+    SCALAR(hub_config_file_upload_t, "notificationLockDuration", K_DURATION, notification_lock_duration, 5 * SIM_SEC,
+           300 * SIM_SEC),
+};
+static const shape_t file_upload_shape = SHAPE(file_upload_fields);
+
 static const field_t twins_fields[] = {
     SCALAR(hub_config_twins_t, "tagsMaxSize", K_SIZE, tags_max_bytes, 1, 16 * MB),
     SCALAR(hub_config_twins_t, "desiredMaxSize", K_SIZE, desired_max_bytes, 1, 16 * MB),
@@ -902,6 +920,7 @@ static const field_t top_fields[] = {
     { .key = "mqtt", .kind = K_OBJECT, .off = offsetof(hub_config_t, mqtt), .child = &mqtt_shape },
     { .key = "amqp", .kind = K_OBJECT, .off = offsetof(hub_config_t, amqp), .child = &amqp_shape },
     { .key = "routeQuery", .kind = K_OBJECT, .off = offsetof(hub_config_t, route_query), .child = &route_query_shape },
+    { .key = "fileUpload", .kind = K_OBJECT, .off = offsetof(hub_config_t, file_upload), .child = &file_upload_shape },
     { .key = "devices", .kind = K_ARRAY, .child = &device_shape, .handler = handle_devices },
     { .key = "routing", .kind = K_OPAQUE, .handler = handle_routing },
 };

@@ -145,6 +145,16 @@ typedef struct {
     bool type_functions;                    /* IS_ARRAY / IS_OBJECT / IS_PRIMITIVE available: true [?] */
 } hub_config_route_query_t;
 
+/* File uploads (docs/file-uploads.md). */
+typedef struct {
+    bool notifications;                     /* file upload notifications for the service: false [doc] */
+    sim_time_t sas_ttl;                     /* SAS URI lifetime: 1 h [doc]; 1 min-24 h [doc] */
+    uint32_t max_concurrent_per_device;     /* active uploads per device: 10 [doc]; beyond: 403006 [doc] */
+    sim_time_t notification_ttl;            /* notification TTL: 1 h [doc]; 1 min-48 h [doc] */
+    uint32_t notification_max_delivery_count; /* 10 [doc]; 1-100 [doc] */
+    sim_time_t notification_lock_duration;  /* 1 min [doc]; 5-300 s [doc] */
+} hub_config_file_upload_t;
+
 typedef enum { HUB_AUTH_SAS = 0, HUB_AUTH_X509 } hub_config_auth_kind_t;
 
 typedef struct {
@@ -186,6 +196,7 @@ typedef struct {
     hub_config_mqtt_t mqtt;
     hub_config_amqp_t amqp;
     hub_config_route_query_t route_query;
+    hub_config_file_upload_t file_upload;
     hub_config_device_t *devices;           /* owned, n_devices entries, file order */
     size_t n_devices;
     json_t *routing;                        /* the file's "routing" object (one reference owned), NULL when absent;

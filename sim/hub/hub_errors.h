@@ -22,6 +22,7 @@
     X(UNAUTHORIZED_ACCESS,     401, 401002, "IotHubUnauthorizedAccess",        "AUTH-SAS",               "unauthorized access") \
     X(QUOTA_EXCEEDED,          403, 403002, "IotHubQuotaExceeded",             "HUB-DAILY-QUOTA",        "the daily message quota is exceeded") \
     X(QUEUE_DEPTH_EXCEEDED,    403, 403004, "DeviceMaximumQueueDepthExceeded", "C2D-QUEUE-DEPTH",        "the device's cloud-to-device queue is full") \
+    X(FILE_UPLOAD_LIMIT,       403, 403006, "DeviceMaximumActiveFileUploadLimitExceeded", "", "the device has too many active file uploads") \
     X(DEVICE_NOT_FOUND,        404, 404001, "DeviceNotFound",                  "METHOD-404-UNKNOWN",     "the device is not registered") \
     X(MODULE_NOT_FOUND,        404, 404010, "ModuleNotFound",                  "METHOD-404-UNKNOWN",     "the module is not registered") \
     X(DEVICE_NOT_ONLINE,       404, 404103, "DeviceNotOnline",                 "METHOD-404-OFFLINE",     "the device is not online") \

@@ -147,6 +147,7 @@ struct hub {
     bool when_valid;
     bool pad_when[7];
     bool lost_one_pad;                    /* LEDGER-LOSE-ONE already lost its message */
+    struct hub_uploads *uploads;          /* file uploads (uploads.c), created on first use */
 };
 
 /* registry.c */

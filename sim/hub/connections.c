@@ -84,7 +84,9 @@ void hub_conn_drop_rec(hub_t *hub, uint32_t rec, hub_err_t err, const char *reas
         ops->disconnected(ctx, handle, err, reason);
 }
 
-static hub_err_t alloc_slot(hub_t *hub, uint32_t *out)
+/* A free connection slot (the free list first, else the array grows); the
+ * HTTPS request handles of device_authorize.c come from here too. */
+hub_err_t hub_conn_slot_alloc(hub_t *hub, uint32_t *out)
 {
     if (hub->conn_free != HUB_NONE) {
         *out = hub->conn_free;
@@ -157,7 +159,7 @@ hub_err_t hub_device_connect(hub_t *hub, const hub_connect_params_t *p, const hu
         hub_conn_drop_rec(hub, rec, HUB_ECONNECTION_REPLACED, "second connection for the identity",
                           HUB_L_CONN_DROPPED_SECOND);
     uint32_t slot;
-    if ((e = alloc_slot(hub, &slot)) != HUB_EOK)
+    if ((e = hub_conn_slot_alloc(hub, &slot)) != HUB_EOK)
         return e;
     hub_conn_slot_t *s = &hub->conns[slot];
     s->rec = rec;

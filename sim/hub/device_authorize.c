@@ -15,30 +15,8 @@
  * notification, desired pushes, drops) ever sees it.  The slot lives for
  * one synchronous request: begin, one or two device calls, end.
  *
- * The slot pool (free list, growth) mirrors connections.c's allocator;
- * both only touch hub->conns / conn_free / nconns / capconns.
+ * Slots come from connections.c's allocator (hub_conn_slot_alloc).
  */
-
-static hub_err_t request_slot_alloc(hub_t *hub, uint32_t *out)
-{
-    if (hub->conn_free != HUB_NONE) {
-        *out = hub->conn_free;
-        hub->conn_free = hub->conns[*out].next_free;
-        return HUB_EOK;
-    }
-    if (hub->nconns == hub->capconns) {
-        uint32_t cap = hub->capconns ? hub->capconns * 2 : 16;
-        hub_conn_slot_t *n = realloc(hub->conns, cap * sizeof *n);
-        if (!n)
-            return HUB_ESERVER_ERROR;
-        hub->conns = n;
-        hub->capconns = cap;
-    }
-    *out = hub->nconns++;
-    memset(&hub->conns[*out], 0, sizeof hub->conns[*out]);
-    hub->conns[*out].rec = HUB_NONE;
-    return HUB_EOK;
-}
 
 static hub_err_t request_refused(hub_t *hub, const char *id, hub_err_t e)
 {
@@ -83,7 +61,7 @@ hub_err_t hub_device_request_begin(hub_t *hub, const hub_connect_params_t *p, hu
     if (e)
         return request_refused(hub, p->device_id, e);
     uint32_t slot;
-    if ((e = request_slot_alloc(hub, &slot)) != HUB_EOK)
+    if ((e = hub_conn_slot_alloc(hub, &slot)) != HUB_EOK)
         return e;
     hub_conn_slot_t *s = &hub->conns[slot];
     s->rec = rec;

@@ -172,6 +172,7 @@ hub_err_t hub_auth_check_x509(hub_t *hub, uint32_t rec, const char *thumbprint);
 hub_conn_slot_t *hub_conn_get(hub_t *hub, hub_conn_t c);
 hub_conn_t hub_conn_handle(const hub_t *hub, uint32_t slot);
 /* Drop the identity's connection (if any), telling its sink why. */
+hub_err_t hub_conn_slot_alloc(hub_t *hub, uint32_t *out);
 void hub_conn_drop_rec(hub_t *hub, uint32_t rec, hub_err_t err, const char *reason,
                        hub_ledger_counter_t counter);
 void hub_conn_release(hub_t *hub);

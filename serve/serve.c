@@ -253,6 +253,9 @@ void serve_print_banner(const serve_t *s, FILE *f)
         if ((cfg->policies[i].rights & HUB_RIGHT_ALL) == HUB_RIGHT_ALL) {
             fprintf(f, "service-connection-string: HostName=%s;SharedAccessKeyName=%s;SharedAccessKey=%s\n",
                     cfg->host, cfg->policies[i].name, cfg->policies[i].primary_key);
+            if (s->amqp)
+                fprintf(f, "eventhubs-connection-string: Endpoint=sb://%s/;SharedAccessKeyName=%s;SharedAccessKey=%s;EntityPath=%s\n",
+                        cfg->host, cfg->policies[i].name, cfg->policies[i].primary_key, cfg->name);
             break;
         }
     fprintf(f, "device-connection-string: HostName=%s;DeviceId={deviceId};SharedAccessKey={key}", cfg->host);

@@ -118,6 +118,8 @@ amqp_addr_kind_t amqp_addr_parse(const char *address, const char *hub_name, bool
         p++;
     if (strcmp(p, "$cbs") == 0 || (!cs && strcasecmp(p, "$cbs") == 0))
         return out->kind = AMQP_ADDR_CBS;
+    if (strcmp(p, "$management") == 0)
+        return out->kind = AMQP_ADDR_EH_MGMT;
     segs_t s;
     if (!split(p, &s))
         return AMQP_ADDR_UNKNOWN;
@@ -143,6 +145,9 @@ amqp_addr_kind_t amqp_addr_parse(const char *address, const char *hub_name, bool
     } else if (hub_name && *hub_name && strcasecmp(s.seg[0], hub_name) == 0 && s.n == 5 &&
                parse_cg(&s, 1, out)) {
         k = AMQP_ADDR_SVC_EVENTS;
+    } else if (hub_name && *hub_name && strcasecmp(s.seg[0], hub_name) == 0 && s.n == 2 &&
+               strcmp(s.seg[1], "$management") == 0) {
+        k = AMQP_ADDR_EH_MGMT;
     }
     if (k == AMQP_ADDR_UNKNOWN) {
         memset(out, 0, sizeof *out);
@@ -154,6 +159,7 @@ amqp_addr_kind_t amqp_addr_parse(const char *address, const char *hub_name, bool
 const char *amqp_addr_kind_name(amqp_addr_kind_t kind)
 {
     static const char *const names[] = { "unknown", "cbs",      "d2c",          "c2d",   "methods",
-                                         "twin",    "service-c2d", "feedback", "events" };
+                                         "twin",    "service-c2d", "feedback", "events",
+                                         "eh-management" };
     return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
 }

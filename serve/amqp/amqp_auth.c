@@ -147,6 +147,8 @@ static int auth_token_scoped(amqp_session_t *s, const char *token, const char *a
     sc->device = sr_device(t.sr, sc->dev, sizeof sc->dev, sc->mod, sizeof sc->mod);
     if (sc->device)
         return connect_ident(s, sc->dev, sc->mod, token, desc, cap);
+    if (amqp_eventhubs_is_audience(t.sr))
+        return amqp_eventhubs_authorize(s, &t, desc, cap);
     hub_err_t e = hub_service_authorize(s->hub, token, HUB_RIGHT_SERVICE_CONNECT);
     if (e != HUB_EOK) {
         const hub_error_info_t *info = hub_error_info(e);

@@ -16,6 +16,7 @@
 #include "serve/amqp/amqp_address.h"
 #include "serve/amqp/amqp_codec.h"
 #include "serve/amqp/amqp_session.h"
+#include "sim/hub/auth.h"
 
 typedef struct amqp_ident amqp_ident_t;
 typedef struct amqp_lnk amqp_lnk_t;
@@ -146,5 +147,16 @@ void amqp_service_link_closing(amqp_lnk_t *l);
 void amqp_service_on_message(amqp_lnk_t *l, pn_delivery_t *d, pn_message_t *m);
 bool amqp_service_pull(amqp_lnk_t *l);
 void amqp_service_on_outcome(amqp_out_t *o, uint64_t state);
+
+/* amqp_eventhubs.c: the Event Hubs-compatible face of the events endpoint */
+/* True when a decoded sr is an Event Hubs audience ("sb://..." or "amqps://..."). */
+bool amqp_eventhubs_is_audience(const char *sr);
+/* Authorize a service token for the Event Hubs audience "sb://{host}/{hubName}[/...]"
+ * (policy with ServiceConnect): 200 (sets service_ok) or 401 with a description. */
+int amqp_eventhubs_authorize(amqp_session_t *s, const hub_sas_t *t, char *desc, size_t cap);
+/* An events link names partition -1 (all) or 0..partitions-1; else false with why. */
+bool amqp_eventhubs_partition_ok(amqp_session_t *s, int partition, char *why, size_t cap);
+/* A request on {hubName}/$management: READ com.microsoft:eventhub / com.microsoft:partition. */
+void amqp_eventhubs_on_request(amqp_lnk_t *l, pn_delivery_t *d, pn_message_t *m);
 
 #endif

@@ -87,6 +87,7 @@ static bool direction_ok(amqp_addr_kind_t k, bool sending)
 {
     switch (k) {
     case AMQP_ADDR_CBS:
+    case AMQP_ADDR_EH_MGMT:
     case AMQP_ADDR_METHODS:
     case AMQP_ADDR_TWIN: return true;
     case AMQP_ADDR_D2C:
@@ -133,8 +134,13 @@ static void on_link_remote_open(amqp_session_t *s, pn_link_t *l)
         refuse(s, l, "amqp:unauthorized-access", desc);
         return;
     }
-    if ((k == AMQP_ADDR_SVC_EVENTS || k == AMQP_ADDR_SVC_FEEDBACK) && !s->feeds) {
+    if ((k == AMQP_ADDR_SVC_EVENTS || k == AMQP_ADDR_SVC_FEEDBACK || k == AMQP_ADDR_EH_MGMT) && !s->feeds) {
         refuse(s, l, "amqp:not-found", "this hub serves no events or feedback endpoint");
+        return;
+    }
+    if (k == AMQP_ADDR_SVC_EVENTS && !amqp_eventhubs_partition_ok(s, a.partition, desc, sizeof desc)) {
+        amqp_violation(s, "CLIENT-AMQP-LINK", NULL, "%s", desc);
+        refuse(s, l, "amqp:not-found", desc);
         return;
     }
     amqp_lnk_t *lk = calloc(1, sizeof *lk);
@@ -215,6 +221,7 @@ static void on_incoming(amqp_session_t *s, amqp_lnk_t *lk, pn_delivery_t *d)
     switch (lk->addr.kind) {
     case AMQP_ADDR_CBS: amqp_cbs_on_message(lk, d, m); break;
     case AMQP_ADDR_SVC_C2D: amqp_service_on_message(lk, d, m); break;
+    case AMQP_ADDR_EH_MGMT: amqp_eventhubs_on_request(lk, d, m); break;
     default: amqp_device_on_message(lk, d, m); break;
     }
     amqp_link_refill(lk);

@@ -140,6 +140,9 @@ amqp_addr_kind_t amqp_addr_parse(const char *address, const char *hub_name, bool
         else if (s.n == 3 && word_eq(s.seg[1], "servicebound", cs) &&
                  word_eq(s.seg[2], "feedback", cs))
             k = AMQP_ADDR_SVC_FEEDBACK;
+        else if (s.n == 3 && word_eq(s.seg[1], "servicebound", cs) &&
+                 word_eq(s.seg[2], "filenotifications", cs))
+            k = AMQP_ADDR_SVC_FILE_NOTIFICATIONS;
         else if (word_eq(s.seg[1], "events", cs) && parse_cg(&s, 2, out))
             k = AMQP_ADDR_SVC_EVENTS;
     } else if (hub_name && *hub_name && strcasecmp(s.seg[0], hub_name) == 0 && s.n == 5 &&
@@ -160,6 +163,6 @@ const char *amqp_addr_kind_name(amqp_addr_kind_t kind)
 {
     static const char *const names[] = { "unknown", "cbs",      "d2c",          "c2d",   "methods",
                                          "twin",    "service-c2d", "feedback", "events",
-                                         "eh-management" };
+                                         "eh-management", "file-notifications" };
     return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
 }

@@ -16,7 +16,8 @@ typedef enum {
     AMQP_ADDR_SVC_FEEDBACK, /* /messages/servicebound/feedback */
     AMQP_ADDR_SVC_EVENTS,   /* /messages/events[/ConsumerGroups/{cg}/Partitions/{n}],
                                {hubname}/ConsumerGroups/{cg}/Partitions/{n} */
-    AMQP_ADDR_EH_MGMT       /* {hubname}/$management, $management: Event Hubs READ requests */
+    AMQP_ADDR_EH_MGMT,      /* {hubname}/$management, $management: Event Hubs READ requests */
+    AMQP_ADDR_SVC_FILE_NOTIFICATIONS /* /messages/servicebound/filenotifications */
 } amqp_addr_kind_t;
 
 #define AMQP_ADDR_CG_MAX 64

@@ -1,4 +1,4 @@
-/* AMQP service links: C2D send with iothub-ack, the feedback receiver, and the events receiver that reads the endpoint logs. */
+/* AMQP service links: C2D send with iothub-ack, the feedback and file notification receivers, and the events receiver that reads the endpoint logs. */
 #include "serve/amqp/amqp_internal.h"
 
 #include <inttypes.h>
@@ -92,6 +92,9 @@ void amqp_service_link_opened(amqp_lnk_t *l)
     } else if (l->addr.kind == AMQP_ADDR_SVC_FEEDBACK) {
         l->cursor = amqp_feeds_feedback_head(s->feeds);
         l->watch = amqp_feeds_watch(s->feeds, NULL, on_feed, l);
+    } else if (l->addr.kind == AMQP_ADDR_SVC_FILE_NOTIFICATIONS) {
+        l->cursor = amqp_feeds_filenote_head(s->feeds);
+        l->watch = amqp_feeds_watch_filenotes(s->feeds, on_feed, l);
     }
 }
 
@@ -220,15 +223,61 @@ static bool pull_feedback(amqp_lnk_t *l)
     return true;
 }
 
+/* A file notification: JSON body, content type and enqueued time as the
+ * feedback messages carry them (docs/file-uploads.md). */
+static bool pull_file_notification(amqp_lnk_t *l)
+{
+    amqp_session_t *s = l->s;
+    const amqp_filenote_entry_t *e = amqp_feeds_next_filenote(s->feeds, &l->cursor);
+    if (!e)
+        return false;
+    pn_message_t *m = s->scratch;
+    pn_message_clear(m);
+    char id[40];
+    snprintf(id, sizeof id, "filenotification-%" PRIu64, e->seq);
+    pn_atom_t mid = { .type = PN_STRING, .u.as_bytes = pn_bytes(strlen(id), id) };
+    pn_message_set_id(m, mid);
+    const char *hub_name = hub_config(s->hub)->name;
+    pn_message_set_user_id(m, pn_bytes(strlen(hub_name), hub_name));
+    pn_message_set_content_type(m, "application/vnd.microsoft.iothub.filenotification.json");
+    pn_message_set_content_encoding(m, "utf-8");
+    pn_data_t *a = pn_message_annotations(m);
+    pn_data_put_map(a);
+    pn_data_enter(a);
+    pn_data_put_symbol(a, pn_bytes(strlen("iothub-enqueuedtime"), "iothub-enqueuedtime"));
+    pn_data_put_timestamp(a, e->enqueued_unix_ms);
+    pn_data_exit(a);
+    pn_data_put_binary(pn_message_body(m), pn_bytes(e->len, e->json));
+    pn_message_set_inferred(m, true);
+    char *bytes;
+    size_t len;
+    if (amqp_msg_encode(m, &bytes, &len) != HS_EOK) {
+        s->st.undeliverable++;
+        return true;
+    }
+    /* the feedback outcome kind; the link's address tells the two queues apart */
+    amqp_link_send_now(l, bytes, len, AMQP_OUT_FEEDBACK, e->seq, NULL);
+    free(bytes);
+    return true;
+}
+
 bool amqp_service_pull(amqp_lnk_t *l)
 {
     if (!l->s->feeds)
         return false;
-    return l->addr.kind == AMQP_ADDR_SVC_EVENTS ? pull_event(l) : pull_feedback(l);
+    switch (l->addr.kind) {
+    case AMQP_ADDR_SVC_EVENTS: return pull_event(l);
+    case AMQP_ADDR_SVC_FILE_NOTIFICATIONS: return pull_file_notification(l);
+    default: return pull_feedback(l);
+    }
 }
 
 void amqp_service_on_outcome(amqp_out_t *o, uint64_t state)
 {
-    if (o->kind == AMQP_OUT_FEEDBACK && (state == PN_ACCEPTED || state == PN_REJECTED))
+    if (o->kind != AMQP_OUT_FEEDBACK || (state != PN_ACCEPTED && state != PN_REJECTED))
+        return;
+    if (o->link->addr.kind == AMQP_ADDR_SVC_FILE_NOTIFICATIONS)
+        (void)amqp_feeds_filenote_consume(o->link->s->feeds, o->seq);
+    else
         (void)amqp_feeds_feedback_consume(o->link->s->feeds, o->seq);
 }

@@ -94,6 +94,7 @@ static bool direction_ok(amqp_addr_kind_t k, bool sending)
     case AMQP_ADDR_SVC_C2D: return !sending;
     case AMQP_ADDR_C2D:
     case AMQP_ADDR_SVC_FEEDBACK:
+    case AMQP_ADDR_SVC_FILE_NOTIFICATIONS:
     case AMQP_ADDR_SVC_EVENTS: return sending;
     default: return false;
     }
@@ -134,7 +135,8 @@ static void on_link_remote_open(amqp_session_t *s, pn_link_t *l)
         refuse(s, l, "amqp:unauthorized-access", desc);
         return;
     }
-    if ((k == AMQP_ADDR_SVC_EVENTS || k == AMQP_ADDR_SVC_FEEDBACK || k == AMQP_ADDR_EH_MGMT) && !s->feeds) {
+    if ((k == AMQP_ADDR_SVC_EVENTS || k == AMQP_ADDR_SVC_FEEDBACK || k == AMQP_ADDR_EH_MGMT ||
+         k == AMQP_ADDR_SVC_FILE_NOTIFICATIONS) && !s->feeds) {
         refuse(s, l, "amqp:not-found", "this hub serves no events or feedback endpoint");
         return;
     }

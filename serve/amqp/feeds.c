@@ -1,4 +1,4 @@
-/* Retained per-endpoint logs of routed D2C messages and C2D feedback batches, with cursors and watchers for AMQP links and the admin API. */
+/* Retained per-endpoint logs of routed D2C messages, C2D feedback batches and file notifications, with cursors and watchers for AMQP links and the admin API. */
 #include "serve/amqp/feeds.h"
 
 #include <stdlib.h>
@@ -16,7 +16,7 @@ typedef struct {
 
 typedef struct {
     uint64_t id;
-    int feed; /* index into feeds, -1 = feedback */
+    int feed; /* index into feeds, -1 = feedback, -2 = file notifications */
     void (*fn)(void *ctx);
     void *ctx;
     bool live;
@@ -30,6 +30,9 @@ struct amqp_feeds {
     amqp_feedback_entry_t *fb;  /* ring of feedback_retain */
     char **fb_json;             /* owned bodies, parallel */
     amqp_feedback_stats_t fbst;
+    amqp_filenote_entry_t *fn;  /* ring of feedback_retain */
+    char **fn_json;             /* owned bodies, parallel */
+    amqp_filenote_stats_t fnst;
     watcher_t *w;
     size_t n_w, cap_w;
     uint64_t next_watch_id;
@@ -172,6 +175,43 @@ static void on_feedback(void *ctx, const hub_c2d_fb_batch_t *b)
     notify(f, -1);
 }
 
+static void on_file_notification(void *ctx, const hub_file_notification_t *n)
+{
+    amqp_feeds_t *f = ctx;
+    f->fnst.notified++;
+    char *json = malloc(n->json_len + 1);
+    if (!json) {
+        f->fnst.dropped_nomem++;
+        return;
+    }
+    memcpy(json, n->json, n->json_len);
+    json[n->json_len] = 0;
+    size_t cap = f->opts.feedback_retain;
+    if (f->fnst.retained == cap) {
+        size_t old = (size_t)((f->fnst.first_seq - 1) % cap);
+        if (!f->fn[old].consumed)
+            f->fnst.evicted_unconsumed++;
+        free(f->fn_json[old]);
+        f->fn_json[old] = NULL;
+        f->fnst.first_seq++;
+        f->fnst.retained--;
+        f->fnst.evicted++;
+    }
+    uint64_t seq = f->fnst.next_seq++;
+    size_t slot = (size_t)((seq - 1) % cap);
+    f->fn_json[slot] = json;
+    f->fn[slot] = (amqp_filenote_entry_t){
+        .seq = seq,
+        .json = json,
+        .len = n->json_len,
+        .enqueued_unix_ms = n->enqueued_unix_ms,
+        .expires_at = sim_kernel_now(hub_kernel(f->hub)) + n->ttl,
+        .max_deliveries = n->max_delivery_count,
+    };
+    f->fnst.retained++;
+    notify(f, -2);
+}
+
 static const hub_endpoint_ops_t endpoint_ops = { .deliver = on_deliver };
 
 hs_err_t amqp_feeds_new(hub_t *hub, const amqp_feeds_opts_t *opts, amqp_feeds_t **out)
@@ -191,16 +231,22 @@ hs_err_t amqp_feeds_new(hub_t *hub, const amqp_feeds_opts_t *opts, amqp_feeds_t 
     f->opts = o;
     f->fb = calloc(o.feedback_retain, sizeof *f->fb);
     f->fb_json = calloc(o.feedback_retain, sizeof *f->fb_json);
-    if (!f->fb || !f->fb_json) {
+    f->fn = calloc(o.feedback_retain, sizeof *f->fn);
+    f->fn_json = calloc(o.feedback_retain, sizeof *f->fn_json);
+    if (!f->fb || !f->fb_json || !f->fn || !f->fn_json) {
         free(f->fb);
         free(f->fb_json);
+        free(f->fn);
+        free(f->fn_json);
         free(f);
         return HS_ENOMEM;
     }
     f->fbst.first_seq = f->fbst.next_seq = 1;
+    f->fnst.first_seq = f->fnst.next_seq = 1;
     f->next_watch_id = 1;
     hub_set_endpoint_sink(hub, &endpoint_ops, f);
     hub_set_feedback_sink(hub, on_feedback, f);
+    hub_set_file_notification_sink(hub, on_file_notification, f);
     *out = f;
     return HS_EOK;
 }
@@ -211,6 +257,7 @@ void amqp_feeds_free(amqp_feeds_t *f)
         return;
     hub_set_endpoint_sink(f->hub, NULL, NULL);
     hub_set_feedback_sink(f->hub, NULL, NULL);
+    hub_set_file_notification_sink(f->hub, NULL, NULL);
     for (size_t i = 0; i < f->n_feeds; i++) {
         for (size_t j = 0; j < f->opts.retain; j++)
             hub_msg_free(f->feeds[i].msgs[j]);
@@ -222,6 +269,10 @@ void amqp_feeds_free(amqp_feeds_t *f)
         free(f->fb_json[j]);
     free(f->fb_json);
     free(f->fb);
+    for (size_t j = 0; j < f->opts.feedback_retain; j++)
+        free(f->fn_json[j]);
+    free(f->fn_json);
+    free(f->fn);
     free(f->feeds);
     free(f->w);
     free(f);
@@ -352,11 +403,81 @@ hs_err_t amqp_feeds_feedback_consume(amqp_feeds_t *f, uint64_t seq)
     return HS_EOK;
 }
 
+void amqp_feeds_filenote_stats(const amqp_feeds_t *f, amqp_filenote_stats_t *out)
+{
+    *out = f->fnst;
+}
+
+/* Expired or delivered too often: consumed from now on, counted once. */
+static bool filenote_spent(amqp_feeds_t *f, amqp_filenote_entry_t *e)
+{
+    if (e->consumed)
+        return true;
+    if (sim_kernel_now(hub_kernel(f->hub)) >= e->expires_at) {
+        e->consumed = true;
+        f->fnst.expired++;
+        return true;
+    }
+    if (e->max_deliveries && e->deliveries >= e->max_deliveries) {
+        e->consumed = true;
+        f->fnst.dead_lettered++;
+        return true;
+    }
+    return false;
+}
+
+const amqp_filenote_entry_t *amqp_feeds_next_filenote(amqp_feeds_t *f, uint64_t *cursor)
+{
+    if (*cursor < f->fnst.first_seq)
+        *cursor = f->fnst.first_seq;
+    while (*cursor < f->fnst.next_seq) {
+        amqp_filenote_entry_t *e = &f->fn[(*cursor - 1) % f->opts.feedback_retain];
+        (*cursor)++;
+        if (!filenote_spent(f, e)) {
+            e->deliveries++;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+uint64_t amqp_feeds_filenote_head(amqp_feeds_t *f)
+{
+    uint64_t c = f->fnst.first_seq;
+    while (c < f->fnst.next_seq && filenote_spent(f, &f->fn[(c - 1) % f->opts.feedback_retain]))
+        c++;
+    return c;
+}
+
+hs_err_t amqp_feeds_filenote_consume(amqp_feeds_t *f, uint64_t seq)
+{
+    if (seq < f->fnst.first_seq || seq >= f->fnst.next_seq)
+        return HS_ENOTFOUND;
+    amqp_filenote_entry_t *e = &f->fn[(seq - 1) % f->opts.feedback_retain];
+    if (!e->consumed) {
+        e->consumed = true;
+        f->fnst.consumed++;
+    }
+    return HS_EOK;
+}
+
+static uint64_t watch_add(amqp_feeds_t *f, int feed, void (*fn)(void *ctx), void *ctx);
+
+uint64_t amqp_feeds_watch_filenotes(amqp_feeds_t *f, void (*fn)(void *ctx), void *ctx)
+{
+    return watch_add(f, -2, fn, ctx);
+}
+
 uint64_t amqp_feeds_watch(amqp_feeds_t *f, const char *endpoint, void (*fn)(void *ctx), void *ctx)
 {
     int feed = -1;
     if (endpoint && (feed = feed_get(f, endpoint)) < 0)
         return 0;
+    return watch_add(f, feed, fn, ctx);
+}
+
+static uint64_t watch_add(amqp_feeds_t *f, int feed, void (*fn)(void *ctx), void *ctx)
+{
     if (f->n_w == f->cap_w) {
         size_t cap = f->cap_w ? 2 * f->cap_w : 8;
         watcher_t *nw = realloc(f->w, cap * sizeof *nw);

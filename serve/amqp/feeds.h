@@ -4,9 +4,10 @@
 
 /*
  * One amqp_feeds_t per served hub.  It becomes the hub's ONLY endpoint sink
- * (hub_set_endpoint_sink) and feedback sink (hub_set_feedback_sink): every
- * routed D2C message (built-in "events" and configured endpoints) and every
- * feedback batch lands in a log here.
+ * (hub_set_endpoint_sink), feedback sink (hub_set_feedback_sink) and file
+ * notification sink (hub_set_file_notification_sink): every routed D2C
+ * message (built-in "events" and configured endpoints), every feedback
+ * batch and every file notification lands in a log here.
  *
  * A log keeps the newest `retain` entries.  An entry pushed out by the bound
  * is counted (evicted); a reader whose cursor points at an evicted entry
@@ -124,6 +125,45 @@ uint64_t amqp_feeds_feedback_head(amqp_feeds_t *f);
 /* A receiver accepted/rejected the batch: later receivers skip it.
  * HS_ENOTFOUND when it is no longer retained. */
 hs_err_t amqp_feeds_feedback_consume(amqp_feeds_t *f, uint64_t seq);
+
+/* ---- file notification queue (hub_set_file_notification_sink) ------------------
+ * Queue semantics like feedback, plus the hub's fileUpload knobs: an entry
+ * older than its TTL is dropped (expired) and one sent max-delivery-count
+ * times without being accepted or rejected is dropped (dead-lettered);
+ * both counted when a reader meets them.  Retained bound: feedback_retain. */
+
+typedef struct {
+    uint64_t seq;              /* 1, 2, ... */
+    const char *json;          /* the notification body (docs/file-uploads.md) */
+    size_t len;
+    int64_t enqueued_unix_ms;
+    sim_time_t expires_at;     /* kernel time */
+    uint32_t deliveries;
+    uint32_t max_deliveries;
+    bool consumed;             /* accepted/rejected, expired or dead-lettered */
+} amqp_filenote_entry_t;
+
+typedef struct {
+    uint64_t first_seq, next_seq;
+    size_t retained;
+    uint64_t notified;         /* notifications the hub delivered here */
+    uint64_t consumed;         /* accepted or rejected by a receiver */
+    uint64_t expired;
+    uint64_t dead_lettered;
+    uint64_t evicted, evicted_unconsumed;
+    uint64_t dropped_nomem;
+} amqp_filenote_stats_t;
+
+void amqp_feeds_filenote_stats(const amqp_feeds_t *f, amqp_filenote_stats_t *out);
+/* The next deliverable entry with seq >= *cursor (counts the delivery);
+ * advances *cursor.  NULL when none. */
+const amqp_filenote_entry_t *amqp_feeds_next_filenote(amqp_feeds_t *f, uint64_t *cursor);
+/* Where a new receiver starts: the oldest entry not yet consumed. */
+uint64_t amqp_feeds_filenote_head(amqp_feeds_t *f);
+/* Accepted/rejected.  HS_ENOTFOUND when no longer retained. */
+hs_err_t amqp_feeds_filenote_consume(amqp_feeds_t *f, uint64_t seq);
+/* fn(ctx) after each new file notification; same contract as amqp_feeds_watch. */
+uint64_t amqp_feeds_watch_filenotes(amqp_feeds_t *f, void (*fn)(void *ctx), void *ctx);
 
 /* ---- watchers ------------------------------------------------------------------ */
 

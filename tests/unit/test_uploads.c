@@ -2,6 +2,8 @@
 #include "test_http_fixture.h"
 
 #include <jansson.h>
+#include "serve/amqp/amqp_address.h"
+#include "serve/amqp/feeds.h"
 
 /* Facts under test (docs/file-uploads.md): 10 active uploads per device
  * [doc], 403006 DeviceMaximumActiveFileUploadLimitExceeded [doc], SAS TTL
@@ -409,6 +411,70 @@ static void test_rest_refusals(void **state)
     ux_free(u);
 }
 
+/* ---- the file notification queue behind the AMQP receiver ------------------------------ */
+
+static void complete_one(ux_t *u, const char *name)
+{
+    hub_upload_t a;
+    assert_int_equal(hub_upload_start(u->f->hub, "dev1", name, &a), HUB_EOK);
+    assert_int_equal(hub_upload_complete(u->f->hub, "dev1", a.correlation_id, true, 201, ""), HUB_EOK);
+}
+
+static void test_feeds_queue_ttl_and_delivery_count(void **state)
+{
+    (void)state;
+    ux_t *u = ux_new(true);
+    amqp_addr_t a;
+    assert_int_equal(amqp_addr_parse("/messages/serviceBound/filenotifications", "hubsim", false, &a),
+                     AMQP_ADDR_SVC_FILE_NOTIFICATIONS);
+    assert_int_equal(amqp_addr_parse("amqps://" HOST "/messages/servicebound/filenotifications",
+                                     "hubsim", false, &a),
+                     AMQP_ADDR_SVC_FILE_NOTIFICATIONS);
+    assert_string_equal(amqp_addr_kind_name(AMQP_ADDR_SVC_FILE_NOTIFICATIONS), "file-notifications");
+    amqp_feeds_t *feeds;
+    assert_int_equal(amqp_feeds_new(u->f->hub, NULL, &feeds), HS_EOK); /* takes the sink over */
+    complete_one(u, "one");
+    assert_int_equal(u->notes.count, 0);
+    /* consumed by the first receiver: a later one starts after it */
+    uint64_t cur = amqp_feeds_filenote_head(feeds);
+    const amqp_filenote_entry_t *e = amqp_feeds_next_filenote(feeds, &cur);
+    assert_non_null(e);
+    assert_non_null(strstr(e->json, "\"blobName\":\"dev1/one\""));
+    assert_int_equal(e->deliveries, 1);
+    assert_int_equal(amqp_feeds_filenote_consume(feeds, e->seq), HS_EOK);
+    assert_null(amqp_feeds_next_filenote(feeds, &cur));
+    assert_int_equal(amqp_feeds_filenote_head(feeds), 2);
+    /* never settled: redelivered to each new receiver, up to 10 times [doc] */
+    complete_one(u, "two");
+    for (int i = 0; i < 10; i++) {
+        cur = amqp_feeds_filenote_head(feeds);
+        e = amqp_feeds_next_filenote(feeds, &cur);
+        assert_non_null(e);
+        assert_int_equal(e->deliveries, (uint32_t)i + 1);
+    }
+    cur = amqp_feeds_filenote_head(feeds);
+    assert_null(amqp_feeds_next_filenote(feeds, &cur));
+    /* older than the TTL (1 h [doc]): gone */
+    complete_one(u, "three");
+    advance(u, SAS_TTL);
+    cur = amqp_feeds_filenote_head(feeds);
+    assert_null(amqp_feeds_next_filenote(feeds, &cur));
+    amqp_filenote_stats_t st;
+    amqp_feeds_filenote_stats(feeds, &st);
+    assert_int_equal(st.notified, 3);
+    assert_int_equal(st.consumed, 1);
+    assert_int_equal(st.dead_lettered, 1);
+    assert_int_equal(st.expired, 1);
+    amqp_feeds_free(feeds);
+    /* without the feeds the hub counts what it could not hand over */
+    complete_one(u, "four");
+    hub_upload_stats_t hs;
+    hub_upload_stats(u->f->hub, &hs);
+    assert_int_equal(hs.notified, 3);
+    assert_int_equal(hs.notifications_dropped, 1);
+    ux_free(u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_rest_block_upload_then_notification),
         cmocka_unit_test(test_rest_put_blob_and_documented_notification_body),
         cmocka_unit_test(test_rest_refusals),
+        cmocka_unit_test(test_feeds_queue_ttl_and_delivery_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,7 +92,8 @@ void amqp_link_pump(amqp_lnk_t *l)
         bool sent;
         if (l->addr.kind == AMQP_ADDR_C2D)
             sent = amqp_device_pull_c2d(l);
-        else if (l->addr.kind == AMQP_ADDR_SVC_EVENTS || l->addr.kind == AMQP_ADDR_SVC_FEEDBACK)
+        else if (l->addr.kind == AMQP_ADDR_SVC_EVENTS || l->addr.kind == AMQP_ADDR_SVC_FEEDBACK ||
+                 l->addr.kind == AMQP_ADDR_SVC_FILE_NOTIFICATIONS)
             sent = amqp_service_pull(l);
         else
             sent = false;
@@ -193,7 +194,7 @@ void amqp_link_release(amqp_lnk_t *l)
     if (l->addr.kind == AMQP_ADDR_CBS)
         ;
     else if (l->addr.kind == AMQP_ADDR_SVC_C2D || l->addr.kind == AMQP_ADDR_SVC_EVENTS ||
-             l->addr.kind == AMQP_ADDR_SVC_FEEDBACK)
+             l->addr.kind == AMQP_ADDR_SVC_FEEDBACK || l->addr.kind == AMQP_ADDR_SVC_FILE_NOTIFICATIONS)
         amqp_service_link_closing(l);
     else
         amqp_device_link_closing(l);

@@ -395,10 +395,10 @@ static int run_conform(const hs_command_t *cmd, int argc, char **argv)
         size_t bound = n * TARGET_LIVE_MAX_IDENTITIES_PER_CASE;
         if (!a.yes) {
             fprintf(stderr,
-                    "hubsim conform: %s is not hubsim serve (no admin API answers): %zu cases would register up to "
+                    "hubsim conform: %s is not hubsim serve (no admin API answers): %zu case%s would register up to "
                     "%zu devices and modules there (at most %d per case, ids hsXXXXXX-..., each case deletes its own "
                     "before the next) and send their C2D and D2C messages; run again with --yes to go ahead\n",
-                    host, n, bound, TARGET_LIVE_MAX_IDENTITIES_PER_CASE);
+                    host, n, n == 1 ? "" : "s", bound, TARGET_LIVE_MAX_IDENTITIES_PER_CASE);
             rc = HS_EXIT_USAGE;
             goto out;
         }

@@ -131,6 +131,10 @@ static void on_service_c2d(amqp_lnk_t *l, pn_delivery_t *d, pn_message_t *m)
                 e = HUB_ESERVER_ERROR;
             hub_msg_remove_app(h, "iothub-ack");
         }
+        /* `to` is the service's address for the hub (every SDK sets it), not
+         * part of what the device receives: it must not count toward the
+         * 64 KB C2D limit, or no SDK could send a 65,536-byte message [?] */
+        hub_msg_set_sys(h, HUB_SYS_TO, NULL);
     }
     sim_time_t ttl = 0;
     if (e == HUB_EOK) {

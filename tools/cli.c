@@ -116,3 +116,23 @@ int cli_parse_u64(const char *text, unsigned long long *out)
     *out = v;
     return 0;
 }
+
+void cli_print_caret(const char *text, int line, int column)
+{
+    const char *s = text;
+    for (int l = 1; l < line && *s; s++)
+        if (*s == '\n')
+            l++;
+    const char *e = strchr(s, '\n');
+    int len = e ? (int)(e - s) : (int)strlen(s);
+    fprintf(stderr, "  %.*s\n  ", len, s);
+    /* column counts characters: pad with one space per character, tabs kept */
+    int col = 1;
+    for (const char *p = s; col < column && p < s + len; p++) {
+        if (((unsigned char)*p & 0xC0) == 0x80)
+            continue;
+        fputc(*p == '\t' ? '\t' : ' ', stderr);
+        col++;
+    }
+    fputs("^\n", stderr);
+}

@@ -43,6 +43,9 @@ void cli_print_help(const hs_command_t *cmd, FILE *f);
 /* "hubsim NAME: message" + usage line on stderr; returns HS_EXIT_USAGE. */
 int cli_usage_error(const hs_command_t *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Under a one-line echo of `text`'s line `line`, a caret at character
+ * `column` (UTF-8 aware, tabs kept), on stderr: for query errors. */
+void cli_print_caret(const char *text, int line, int column);
 /* Parse an unsigned 64-bit decimal or 0x hex; 0 on success. */
 int cli_parse_u64(const char *text, unsigned long long *out);
 

@@ -34,26 +34,6 @@ static const json_t *routing_section(const json_t *cfg)
     return r ? r : cfg;
 }
 
-static void print_caret(const char *expr, int line, int column)
-{
-    const char *s = expr;
-    for (int l = 1; l < line && *s; s++)
-        if (*s == '\n')
-            l++;
-    const char *e = strchr(s, '\n');
-    int len = e ? (int)(e - s) : (int)strlen(s);
-    fprintf(stderr, "  %.*s\n  ", len, s);
-    /* column counts characters: pad with one space per character, tabs kept */
-    int col = 1;
-    for (const char *p = s; col < column && p < s + len; p++) {
-        if (((unsigned char)*p & 0xC0) == 0x80)
-            continue;
-        fputc(*p == '\t' ? '\t' : ' ', stderr);
-        col++;
-    }
-    fputs("^\n", stderr);
-}
-
 static int run_query(const hs_command_t *cmd, int argc, char **argv)
 {
     cli_iter_t it;
@@ -172,7 +152,7 @@ static int run_query(const hs_command_t *cmd, int argc, char **argv)
     if (e == HS_EPARSE) {
         fprintf(stderr, "hubsim query: syntax error at line %d, column %d: %s\n", se.line, se.column,
                 se.message);
-        print_caret(expr, se.line, se.column);
+        cli_print_caret(expr, se.line, se.column);
         goto out;
     }
     if (e) {

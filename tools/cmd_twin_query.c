@@ -13,25 +13,6 @@ static const cli_opt_t twin_query_options[] = {
     { 0 },
 };
 
-static void print_caret(const char *text, int line, int column)
-{
-    const char *s = text;
-    for (int l = 1; l < line && *s; s++)
-        if (*s == '\n')
-            l++;
-    const char *e = strchr(s, '\n');
-    int len = e ? (int)(e - s) : (int)strlen(s);
-    fprintf(stderr, "  %.*s\n  ", len, s);
-    int col = 1;
-    for (const char *p = s; col < column && p < s + len; p++) {
-        if (((unsigned char)*p & 0xC0) == 0x80)
-            continue;
-        fputc(*p == '\t' ? '\t' : ' ', stderr);
-        col++;
-    }
-    fputs("^\n", stderr);
-}
-
 static int run_twin_query(const hs_command_t *cmd, int argc, char **argv)
 {
     cli_iter_t it;
@@ -67,7 +48,7 @@ static int run_twin_query(const hs_command_t *cmd, int argc, char **argv)
     hs_err_t e = twin_query_compile(text, &q, &se);
     if (e == HS_EPARSE) {
         fprintf(stderr, "hubsim twin-query: <query>:%d:%d: %s\n", se.line, se.column, se.message);
-        print_caret(text, se.line, se.column);
+        cli_print_caret(text, se.line, se.column);
         return HS_EXIT_USAGE;
     }
     if (e) {

@@ -107,6 +107,37 @@ hub_err_t hub_conn_slot_alloc(hub_t *hub, uint32_t *out)
     return HUB_EOK;
 }
 
+/* The identity checks a connection and a device HTTPS request share, in
+ * this order and with these auth.* counters.  An unknown identity is "not
+ * authorized", as on the wire (CONNACK 5 / 401): the hub does not reveal
+ * which ids exist. */
+hub_err_t hub_device_authenticate(hub_t *hub, const hub_connect_params_t *p, uint32_t *rec_out,
+                                  bool *x509_out)
+{
+    uint32_t rec = hub_registry_find(hub, p->device_id, p->module_id);
+    *rec_out = rec;
+    *x509_out = false;
+    if (rec == HUB_NONE) {
+        hub_ledger_add(&hub->ledger, HUB_L_AUTH_UNKNOWN_IDENTITY, 1);
+        return HUB_EUNAUTHORIZED_ACCESS;
+    }
+    if (!hub->recs[rec].enabled ||
+        (hub->recs[rec].parent != HUB_NONE && !hub->recs[hub->recs[rec].parent].enabled)) {
+        if (!hub_faults_on(&hub->faults, HUB_FAULT_AUTH_DISABLED)) {
+            hub_ledger_add(&hub->ledger, HUB_L_AUTH_DISABLED, 1);
+            return HUB_EUNAUTHORIZED_ACCESS;
+        }
+    }
+    if (p->sas_token && p->sas_token[0])
+        return hub_auth_check_device(hub, rec, p->sas_token);
+    if (p->x509_thumbprint && p->x509_thumbprint[0]) {
+        *x509_out = true;
+        return hub_auth_check_x509(hub, rec, p->x509_thumbprint);
+    }
+    hub_ledger_add(&hub->ledger, HUB_L_AUTH_MALFORMED, 1);
+    return HUB_EUNAUTHORIZED_ACCESS;
+}
+
 static hub_err_t connect_fail(hub_t *hub, const char *id, hub_err_t e)
 {
     sim_tf_t f[] = { TF_STR("id", id), TF_INT("code", hub_error_info(e)->code) };
@@ -126,31 +157,9 @@ hub_err_t hub_device_connect(hub_t *hub, const hub_connect_params_t *p, const hu
         hub_ledger_add(&hub->ledger, HUB_L_THROTTLED_CONNECT, 1);
         return connect_fail(hub, p->device_id, HUB_ETHROTTLED);
     }
-    /* An unknown identity is "not authorized", as on the wire (CONNACK 5 /
-     * 401): the hub does not reveal which ids exist. */
-    uint32_t rec = hub_registry_find(hub, p->device_id, p->module_id);
-    if (rec == HUB_NONE) {
-        hub_ledger_add(&hub->ledger, HUB_L_AUTH_UNKNOWN_IDENTITY, 1);
-        return connect_fail(hub, p->device_id, HUB_EUNAUTHORIZED_ACCESS);
-    }
-    if (!hub->recs[rec].enabled ||
-        (hub->recs[rec].parent != HUB_NONE && !hub->recs[hub->recs[rec].parent].enabled)) {
-        if (!hub_faults_on(&hub->faults, HUB_FAULT_AUTH_DISABLED)) {
-            hub_ledger_add(&hub->ledger, HUB_L_AUTH_DISABLED, 1);
-            return connect_fail(hub, p->device_id, HUB_EUNAUTHORIZED_ACCESS);
-        }
-    }
-    hub_err_t e;
-    bool x509 = false;
-    if (p->sas_token && p->sas_token[0]) {
-        e = hub_auth_check_device(hub, rec, p->sas_token);
-    } else if (p->x509_thumbprint && p->x509_thumbprint[0]) {
-        e = hub_auth_check_x509(hub, rec, p->x509_thumbprint);
-        x509 = true;
-    } else {
-        hub_ledger_add(&hub->ledger, HUB_L_AUTH_MALFORMED, 1);
-        e = HUB_EUNAUTHORIZED_ACCESS;
-    }
+    uint32_t rec;
+    bool x509;
+    hub_err_t e = hub_device_authenticate(hub, p, &rec, &x509);
     if (e)
         return connect_fail(hub, p->device_id, e);
 

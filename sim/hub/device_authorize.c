@@ -35,29 +35,9 @@ hub_err_t hub_device_request_begin(hub_t *hub, const hub_connect_params_t *p, hu
     /* The same checks, in the same order and with the same auth.* counters,
      * as hub_device_connect; the connect throttle does not apply (a request
      * is not a connection; its operation has its own bucket). */
-    uint32_t rec = hub_registry_find(hub, p->device_id, p->module_id);
-    if (rec == HUB_NONE) {
-        hub_ledger_add(&hub->ledger, HUB_L_AUTH_UNKNOWN_IDENTITY, 1);
-        return request_refused(hub, p->device_id, HUB_EUNAUTHORIZED_ACCESS);
-    }
-    if (!hub->recs[rec].enabled ||
-        (hub->recs[rec].parent != HUB_NONE && !hub->recs[hub->recs[rec].parent].enabled)) {
-        if (!hub_faults_on(&hub->faults, HUB_FAULT_AUTH_DISABLED)) {
-            hub_ledger_add(&hub->ledger, HUB_L_AUTH_DISABLED, 1);
-            return request_refused(hub, p->device_id, HUB_EUNAUTHORIZED_ACCESS);
-        }
-    }
-    hub_err_t e;
-    bool x509 = false;
-    if (p->sas_token && p->sas_token[0]) {
-        e = hub_auth_check_device(hub, rec, p->sas_token);
-    } else if (p->x509_thumbprint && p->x509_thumbprint[0]) {
-        e = hub_auth_check_x509(hub, rec, p->x509_thumbprint);
-        x509 = true;
-    } else {
-        hub_ledger_add(&hub->ledger, HUB_L_AUTH_MALFORMED, 1);
-        e = HUB_EUNAUTHORIZED_ACCESS;
-    }
+    uint32_t rec;
+    bool x509;
+    hub_err_t e = hub_device_authenticate(hub, p, &rec, &x509);
     if (e)
         return request_refused(hub, p->device_id, e);
     uint32_t slot;

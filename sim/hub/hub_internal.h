@@ -173,6 +173,8 @@ hub_conn_slot_t *hub_conn_get(hub_t *hub, hub_conn_t c);
 hub_conn_t hub_conn_handle(const hub_t *hub, uint32_t slot);
 /* Drop the identity's connection (if any), telling its sink why. */
 hub_err_t hub_conn_slot_alloc(hub_t *hub, uint32_t *out);
+hub_err_t hub_device_authenticate(hub_t *hub, const hub_connect_params_t *p, uint32_t *rec_out,
+                                  bool *x509_out);
 void hub_conn_drop_rec(hub_t *hub, uint32_t rec, hub_err_t err, const char *reason,
                        hub_ledger_counter_t counter);
 void hub_conn_release(hub_t *hub);

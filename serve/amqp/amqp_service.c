@@ -191,39 +191,58 @@ static bool pull_event(amqp_lnk_t *l)
     return true;
 }
 
+/* A hub-made JSON message for a service queue (feedback, file
+ * notifications): id "{prefix}-{seq}", user-id the hub name, the content
+ * type (NULL = none), iothub-enqueuedtime, the JSON as a data body; sent on
+ * l with the feedback outcome kind (the link's address tells the queues
+ * apart).  False when it could not be encoded (counted undeliverable). */
+static bool send_hub_json(amqp_lnk_t *l, const char *id_prefix, uint64_t seq, const char *content_type,
+                          const char *content_encoding, int64_t enqueued_unix_ms, const char *json,
+                          size_t json_len)
+{
+    amqp_session_t *s = l->s;
+    pn_message_t *m = s->scratch;
+    pn_message_clear(m);
+    char id[48];
+    snprintf(id, sizeof id, "%s-%" PRIu64, id_prefix, seq);
+    pn_atom_t mid = { .type = PN_STRING, .u.as_bytes = pn_bytes(strlen(id), id) };
+    pn_message_set_id(m, mid);
+    const char *hub_name = hub_config(s->hub)->name;
+    pn_message_set_user_id(m, pn_bytes(strlen(hub_name), hub_name));
+    if (content_type)
+        pn_message_set_content_type(m, content_type);
+    if (content_encoding)
+        pn_message_set_content_encoding(m, content_encoding);
+    pn_data_t *a = pn_message_annotations(m);
+    pn_data_put_map(a);
+    pn_data_enter(a);
+    pn_data_put_symbol(a, pn_bytes(strlen("iothub-enqueuedtime"), "iothub-enqueuedtime"));
+    pn_data_put_timestamp(a, enqueued_unix_ms);
+    pn_data_exit(a);
+    pn_data_put_binary(pn_message_body(m), pn_bytes(json_len, json));
+    pn_message_set_inferred(m, true);
+    char *bytes;
+    size_t len;
+    if (amqp_msg_encode(m, &bytes, &len) != HS_EOK) {
+        s->st.undeliverable++;
+        return false;
+    }
+    amqp_link_send_now(l, bytes, len, AMQP_OUT_FEEDBACK, seq, NULL);
+    free(bytes);
+    return true;
+}
+
 static bool pull_feedback(amqp_lnk_t *l)
 {
     amqp_session_t *s = l->s;
     const amqp_feedback_entry_t *e = amqp_feeds_next_feedback(s->feeds, &l->cursor);
     if (!e)
         return false;
-    pn_message_t *m = s->scratch;
-    pn_message_clear(m);
-    char id[40];
-    snprintf(id, sizeof id, "feedback-%" PRIu64, e->seq);
-    pn_atom_t mid = { .type = PN_STRING, .u.as_bytes = pn_bytes(strlen(id), id) };
-    pn_message_set_id(m, mid);
-    const char *hub_name = hub_config(s->hub)->name;
-    pn_message_set_user_id(m, pn_bytes(strlen(hub_name), hub_name));
-    if (!(s->opts.breaks & AMQP_BREAK_FEEDBACK_CONTENT_TYPE))
-        pn_message_set_content_type(m, "application/vnd.microsoft.iothub.feedback.json");
-    pn_data_t *a = pn_message_annotations(m);
-    pn_data_put_map(a);
-    pn_data_enter(a);
-    pn_data_put_symbol(a, pn_bytes(strlen("iothub-enqueuedtime"), "iothub-enqueuedtime"));
-    pn_data_put_timestamp(a, e->flushed_unix_ms);
-    pn_data_exit(a);
-    pn_data_put_binary(pn_message_body(m), pn_bytes(e->len, e->json));
-    pn_message_set_inferred(m, true);
-    char *bytes;
-    size_t len;
-    if (amqp_msg_encode(m, &bytes, &len) != HS_EOK) {
-        s->st.undeliverable++;
-        return true;
-    }
-    amqp_link_send_now(l, bytes, len, AMQP_OUT_FEEDBACK, e->seq, NULL);
-    free(bytes);
-    s->st.feedback_sent++;
+    const char *ct = (s->opts.breaks & AMQP_BREAK_FEEDBACK_CONTENT_TYPE)
+                         ? NULL
+                         : "application/vnd.microsoft.iothub.feedback.json";
+    if (send_hub_json(l, "feedback", e->seq, ct, NULL, e->flushed_unix_ms, e->json, e->len))
+        s->st.feedback_sent++;
     return true;
 }
 
@@ -235,33 +254,8 @@ static bool pull_file_notification(amqp_lnk_t *l)
     const amqp_filenote_entry_t *e = amqp_feeds_next_filenote(s->feeds, &l->cursor);
     if (!e)
         return false;
-    pn_message_t *m = s->scratch;
-    pn_message_clear(m);
-    char id[40];
-    snprintf(id, sizeof id, "filenotification-%" PRIu64, e->seq);
-    pn_atom_t mid = { .type = PN_STRING, .u.as_bytes = pn_bytes(strlen(id), id) };
-    pn_message_set_id(m, mid);
-    const char *hub_name = hub_config(s->hub)->name;
-    pn_message_set_user_id(m, pn_bytes(strlen(hub_name), hub_name));
-    pn_message_set_content_type(m, "application/vnd.microsoft.iothub.filenotification.json");
-    pn_message_set_content_encoding(m, "utf-8");
-    pn_data_t *a = pn_message_annotations(m);
-    pn_data_put_map(a);
-    pn_data_enter(a);
-    pn_data_put_symbol(a, pn_bytes(strlen("iothub-enqueuedtime"), "iothub-enqueuedtime"));
-    pn_data_put_timestamp(a, e->enqueued_unix_ms);
-    pn_data_exit(a);
-    pn_data_put_binary(pn_message_body(m), pn_bytes(e->len, e->json));
-    pn_message_set_inferred(m, true);
-    char *bytes;
-    size_t len;
-    if (amqp_msg_encode(m, &bytes, &len) != HS_EOK) {
-        s->st.undeliverable++;
-        return true;
-    }
-    /* the feedback outcome kind; the link's address tells the two queues apart */
-    amqp_link_send_now(l, bytes, len, AMQP_OUT_FEEDBACK, e->seq, NULL);
-    free(bytes);
+    send_hub_json(l, "filenotification", e->seq, "application/vnd.microsoft.iothub.filenotification.json",
+                  "utf-8", e->enqueued_unix_ms, e->json, e->len);
     return true;
 }
 

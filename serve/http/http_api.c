@@ -55,6 +55,12 @@ static const http_route_t routes[] = {
     { "PATCH", "twins/{d}/modules/{m}", AUTH_SERVICE, SC, http_twin_patch },
     { "PUT", "twins/{d}/modules/{m}", AUTH_SERVICE, SC, http_twin_put },
     /* direct methods */
+    /* jobs: the query row before the {t} rows */
+    { "GET", "jobs/v2/query", AUTH_SERVICE, RR, http_jobs_query },
+    { "PUT", "jobs/v2/{t}", AUTH_SERVICE, RW, http_jobs_create },
+    { "GET", "jobs/v2/{t}", AUTH_SERVICE, RR, http_jobs_get },
+    { "POST", "jobs/v2/{t}/cancel", AUTH_SERVICE, RW, http_jobs_cancel },
+
     { "POST", "twins/{d}/methods", AUTH_SERVICE, SC, http_method_invoke },
     { "POST", "twins/{d}/modules/{m}/methods", AUTH_SERVICE, SC, http_method_invoke },
     /* device side */
@@ -99,6 +105,7 @@ void http_api_free(http_api_t *api)
     if (!api)
         return;
     http_calls_free(api);
+    http_jobs_free(api);
     http_blobs_free(api->blobs);
     free(api);
 }

@@ -16,6 +16,7 @@ struct http_api {
     size_t pending;       /* outstanding and not cancelled */
     size_t outstanding;
     struct http_blobs *blobs; /* the local blob endpoint's store (http_blobs.c), made on first use */
+    struct hub_jobs *jobs;    /* scheduled jobs (http_jobs.c), made on first use */
 };
 
 /* ---- response builder (http_response.c) ---------------------------------- */
@@ -103,6 +104,13 @@ bool http_twin_put(http_ctx_t *c, http_resp_t *r);
 
 /* http_query.c */
 bool http_query_devices(http_ctx_t *c, http_resp_t *r);
+
+/* http_jobs.c ({t}: the job id) */
+bool http_jobs_create(http_ctx_t *c, http_resp_t *r);
+bool http_jobs_get(http_ctx_t *c, http_resp_t *r);
+bool http_jobs_cancel(http_ctx_t *c, http_resp_t *r);
+bool http_jobs_query(http_ctx_t *c, http_resp_t *r);
+void http_jobs_free(http_api_t *api);
 
 /* http_methods.c */
 bool http_method_invoke(http_ctx_t *c, http_resp_t *r);

@@ -1,0 +1,506 @@
+/* Scheduled jobs in virtual time: method jobs with 404/504 outcomes, twin jobs, start in the future, max execution time, cancel, REST routes and bad input. */
+#include "test_http_fixture.h"
+
+#include <jansson.h>
+#include "sim/hub/jobs.h"
+
+/* Literals of this test, never read back from the code under test. */
+#define NDEV 300
+#define CONCURRENCY 100 /* per-job calls in flight (docs/jobs.md knob) */
+
+/* Device i: i % 10 in {0,1} never connects, {2,3,4} answers at once,
+ * {5..9} is online and never answers. */
+typedef enum { OFFLINE, ANSWER, SILENT } kind_t;
+
+static kind_t kind_of(int i)
+{
+    int r = i % 10;
+    return r < 2 ? OFFLINE : r < 5 ? ANSWER : SILENT;
+}
+
+typedef struct {
+    hub_t *hub;
+    hub_conn_t conn;
+    kind_t kind;
+    int n;
+    int requests;
+} dev_t;
+
+static void on_method(void *ctx, hub_conn_t conn, const char *name, const char *rid,
+                      const char *payload, size_t len)
+{
+    (void)name;
+    (void)payload;
+    (void)len;
+    dev_t *d = ctx;
+    d->requests++;
+    if (d->kind == ANSWER) {
+        char body[64];
+        snprintf(body, sizeof body, "{\"n\":%d}", d->n);
+        assert_int_equal(hub_device_method_respond(d->hub, conn, rid, 201, body, strlen(body)), HUB_EOK);
+    }
+}
+
+static const hub_sink_ops_t dev_ops = { .method_request = on_method };
+
+typedef struct {
+    fx_t *f;
+    dev_t devs[NDEV];
+} fleet_t;
+
+static fleet_t *fleet_new(void)
+{
+    fleet_t *fl = calloc(1, sizeof *fl);
+    assert_non_null(fl);
+    fl->f = fx_new();
+    static const char *const kinds[] = { "offline", "answer", "silent" };
+    for (int i = 0; i < NDEV; i++) {
+        char id[16], patch[96], res[128], tok[1024];
+        snprintf(id, sizeof id, "j%03d", i);
+        hub_identity_spec_t s = { .device_id = id, .primary_key = KEY };
+        assert_int_equal(hub_identity_create(fl->f->hub, &s, NULL), HUB_EOK);
+        snprintf(patch, sizeof patch, "{\"tags\":{\"kind\":\"%s\",\"n\":%d}}", kinds[kind_of(i)], i);
+        assert_int_equal(hub_twin_patch(fl->f->hub, id, NULL, patch, strlen(patch), NULL, NULL), HUB_EOK);
+        dev_t *d = &fl->devs[i];
+        d->hub = fl->f->hub;
+        d->kind = kind_of(i);
+        d->n = i;
+        if (d->kind == OFFLINE)
+            continue;
+        snprintf(res, sizeof res, "%s/devices/%s", HOST, id);
+        assert_int_equal(hub_sas_make(KEY, res, EPOCH + 86400, NULL, tok, sizeof tok), HS_EOK);
+        hub_connect_params_t p = { .device_id = id, .sas_token = tok };
+        assert_int_equal(hub_device_connect(fl->f->hub, &p, &dev_ops, d, &d->conn), HUB_EOK);
+        assert_int_equal(hub_device_subscribe(fl->f->hub, d->conn, HUB_SUB_METHODS), HUB_EOK);
+    }
+    return fl;
+}
+
+static void fleet_free(fleet_t *fl, hub_jobs_t *js)
+{
+    hub_jobs_free(js); /* every job has ended: no call in flight */
+    fx_free(fl->f);
+    free(fl);
+}
+
+static void run_to(fleet_t *fl, sim_time_t t)
+{
+    sim_kernel_run_until(fl->f->k, t);
+}
+
+static hub_jobs_err_t create(hub_jobs_t *js, const char *id, const char *desc_json, char *why, size_t cap)
+{
+    json_error_t je;
+    json_t *desc = json_loads(desc_json, 0, &je);
+    if (!desc)
+        fail_msg("test description is not JSON: %s", je.text);
+    hub_jobs_err_t e = hub_jobs_create(js, id, desc, NULL, why, cap);
+    json_decref(desc);
+    return e;
+}
+
+static void expect_state(hub_jobs_t *js, const char *id, hub_job_status_t want, uint32_t devices,
+                         uint32_t failed, uint32_t succeeded, uint32_t running, uint32_t pending)
+{
+    hub_job_status_t st;
+    hub_job_stats_t s;
+    assert_int_equal(hub_jobs_status(js, id, &st, &s), HUB_JOBS_OK);
+    if (st != want)
+        fail_msg("job %s is %s, want %s", id, hub_job_status_name(st), hub_job_status_name(want));
+    assert_int_equal(s.device_count, devices);
+    assert_int_equal(s.failed_count, failed);
+    assert_int_equal(s.succeeded_count, succeeded);
+    assert_int_equal(s.running_count, running);
+    assert_int_equal(s.pending_count, pending);
+}
+
+/* Count device records of a job by (status, error code or outcome status). */
+static int count_records(hub_jobs_t *js, const char *job, const char *status, const char *code)
+{
+    json_t *recs = hub_jobs_device_records(js, job);
+    assert_non_null(recs);
+    int n = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(recs, i, r) {
+        if (strcmp(json_string_value(json_object_get(r, "status")), status) != 0)
+            continue;
+        const char *c = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
+        if (code && (!c || strcmp(c, code) != 0))
+            continue;
+        n++;
+    }
+    json_decref(recs);
+    return n;
+}
+
+#define METHOD_JOB(cond, extra)                                                                       \
+    "{\"type\":\"scheduleDeviceMethod\",\"queryCondition\":\"" cond "\","                          \
+    "\"cloudToDeviceMethod\":{\"methodName\":\"reboot\",\"payload\":{\"delay\":1},"                 \
+    "\"responseTimeoutInSeconds\":5,\"connectTimeoutInSeconds\":0}" extra "}"
+
+static void test_method_job_outcomes(void **state)
+{
+    (void)state;
+    fleet_t *fl = fleet_new();
+    hub_jobs_t *js = hub_jobs_new(fl->f->hub);
+    assert_non_null(js);
+    char why[256];
+    /* every fleet device (dev1 of the fixture has no tags) */
+    assert_int_equal(create(js, "reboot-all", METHOD_JOB("IS_DEFINED(tags.kind)", ""), why, sizeof why),
+                     HUB_JOBS_OK);
+    expect_state(js, "reboot-all", HUB_JOB_QUEUED, 0, 0, 0, 0, 0);
+    run_to(fl, SIM_SEC);
+    /* in order until 100 silent calls are in flight (j000..j199): 40 offline
+     * (404 at once), 60 answered, 100 waiting; j200..j299 not called yet */
+    expect_state(js, "reboot-all", HUB_JOB_RUNNING, NDEV, 40, 60, CONCURRENCY, 100);
+    assert_int_equal(count_records(js, "reboot-all", "failed", "DeviceNotOnline"), 40);
+    assert_int_equal(count_records(js, "reboot-all", "pending", NULL), 100);
+    assert_int_equal(hub_method_pending(fl->f->hub), CONCURRENCY);
+    /* at 5 s the first 100 end 504 and j200..j299 are called: 20 offline,
+     * 30 answered, 50 in flight */
+    run_to(fl, 5 * SIM_SEC);
+    expect_state(js, "reboot-all", HUB_JOB_RUNNING, NDEV, 160, 90, 50, 0);
+    run_to(fl, 10 * SIM_SEC);
+    expect_state(js, "reboot-all", HUB_JOB_COMPLETED, NDEV, 210, 90, 0, 0);
+    assert_int_equal(count_records(js, "reboot-all", "failed", "GatewayTimeout"), 150);
+    assert_int_equal(count_records(js, "reboot-all", "completed", NULL), 90);
+    for (int i = 0; i < NDEV; i++)
+        assert_int_equal(fl->devs[i].requests, kind_of(i) == OFFLINE ? 0 : 1);
+
+    /* the outcome of an answering device, in registration order */
+    json_t *recs = hub_jobs_device_records(js, "reboot-all");
+    json_t *r2 = json_array_get(recs, 2);
+    assert_string_equal(json_string_value(json_object_get(r2, "deviceId")), "j002");
+    json_t *resp = json_object_get(json_object_get(r2, "outcome"), "deviceMethodResponse");
+    assert_int_equal(json_integer_value(json_object_get(resp, "status")), 201);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(resp, "payload"), "n")), 2);
+    json_t *r0 = json_array_get(recs, 0);
+    assert_string_equal(json_string_value(json_object_get(r0, "deviceId")), "j000");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(r0, "error"), "code")),
+                        "DeviceNotOnline");
+    json_decref(recs);
+
+    json_t *doc = NULL;
+    assert_int_equal(hub_jobs_get(js, "reboot-all", &doc), HUB_JOBS_OK);
+    assert_string_equal(json_string_value(json_object_get(doc, "status")), "completed");
+    assert_string_equal(json_string_value(json_object_get(doc, "createdTime")), "2026-01-01T00:00:00.000Z");
+    assert_string_equal(json_string_value(json_object_get(doc, "startTime")), "2026-01-01T00:00:00.000Z");
+    assert_string_equal(json_string_value(json_object_get(doc, "endTime")), "2026-01-01T00:00:10.000Z");
+    json_decref(doc);
+    fleet_free(fl, js);
+}
+
+static void test_twin_job(void **state)
+{
+    (void)state;
+    fleet_t *fl = fleet_new();
+    hub_jobs_t *js = hub_jobs_new(fl->f->hub);
+    char why[256];
+    assert_int_equal(create(js, "fw",
+                            "{\"type\":\"scheduleUpdateTwin\",\"queryCondition\":\"tags.kind = 'answer'\","
+                            "\"updateTwin\":{\"etag\":\"*\",\"tags\":{\"fw\":\"2.0\"},"
+                            "\"properties\":{\"desired\":{\"rate\":5}}}}",
+                            why, sizeof why),
+                     HUB_JOBS_OK);
+    run_to(fl, 0);
+    expect_state(js, "fw", HUB_JOB_COMPLETED, 90, 0, 90, 0, 0);
+    json_t *twin = NULL;
+    assert_int_equal(hub_twin_get(fl->f->hub, "j003", NULL, &twin), HUB_EOK);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(twin, "tags"), "fw")), "2.0");
+    json_t *des = json_object_get(json_object_get(twin, "properties"), "desired");
+    assert_int_equal(json_integer_value(json_object_get(des, "rate")), 5);
+    json_decref(twin);
+    assert_int_equal(hub_twin_get(fl->f->hub, "j005", NULL, &twin), HUB_EOK);
+    assert_null(json_object_get(json_object_get(twin, "tags"), "fw"));
+    json_decref(twin);
+    fleet_free(fl, js);
+}
+
+static void test_start_in_the_future(void **state)
+{
+    (void)state;
+    fleet_t *fl = fleet_new();
+    hub_jobs_t *js = hub_jobs_new(fl->f->hub);
+    char why[256];
+    /* EPOCH + 60 s */
+    assert_int_equal(create(js, "later", METHOD_JOB("tags.kind = 'silent'", ",\"startTime\":\"2026-01-01T00:01:00Z\""),
+                            why, sizeof why),
+                     HUB_JOBS_OK);
+    expect_state(js, "later", HUB_JOB_SCHEDULED, 0, 0, 0, 0, 0);
+    run_to(fl, 60 * SIM_SEC - 1);
+    expect_state(js, "later", HUB_JOB_SCHEDULED, 0, 0, 0, 0, 0);
+    assert_int_equal(fl->devs[5].requests, 0);
+    run_to(fl, 60 * SIM_SEC);
+    expect_state(js, "later", HUB_JOB_RUNNING, 150, 0, 0, CONCURRENCY, 50);
+    assert_int_equal(fl->devs[5].requests, 1);
+    run_to(fl, 70 * SIM_SEC);
+    expect_state(js, "later", HUB_JOB_COMPLETED, 150, 150, 0, 0, 0);
+    /* a start in the past means now */
+    assert_int_equal(create(js, "past", METHOD_JOB("deviceId = 'j002'", ",\"startTime\":\"2020-01-01T00:00:00Z\""),
+                            why, sizeof why),
+                     HUB_JOBS_OK);
+    expect_state(js, "past", HUB_JOB_QUEUED, 0, 0, 0, 0, 0);
+    run_to(fl, 70 * SIM_SEC);
+    expect_state(js, "past", HUB_JOB_COMPLETED, 1, 0, 1, 0, 0);
+    fleet_free(fl, js);
+}
+
+static void test_max_execution_time(void **state)
+{
+    (void)state;
+    fleet_t *fl = fleet_new();
+    hub_jobs_t *js = hub_jobs_new(fl->f->hub);
+    char why[256];
+    assert_int_equal(create(js, "short", METHOD_JOB("tags.kind = 'silent'", ",\"maxExecutionTimeInSeconds\":3"),
+                            why, sizeof why),
+                     HUB_JOBS_OK);
+    run_to(fl, 3 * SIM_SEC - 1);
+    expect_state(js, "short", HUB_JOB_RUNNING, 150, 0, 0, CONCURRENCY, 50);
+    run_to(fl, 3 * SIM_SEC);
+    expect_state(js, "short", HUB_JOB_FAILED, 150, 150, 0, 0, 0);
+    assert_int_equal(count_records(js, "short", "failed", "JobTimedOut"), CONCURRENCY);
+    assert_int_equal(count_records(js, "short", "canceled", "JobTimedOut"), 50);
+    /* the hub's 504s at 5 s change nothing; the last 50 were never called */
+    run_to(fl, 10 * SIM_SEC);
+    expect_state(js, "short", HUB_JOB_FAILED, 150, 150, 0, 0, 0);
+    assert_int_equal(fl->devs[299].requests, 0);
+    json_t *doc = NULL;
+    assert_int_equal(hub_jobs_get(js, "short", &doc), HUB_JOBS_OK);
+    assert_string_equal(json_string_value(json_object_get(doc, "endTime")), "2026-01-01T00:00:03.000Z");
+    assert_non_null(json_string_value(json_object_get(doc, "failureReason")));
+    json_decref(doc);
+    fleet_free(fl, js);
+}
+
+static void test_cancel(void **state)
+{
+    (void)state;
+    fleet_t *fl = fleet_new();
+    hub_jobs_t *js = hub_jobs_new(fl->f->hub);
+    char why[256];
+    assert_int_equal(create(js, "sched", METHOD_JOB("tags.kind = 'answer'", ",\"startTime\":\"2026-01-01T01:00:00Z\""),
+                            why, sizeof why),
+                     HUB_JOBS_OK);
+    assert_int_equal(create(js, "run", METHOD_JOB("tags.kind = 'silent'", ""), why, sizeof why), HUB_JOBS_OK);
+    assert_int_equal(hub_jobs_cancel(js, "sched", NULL), HUB_JOBS_OK);
+    expect_state(js, "sched", HUB_JOB_CANCELLED, 0, 0, 0, 0, 0);
+    run_to(fl, SIM_SEC);
+    expect_state(js, "run", HUB_JOB_RUNNING, 150, 0, 0, CONCURRENCY, 50);
+    assert_int_equal(hub_jobs_cancel(js, "run", NULL), HUB_JOBS_OK);
+    /* the 50 not called are canceled; the calls in flight still end (504 at 5 s) */
+    expect_state(js, "run", HUB_JOB_CANCELLED, 150, 50, 0, CONCURRENCY, 0);
+    run_to(fl, 2 * 3600 * SIM_SEC);
+    expect_state(js, "run", HUB_JOB_CANCELLED, 150, 150, 0, 0, 0);
+    expect_state(js, "sched", HUB_JOB_CANCELLED, 0, 0, 0, 0, 0);
+    assert_int_equal(fl->devs[2].requests, 0); /* the scheduled job never ran */
+    assert_int_equal(count_records(js, "run", "canceled", "JobCancelled"), 50);
+    /* cancelling an ended job leaves it; unknown ids */
+    assert_int_equal(hub_jobs_cancel(js, "run", NULL), HUB_JOBS_OK);
+    expect_state(js, "run", HUB_JOB_CANCELLED, 150, 150, 0, 0, 0);
+    assert_int_equal(hub_jobs_cancel(js, "nope", NULL), HUB_JOBS_ENOTFOUND);
+    assert_int_equal(hub_jobs_status(js, "nope", NULL, NULL), HUB_JOBS_ENOTFOUND);
+    /* a job on zero devices completes at once */
+    assert_int_equal(create(js, "none", METHOD_JOB("tags.kind = 'nobody'", ""), why, sizeof why), HUB_JOBS_OK);
+    run_to(fl, 2 * 3600 * SIM_SEC);
+    expect_state(js, "none", HUB_JOB_COMPLETED, 0, 0, 0, 0, 0);
+    fleet_free(fl, js);
+}
+
+/* ---- REST ------------------------------------------------------------------ */
+
+static json_t *body_json(const capture_t *c)
+{
+    json_error_t je;
+    json_t *j = json_loads(c->body, 0, &je);
+    if (!j)
+        fail_msg("body is not JSON: %s", c->body);
+    return j;
+}
+
+static const char *str_of(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static void test_rest_round_trip(void **state)
+{
+    (void)state;
+    fleet_t *fl = fleet_new();
+    fx_t *f = fl->f;
+    capture_t c;
+    const char *ct[] = { "Content-Type: application/json; charset=utf-8", NULL };
+    /* what the Node SDK's JobClient.scheduleDeviceMethod sends */
+    fx_svc(f, "PUT", "/jobs/v2/job1?api-version=2021-04-12", ct,
+           "{\"jobId\":\"job1\",\"type\":\"scheduleDeviceMethod\",\"cloudToDeviceMethod\":"
+           "{\"methodName\":\"reboot\",\"payload\":null,\"responseTimeoutInSeconds\":5},"
+           "\"startTime\":\"2026-01-01T00:00:00.000Z\",\"maxExecutionTimeInSeconds\":3600,"
+           "\"queryCondition\":\"tags.kind IN ['answer', 'silent']\"}",
+           &c);
+    assert_int_equal(c.status, 200);
+    json_t *doc = body_json(&c);
+    assert_string_equal(str_of(doc, "jobId"), "job1");
+    assert_string_equal(str_of(doc, "type"), "scheduleDeviceMethod");
+    assert_string_equal(str_of(doc, "status"), "queued");
+    assert_string_equal(str_of(json_object_get(doc, "cloudToDeviceMethod"), "methodName"), "reboot");
+    assert_true(json_is_null(json_object_get(doc, "endTime")));
+    json_decref(doc);
+    /* an id in use */
+    fx_svc(f, "PUT", "/jobs/v2/job1?api-version=2021-04-12", ct,
+           "{\"type\":\"scheduleUpdateTwin\",\"queryCondition\":\"true\",\"updateTwin\":{\"tags\":{\"a\":1}}}", &c);
+    assert_int_equal(c.status, 409);
+    assert_non_null(strstr(c.body, "JobAlreadyExists"));
+    /* a twin job in the future, URL-encoded id */
+    fx_svc(f, "PUT", "/jobs/v2/twin%20job?api-version=2021-04-12", ct,
+           "{\"type\":\"scheduleUpdateTwin\",\"queryCondition\":\"deviceId = 'j001'\","
+           "\"startTime\":\"2026-01-01T00:00:30Z\",\"updateTwin\":{\"tags\":{\"a\":1}}}", &c);
+    assert_int_equal(c.status, 200);
+    doc = body_json(&c);
+    assert_string_equal(str_of(doc, "status"), "scheduled");
+    assert_string_equal(str_of(doc, "startTime"), "2026-01-01T00:00:30.000Z");
+    json_decref(doc);
+
+    sim_kernel_run_until(f->k, SIM_SEC);
+    fx_svc(f, "GET", "/jobs/v2/job1?api-version=2021-04-12", NULL, NULL, &c);
+    assert_int_equal(c.status, 200);
+    doc = body_json(&c);
+    assert_string_equal(str_of(doc, "status"), "running");
+    json_t *st = json_object_get(doc, "deviceJobStatistics");
+    assert_int_equal(json_integer_value(json_object_get(st, "deviceCount")), 240);
+    /* j002..j199: 60 answered, 100 silent in flight; j200..j299: 80 waiting */
+    assert_int_equal(json_integer_value(json_object_get(st, "succeededCount")), 60);
+    assert_int_equal(json_integer_value(json_object_get(st, "runningCount")), CONCURRENCY);
+    assert_int_equal(json_integer_value(json_object_get(st, "pendingCount")), 80);
+    json_decref(doc);
+
+    /* query: by type, by status, paged */
+    fx_svc(f, "GET", "/jobs/v2/query?api-version=2021-04-12&jobType=scheduleUpdateTwin", NULL, NULL, &c);
+    assert_int_equal(c.status, 200);
+    doc = body_json(&c);
+    assert_int_equal(json_array_size(doc), 1);
+    assert_string_equal(str_of(json_array_get(doc, 0), "jobId"), "twin job");
+    json_decref(doc);
+    fx_svc(f, "GET", "/jobs/v2/query?api-version=2021-04-12&jobStatus=running", NULL, NULL, &c);
+    doc = body_json(&c);
+    assert_int_equal(json_array_size(doc), 1);
+    assert_string_equal(str_of(json_array_get(doc, 0), "jobId"), "job1");
+    json_decref(doc);
+    const char *page1[] = { "x-ms-max-item-count: 1", NULL };
+    fx_svc(f, "GET", "/jobs/v2/query?api-version=2021-04-12", page1, NULL, &c);
+    assert_int_equal(c.status, 200);
+    doc = body_json(&c);
+    assert_int_equal(json_array_size(doc), 1);
+    assert_string_equal(str_of(json_array_get(doc, 0), "jobId"), "job1");
+    json_decref(doc);
+    const char *tok = cap_header(&c, "x-ms-continuation");
+    assert_non_null(tok);
+    char hdr[128];
+    snprintf(hdr, sizeof hdr, "x-ms-continuation: %s", tok);
+    const char *page2[] = { "x-ms-max-item-count: 1", hdr, NULL };
+    fx_svc(f, "GET", "/jobs/v2/query?api-version=2021-04-12", page2, NULL, &c);
+    doc = body_json(&c);
+    assert_int_equal(json_array_size(doc), 1);
+    assert_string_equal(str_of(json_array_get(doc, 0), "jobId"), "twin job");
+    assert_null(cap_header(&c, "x-ms-continuation"));
+    json_decref(doc);
+
+    /* cancel the running job, then the status machine stays */
+    fx_svc(f, "POST", "/jobs/v2/job1/cancel?api-version=2021-04-12", NULL, NULL, &c);
+    assert_int_equal(c.status, 200);
+    doc = body_json(&c);
+    assert_string_equal(str_of(doc, "status"), "cancelled");
+    json_decref(doc);
+    sim_kernel_run_until(f->k, 40 * SIM_SEC);
+    fx_svc(f, "GET", "/jobs/v2/twin%20job?api-version=2021-04-12", NULL, NULL, &c);
+    doc = body_json(&c);
+    assert_string_equal(str_of(doc, "status"), "completed");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "deviceJobStatistics"), "succeededCount")), 1);
+    json_decref(doc);
+
+    /* unknown ids, rights */
+    fx_svc(f, "GET", "/jobs/v2/nope?api-version=2021-04-12", NULL, NULL, &c);
+    assert_int_equal(c.status, 404);
+    assert_non_null(strstr(c.body, "JobNotFound"));
+    fx_svc(f, "POST", "/jobs/v2/nope/cancel?api-version=2021-04-12", NULL, NULL, &c);
+    assert_int_equal(c.status, 404);
+    assert_int_equal(fx_send(f, "GET", "/jobs/v2/job1?api-version=2021-04-12", NULL, NULL, NULL, &c), 0);
+    assert_int_equal(c.status, 401);
+    fx_free(f);
+    free(fl);
+}
+
+static void expect_400(fx_t *f, const char *id, const char *body, const char *fragment)
+{
+    capture_t c;
+    char path[128];
+    snprintf(path, sizeof path, "/jobs/v2/%s?api-version=2021-04-12", id);
+    fx_svc(f, "PUT", path, NULL, body, &c);
+    if (c.status != 400 || !strstr(c.body, "ArgumentInvalid") || !strstr(c.body, fragment))
+        fail_msg("%s: want 400 with '%s', got %d %s", body, fragment, c.status, c.body);
+}
+
+static void test_rest_bad_input(void **state)
+{
+    (void)state;
+    fx_t *f = fx_new();
+    expect_400(f, "b", "{\"type\":\"rebootAll\",\"queryCondition\":\"true\"}", "unknown job type 'rebootAll'");
+    expect_400(f, "b", "{\"queryCondition\":\"true\"}", "type is required");
+    expect_400(f, "b", "{\"type\":\"scheduleDeviceMethod\",\"cloudToDeviceMethod\":{\"methodName\":\"m\"}}",
+               "queryCondition is required");
+    expect_400(f, "b", "{\"type\":\"scheduleDeviceMethod\",\"queryCondition\":\"true\"}",
+               "needs a cloudToDeviceMethod object");
+    expect_400(f, "b",
+               "{\"type\":\"scheduleDeviceMethod\",\"queryCondition\":\"true\",\"cloudToDeviceMethod\":{\"payload\":1}}",
+               "methodName must be a non-empty string");
+    expect_400(f, "b",
+               "{\"type\":\"scheduleDeviceMethod\",\"queryCondition\":\"true\",\"cloudToDeviceMethod\":"
+               "{\"methodName\":\"m\",\"responseTimeoutInSeconds\":1}}",
+               "responseTimeoutInSeconds must be between 5 and 300, not 1");
+    expect_400(f, "b", "{\"type\":\"scheduleUpdateTwin\",\"queryCondition\":\"true\"}", "needs an updateTwin object");
+    expect_400(f, "b",
+               "{\"type\":\"scheduleUpdateTwin\",\"queryCondition\":\"true\",\"updateTwin\":{\"properties\":{\"reported\":{}}}}",
+               "reported cannot be written");
+    /* the position is in the condition's own text */
+    expect_400(f, "b",
+               "{\"type\":\"scheduleUpdateTwin\",\"queryCondition\":\"tags.x = = 1\",\"updateTwin\":{\"tags\":{}}}",
+               "queryCondition: syntax error at line 1, column 10");
+    expect_400(f, "b",
+               "{\"type\":\"scheduleUpdateTwin\",\"queryCondition\":\"true\",\"startTime\":\"tomorrow\",\"updateTwin\":{\"tags\":{}}}",
+               "startTime 'tomorrow' is not an ISO-8601 time");
+    expect_400(f, "b",
+               "{\"type\":\"scheduleUpdateTwin\",\"queryCondition\":\"true\",\"maxExecutionTimeInSeconds\":0,\"updateTwin\":{\"tags\":{}}}",
+               "maxExecutionTimeInSeconds must be between 1");
+    expect_400(f, "b",
+               "{\"jobId\":\"other\",\"type\":\"scheduleUpdateTwin\",\"queryCondition\":\"true\",\"updateTwin\":{\"tags\":{}}}",
+               "does not match the job id in the path");
+    expect_400(f, "b", "[1]", "");
+    expect_400(f, "b", "{\"type\":", "");
+    capture_t c;
+    fx_svc(f, "GET", "/jobs/v2/query?api-version=2021-04-12&jobType=bogus", NULL, NULL, &c);
+    assert_int_equal(c.status, 400);
+    fx_svc(f, "GET", "/jobs/v2/query?api-version=2021-04-12&jobStatus=done", NULL, NULL, &c);
+    assert_int_equal(c.status, 400);
+    const char *bad_tok[] = { "x-ms-continuation: xyz", NULL };
+    fx_svc(f, "GET", "/jobs/v2/query?api-version=2021-04-12", bad_tok, NULL, &c);
+    assert_int_equal(c.status, 400);
+    /* nothing was created */
+    fx_svc(f, "GET", "/jobs/v2/query?api-version=2021-04-12", NULL, NULL, &c);
+    assert_int_equal(c.status, 200);
+    assert_string_equal(c.body, "[]");
+    fx_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_method_job_outcomes),
+        cmocka_unit_test(test_twin_job),
+        cmocka_unit_test(test_start_in_the_future),
+        cmocka_unit_test(test_max_execution_time),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_rest_round_trip),
+        cmocka_unit_test(test_rest_bad_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -5,6 +5,7 @@
 
 #include "conformance/switches.h"
 #include "conformance/target.h"
+#include "conformance/target_support.h"
 #include "serve/amqp/amqp_session.h"
 #include "serve/amqp/feeds.h"
 #include "serve/http/http_api.h"
@@ -58,15 +59,7 @@ typedef struct {
     char *payload;
 } inproc_call_t;
 
-typedef struct {
-    char *endpoint;
-    char *body;
-    size_t body_len;
-    target_prop_t *sys;
-    size_t n_sys;
-    target_prop_t *app;
-    size_t n_app;
-} inproc_rx_t;
+typedef target_rx_owned_t inproc_rx_t;
 
 typedef struct {
     target_fb_record_t *records;
@@ -485,23 +478,6 @@ static void event_free(inproc_event_t *ev)
     memset(ev, 0, sizeof *ev);
 }
 
-static void rx_free(inproc_rx_t *r)
-{
-    free(r->endpoint);
-    free(r->body);
-    for (size_t i = 0; i < r->n_sys; i++) {
-        free((char *)r->sys[i].name);
-        free((char *)r->sys[i].value);
-    }
-    for (size_t i = 0; i < r->n_app; i++) {
-        free((char *)r->app[i].name);
-        free((char *)r->app[i].value);
-    }
-    free(r->sys);
-    free(r->app);
-    memset(r, 0, sizeof *r);
-}
-
 static void inproc_close(conform_target_t *t)
 {
     if (!t)
@@ -548,8 +524,8 @@ static void inproc_close(conform_target_t *t)
     }
     free(t->calls);
     for (size_t i = 0; i < t->n_rx; i++)
-        rx_free(&t->rx[i]);
-    rx_free(&t->rx_last);
+        target_rx_owned_free(&t->rx[i]);
+    target_rx_owned_free(&t->rx_last);
     free(t->rx);
     for (size_t i = t->fb_head; i < t->n_fb; i++)
         free(t->fb[i].records);
@@ -788,33 +764,10 @@ static bool inproc_method_result(conform_target_t *t, target_call_t call, target
     return true;
 }
 
-static hub_msg_t *msg_build(const target_msg_t *m, target_status_t *st)
-{
-    hub_msg_t *msg = hub_msg_new();
-    if (!msg)
-        abort();
-    if (m->body_len && hub_msg_set_body(msg, m->body, m->body_len) != HS_EOK)
-        abort();
-    for (size_t i = 0; i < m->n_sys; i++) {
-        hub_msg_sys_t id;
-        if (hub_msg_sys_lookup(m->sys[i].name, &id) != HS_EOK) {
-            /* Unknown system property names travel as application properties
-             * on every transport; say so instead of guessing. */
-            target_status_set(st, 400, 400004, "ArgumentInvalid", "unknown system property");
-            hub_msg_free(msg);
-            return NULL;
-        }
-        hub_msg_set_sys(msg, id, m->sys[i].value);
-    }
-    for (size_t i = 0; i < m->n_app; i++)
-        hub_msg_add_app(msg, m->app[i].name, m->app[i].value);
-    return msg;
-}
-
 static void inproc_c2d_send(conform_target_t *t, const char *dev, const target_msg_t *m,
                             sim_time_t ttl, target_status_t *st)
 {
-    hub_msg_t *msg = msg_build(m, st);
+    hub_msg_t *msg = target_msg_to_hub(m, st);
     if (!msg)
         return;
     hub_err_t e = hub_c2d_send(t->hub, dev, msg, ttl, NULL);
@@ -866,7 +819,7 @@ static void inproc_twin_put(conform_target_t *t, const char *dev, const char *mo
 
 static bool inproc_endpoint_next(conform_target_t *t, const char *endpoint, target_rx_msg_t *out)
 {
-    rx_free(&t->rx_last);
+    target_rx_owned_free(&t->rx_last);
     for (size_t i = 0; i < t->n_rx; i++) {
         if (endpoint && strcmp(t->rx[i].endpoint, endpoint) != 0)
             continue;
@@ -956,7 +909,7 @@ static void inproc_device_subscribe(conform_target_t *t, target_conn_t c, unsign
 static void inproc_device_send(conform_target_t *t, target_conn_t c, const target_msg_t *m,
                                target_status_t *st)
 {
-    hub_msg_t *msg = msg_build(m, st);
+    hub_msg_t *msg = target_msg_to_hub(m, st);
     if (!msg)
         return;
     status_from_hub(st, hub_device_send_d2c(t->hub, hc_of(t, c), msg), NULL);

@@ -7,6 +7,7 @@
 
 #include <openssl/rand.h>
 
+#include "conformance/target_support.h"
 #include "conformance/target_live_internal.h"
 #include "sim/hub/auth.h"
 #include "sim/hub/hub_errors.h"
@@ -139,23 +140,6 @@ static hs_err_t live_open_admin(const char *address, const target_options_t *o, 
     return open_common(address, true, out, why, cap);
 }
 
-static void rx_free(live_rx_t *r)
-{
-    free(r->endpoint);
-    free(r->body);
-    for (size_t i = 0; i < r->n_sys; i++) {
-        free((char *)r->sys[i].name);
-        free((char *)r->sys[i].value);
-    }
-    for (size_t i = 0; i < r->n_app; i++) {
-        free((char *)r->app[i].name);
-        free((char *)r->app[i].value);
-    }
-    free(r->sys);
-    free(r->app);
-    memset(r, 0, sizeof *r);
-}
-
 static void delete_identities(conform_target_t *t)
 {
     /* devices first: a device's delete takes its modules along */
@@ -202,9 +186,9 @@ static void live_close(conform_target_t *t)
     }
     free(t->ids);
     for (size_t i = 0; i < t->n_rx; i++)
-        rx_free(&t->rx[i]);
+        target_rx_owned_free(&t->rx[i]);
     free(t->rx);
-    rx_free(&t->rx_last);
+    target_rx_owned_free(&t->rx_last);
     tr_amqp_svc_free(t->amqp);
     free(t->fb);
     tr_tls_free(t->tls);
@@ -802,7 +786,7 @@ static void fetch_endpoint(conform_target_t *t, const char *name)
 
 static bool live_endpoint_next(conform_target_t *t, const char *endpoint, target_rx_msg_t *out)
 {
-    rx_free(&t->rx_last);
+    target_rx_owned_free(&t->rx_last);
     memset(out, 0, sizeof *out);
     if (!t->has_admin)
         return false;

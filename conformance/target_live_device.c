@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conformance/target_support.h"
 #include "conformance/target_live_internal.h"
 #include "serve/mqtt/mqtt_packet.h"
 #include "serve/mqtt/mqtt_topic.h"
@@ -314,27 +315,6 @@ void live_device_subscribe(conform_target_t *t, target_conn_t id, unsigned subs,
     live_wait(t, NULL, NULL, 10); /* what the hub sends after SUBACK */
 }
 
-static hub_msg_t *msg_build(const target_msg_t *m, target_status_t *st)
-{
-    hub_msg_t *msg = hub_msg_new();
-    if (!msg)
-        abort();
-    if (m->body_len && hub_msg_set_body(msg, m->body, m->body_len) != HS_EOK)
-        abort();
-    for (size_t i = 0; i < m->n_sys; i++) {
-        hub_msg_sys_t id;
-        if (hub_msg_sys_lookup(m->sys[i].name, &id) != HS_EOK) {
-            target_status_set(st, 400, 400004, "ArgumentInvalid", "unknown system property");
-            hub_msg_free(msg);
-            return NULL;
-        }
-        hub_msg_set_sys(msg, id, m->sys[i].value);
-    }
-    for (size_t i = 0; i < m->n_app; i++)
-        hub_msg_add_app(msg, m->app[i].name, m->app[i].value);
-    return msg;
-}
-
 /* HTTPS D2C property headers (docs/http-api.md, the names the hub reads). */
 static const struct {
     const char *query, *header;
@@ -386,7 +366,7 @@ void live_device_send(conform_target_t *t, target_conn_t id, const target_msg_t 
         send_https(t, c, m, st);
         return;
     }
-    hub_msg_t *msg = msg_build(m, st);
+    hub_msg_t *msg = target_msg_to_hub(m, st);
     if (!msg)
         return;
     char *bag = mqtt_bag_format(msg);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "conformance/target_support.h"
 #include "conformance/target_live.h"
 #include "transports/tr_amqp_service.h"
 #include "transports/tr_connstr.h"
@@ -79,12 +80,7 @@ typedef struct {
     char *keys[2];   /* base64, as the hub answered */
 } live_ident_t;
 
-typedef struct {
-    char *endpoint, *body;
-    size_t body_len;
-    target_prop_t *sys, *app;
-    size_t n_sys, n_app;
-} live_rx_t;
+typedef target_rx_owned_t live_rx_t;
 
 struct conform_target {
     tr_connstr_t cs;

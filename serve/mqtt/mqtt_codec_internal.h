@@ -40,6 +40,8 @@ mqtt_err_t mqtt_connack_decode(mqtt_rd_t *r, mqtt_connack_t *c);
 mqtt_err_t mqtt_connack_encode(const mqtt_connack_t *c, mqtt_wr_t *w);
 mqtt_err_t mqtt_publish_decode(mqtt_rd_t *r, uint8_t flags, mqtt_publish_t *p);
 mqtt_err_t mqtt_publish_encode(const mqtt_publish_t *p, mqtt_wr_t *w, uint8_t *flags_out);
+mqtt_err_t mqtt_filter_list_decode(mqtt_rd_t *r, mqtt_subscribe_t *s, bool with_qos);
+mqtt_err_t mqtt_filter_list_encode(const mqtt_subscribe_t *s, bool with_qos, mqtt_wr_t *w);
 mqtt_err_t mqtt_subscribe_decode(mqtt_rd_t *r, mqtt_subscribe_t *s);
 mqtt_err_t mqtt_subscribe_encode(const mqtt_subscribe_t *s, mqtt_wr_t *w);
 mqtt_err_t mqtt_suback_decode(mqtt_rd_t *r, mqtt_suback_t *s);

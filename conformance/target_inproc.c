@@ -823,16 +823,7 @@ static bool inproc_endpoint_next(conform_target_t *t, const char *endpoint, targ
     for (size_t i = 0; i < t->n_rx; i++) {
         if (endpoint && strcmp(t->rx[i].endpoint, endpoint) != 0)
             continue;
-        t->rx_last = t->rx[i];
-        memmove(&t->rx[i], &t->rx[i + 1], (t->n_rx - i - 1) * sizeof *t->rx);
-        t->n_rx--;
-        out->endpoint = t->rx_last.endpoint;
-        out->body = t->rx_last.body;
-        out->body_len = t->rx_last.body_len;
-        out->sys = t->rx_last.sys;
-        out->n_sys = t->rx_last.n_sys;
-        out->app = t->rx_last.app;
-        out->n_app = t->rx_last.n_app;
+        target_rx_pop(t->rx, &t->n_rx, i, &t->rx_last, out);
         return true;
     }
     return false;

@@ -797,16 +797,7 @@ static bool live_endpoint_next(conform_target_t *t, const char *endpoint, target
     fetch_endpoint(t, name);
     if (!t->n_rx)
         return false;
-    t->rx_last = t->rx[0];
-    memmove(&t->rx[0], &t->rx[1], (t->n_rx - 1) * sizeof *t->rx);
-    t->n_rx--;
-    out->endpoint = t->rx_last.endpoint;
-    out->body = t->rx_last.body;
-    out->body_len = t->rx_last.body_len;
-    out->sys = t->rx_last.sys;
-    out->n_sys = t->rx_last.n_sys;
-    out->app = t->rx_last.app;
-    out->n_app = t->rx_last.n_app;
+    target_rx_pop(t->rx, &t->n_rx, 0, &t->rx_last, out);
     return true;
 }
 

@@ -21,6 +21,21 @@ void target_rx_owned_free(target_rx_owned_t *r)
     memset(r, 0, sizeof *r);
 }
 
+void target_rx_pop(target_rx_owned_t *queue, size_t *n, size_t i, target_rx_owned_t *last,
+                   target_rx_msg_t *out)
+{
+    *last = queue[i];
+    memmove(&queue[i], &queue[i + 1], (*n - i - 1) * sizeof *queue);
+    (*n)--;
+    out->endpoint = last->endpoint;
+    out->body = last->body;
+    out->body_len = last->body_len;
+    out->sys = last->sys;
+    out->n_sys = last->n_sys;
+    out->app = last->app;
+    out->n_app = last->n_app;
+}
+
 hub_msg_t *target_msg_to_hub(const target_msg_t *m, target_status_t *st)
 {
     hub_msg_t *msg = hub_msg_new();

@@ -17,6 +17,11 @@ typedef struct {
 
 /* Frees every string and zeroes r. */
 void target_rx_owned_free(target_rx_owned_t *r);
+/* Moves queue[i] out of a queue of n messages into *last (which must hold
+ * nothing: free it first) and points out at it: what endpoint_next hands a
+ * case, alive until the next pop. */
+void target_rx_pop(target_rx_owned_t *queue, size_t *n, size_t i, target_rx_owned_t *last,
+                   target_rx_msg_t *out);
 
 /* A hub message from a case's message: system properties by query name
  * (an unknown name -> NULL with st = 400 ArgumentInvalid), application

@@ -1,13 +1,18 @@
 /* The protocol sessions as the served hub's carriers see them: ops tables for the stream listeners, the REST API, wire break switches, and the endpoint log views. */
 #include "serve/protocols.h"
 
+#include <errno.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <openssl/evp.h>
+#include <sys/queue.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "serve/amqp/amqp_breaks.h"
 #include "serve/amqp/amqp_session.h"
 #include "serve/amqp/feeds.h"
+#include "serve/mqtt/mqtt_packet.h"
 #include "serve/mqtt/mqtt_session.h"
 #include "serve/reconnect_storm.h"
 #include "sim/hub/message.h"
@@ -98,37 +103,26 @@ http_api_t *serve_protocols_http(serve_protocols_t *p)
 
 /* ---- admin views ------------------------------------------------------------ */
 
+/* ?name=N in a raw query string (libevent parses it): absent leaves *out
+ * as it is; anything but a decimal number is false. */
 static bool query_u64(const char *query, const char *name, uint64_t *out)
 {
-    size_t nl = strlen(name);
-    for (const char *q = query; q && *q;) {
-        if (strncmp(q, name, nl) == 0 && q[nl] == '=') {
-            char *end;
-            unsigned long long v = strtoull(q + nl + 1, &end, 10);
-            if (end == q + nl + 1 || (*end && *end != '&'))
-                return false;
-            *out = v;
-            return true;
-        }
-        q = strchr(q, '&');
-        q = q ? q + 1 : NULL;
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (query && evhttp_parse_query_str(query, &q) != 0)
+        return false;
+    const char *v = evhttp_find_header(&q, name);
+    bool ok = true;
+    if (v) {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        ok = *v >= '0' && *v <= '9' && *end == '\0' && errno == 0;
+        if (ok)
+            *out = n;
     }
-    return true; /* absent: the caller's default stands */
-}
-
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!len || i + len > n || (len == 1 && c == 0))
-            return false;
-        for (size_t j = 1; j < len; j++)
-            if ((s[i + j] & 0xC0) != 0x80)
-                return false;
-        i += len;
-    }
-    return true;
+    evhttp_clear_headers(&q);
+    return ok;
 }
 
 /* The message in the shape `hubsim query --message` reads. */
@@ -148,7 +142,7 @@ static json_t *message_json(const hub_msg_t *m)
     size_t len;
     const unsigned char *body = hub_msg_body(m, &len);
     json_t *o = json_pack("{s:o,s:o}", "systemProperties", sys, "appProperties", app);
-    if (utf8_valid(body, len)) {
+    if (mqtt_utf8_ok((const char *)body, len)) { /* RFC 3629, no NUL: what jansson takes */
         json_object_set_new(o, "body", json_stringn((const char *)body, len));
     } else {
         char *b64 = malloc(4 * ((len + 2) / 3) + 1);

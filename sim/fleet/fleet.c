@@ -24,15 +24,29 @@ void fleet_countf(struct fleet *f, int64_t delta, const char *fmt, ...)
     report_result_add_counter(f->result, name, delta);
 }
 
-static void endpoint_deliver(void *ctx, const char *endpoint, const hub_msg_t *msg, uint32_t device_no)
+void fleet_port_count(fleet_t *f, const char *name, int64_t delta)
 {
-    (void)msg;
-    (void)device_no;
-    struct fleet *f = ctx;
-    f->d2c_delivered++;
-    fleet_countf(f, 1, "d2c.delivered.%s", endpoint);
-    if (f->arriving)
-        report_hist_record(f->d2c_latency, sim_kernel_now(f->k) - f->arriving->created);
+    fleet_count(f, name, delta);
+}
+
+const char *fleet_code_text(int code, char *buf, size_t cap)
+{
+    if (code == FLEET_PORT_TRANSPORT)
+        return "transport";
+    if (code == FLEET_PORT_UNSUPPORTED)
+        return "unsupported";
+    snprintf(buf, cap, "%d", code);
+    return buf;
+}
+
+const char *fleet_port_device_id(fleet_t *f, uint32_t dev, char *buf, size_t cap)
+{
+    return fleet_device_id(f, dev, buf, cap);
+}
+
+const scn_group_t *fleet_port_group(fleet_t *f, uint32_t dev)
+{
+    return &f->s->groups[f->devices[dev].group];
 }
 
 static void on_sample(sim_kernel_t *k, void *ctx, uint64_t arg)
@@ -80,14 +94,17 @@ static void compute_slices(struct fleet *f)
     f->ndevices = fleet_index;
 }
 
-hs_err_t fleet_new(sim_kernel_t *k, hub_t *hub, const scenario_t *s, const fleet_options_t *opt,
-                   report_result_t *result, fleet_t **out, char *why, size_t cap)
+static hs_err_t fleet_create(sim_kernel_t *k, hub_t *hub, const fleet_port_ops_t *ops, void *port,
+                             const scenario_t *s, const fleet_options_t *opt, report_result_t *result,
+                             fleet_t **out, char *why, size_t cap)
 {
     struct fleet *f = calloc(1, sizeof *f);
     if (!f)
         return HS_ENOMEM;
     f->k = k;
     f->hub = hub;
+    f->port = ops;
+    f->port_ctx = port ? port : f; /* the in-process port's context is the fleet */
     f->s = s;
     f->result = result;
     f->opt = *opt;
@@ -119,8 +136,8 @@ hs_err_t fleet_new(sim_kernel_t *k, hub_t *hub, const scenario_t *s, const fleet
     fleet_device_handlers(f);
     fleet_actor_handlers(f);
     f->h_sample = sim_kernel_register(k, on_sample, f);
-    static const hub_endpoint_ops_t endpoint_ops = { .deliver = endpoint_deliver };
-    hub_set_endpoint_sink(hub, &endpoint_ops, f);
+    if (hub)
+        fleet_port_inproc_attach(f);
 
     char id[HUB_CONFIG_ID_MAX + 1], stream[HUB_CONFIG_ID_MAX + 16];
     for (size_t g = 0; g < s->ngroups; g++) {
@@ -147,16 +164,16 @@ hs_err_t fleet_new(sim_kernel_t *k, hub_t *hub, const scenario_t *s, const fleet
                          (unsigned long long)h2, (unsigned long long)(h1 >> 32));
                 spec.primary_thumbprint = thumb;
             }
-            hub_err_t err = hub_identity_create(hub, &spec, NULL);
-            if (err != HUB_EOK && err != HUB_EDEVICE_ALREADY_EXISTS) {
-                snprintf(why, cap, "group '%s': the hub refused device '%s': %s", grp->name, id,
-                         hub_error_info(err)->name);
+            char refusal[200];
+            hs_err_t perr = f->port->provision(f->port_ctx, &spec, refusal, sizeof refusal);
+            if (perr != HS_EOK) {
+                snprintf(why, cap, "group '%s': the hub refused device '%s': %s", grp->name, id, refusal);
                 fleet_free(f);
-                return HS_EINVAL;
+                return perr == HS_ENOMEM ? HS_ENOMEM : HS_EINVAL;
             }
             for (size_t m = 0; m < grp->nmodules; m++) {
                 hub_identity_spec_t ms = { .device_id = id, .module_id = grp->modules[m] };
-                hub_identity_create(hub, &ms, NULL);
+                f->port->provision(f->port_ctx, &ms, refusal, sizeof refusal);
             }
         }
     }
@@ -187,6 +204,19 @@ hs_err_t fleet_new(sim_kernel_t *k, hub_t *hub, const scenario_t *s, const fleet
 nomem:
     fleet_free(f);
     return HS_ENOMEM;
+}
+
+hs_err_t fleet_new(sim_kernel_t *k, hub_t *hub, const scenario_t *s, const fleet_options_t *opt,
+                   report_result_t *result, fleet_t **out, char *why, size_t cap)
+{
+    return fleet_create(k, hub, &fleet_port_inproc, NULL, s, opt, result, out, why, cap);
+}
+
+hs_err_t fleet_new_on_port(sim_kernel_t *k, const fleet_port_ops_t *ops, void *port, const scenario_t *s,
+                           const fleet_options_t *opt, report_result_t *result, fleet_t **out, char *why,
+                           size_t cap)
+{
+    return fleet_create(k, NULL, ops, port, s, opt, result, out, why, cap);
 }
 
 void fleet_free(fleet_t *f)
@@ -249,7 +279,7 @@ bool fleet_finish(fleet_t *f, char *why, size_t cap)
     uint64_t in_flight = f->d2c_sent - f->d2c_skipped_offline - f->d2c_lost_offline -
                          f->d2c_accepted - f->d2c_rejected;
     fleet_count(f, "d2c.in_flight_at_end", (int64_t)in_flight);
-    bool ok = hub_check(f->hub, why, cap) == HS_EOK;
+    bool ok = f->port->check(f->port_ctx, why, cap);
     sim_tf_t tf[] = { TF_BOOL("conservation", ok), TF_INT("accepted", (int64_t)f->d2c_accepted) };
     sim_kernel_emit(f->k, "fleet.end", tf, 2);
     return ok;

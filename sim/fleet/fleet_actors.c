@@ -60,17 +60,19 @@ static const char *target_id(struct fleet *f, const scn_actor_t *a, actor_state_
     return fleet_device_id(f, dev, buf, cap);
 }
 
-static void on_method_result(void *ctx, const hub_method_result_t *r)
+void fleet_port_invoked(struct fleet *f, void *call_ctx, const fleet_port_method_result_t *r)
 {
-    call_t *c = ctx;
-    struct fleet *f = c->fleet;
+    call_t *c = call_ctx;
     const scn_actor_t *a = &f->s->actors[c->actor];
     sim_time_t lat = sim_kernel_now(f->k) - c->invoked;
     fleet_countf(f, 1, "method.%s.status.%d", a->method, r->http_status);
     fleet_countf(f, 1, "method.status.%d", r->http_status);
-    if (r->error != HUB_EOK) {
+    if (r->code != 0) {
+        char code[16];
         f->errors++;
-        fleet_countf(f, 1, "method.%s.code.%d", a->method, hub_error_info(r->error)->code);
+        fleet_countf(f, 1, "method.%s.code.%s", a->method, fleet_code_text(r->code, code, sizeof code));
+        if (f->port->live && r->code / 1000 == 429)
+            fleet_count(f, "throttled", 1);
     } else {
         fleet_countf(f, 1, "method.%s.device_status.%d", a->method, r->device_status);
     }
@@ -125,13 +127,8 @@ static void invoke_method(struct fleet *f, uint32_t ai, actor_state_t *st)
     *c = (call_t){ .fleet = f, .actor = ai, .index = f->ncalls, .invoked = sim_kernel_now(f->k) };
     f->calls[f->ncalls++] = c;
     fleet_countf(f, 1, "method.%s.invoked", a->method);
-    hub_err_t err = hub_method_invoke(f->hub, &call, on_method_result, c, NULL);
+    f->port->invoke(f->port_ctx, &call, c);
     free(payload);
-    if (err != HUB_EOK) {
-        /* Synchronous answer: the callback is never called. */
-        hub_method_result_t r = { .http_status = hub_error_info(err)->http_status, .error = err };
-        on_method_result(c, &r);
-    }
 }
 
 static void send_c2d(struct fleet *f, uint32_t ai, actor_state_t *st)
@@ -154,13 +151,19 @@ static void send_c2d(struct fleet *f, uint32_t ai, actor_state_t *st)
     if (a->ack)
         hub_msg_set_sys(msg, HUB_SYS_ACK, a->ack);
     fleet_count(f, "c2d.sent", 1);
-    hub_err_t err = hub_c2d_send(f->hub, target, msg, a->ttl, NULL);
-    if (err == HUB_EOK) {
+    f->port->c2d_send(f->port_ctx, target, msg, a->ttl);
+}
+
+void fleet_port_c2d_sent(struct fleet *f, fleet_port_result_t r)
+{
+    if (r.code == 0) {
         fleet_count(f, "c2d.accepted", 1);
     } else {
-        hub_msg_free(msg);
+        char code[16];
         f->errors++;
-        fleet_countf(f, 1, "c2d.rejected.%d", hub_error_info(err)->code);
+        fleet_countf(f, 1, "c2d.rejected.%s", fleet_code_text(r.code, code, sizeof code));
+        if (f->port->live && r.code / 1000 == 429)
+            fleet_count(f, "throttled", 1);
     }
 }
 
@@ -181,20 +184,37 @@ static void update_twin(struct fleet *f, uint32_t ai, actor_state_t *st)
     memcpy(patch + w, "\"}}}", 5);
     w += 4;
     fleet_count(f, "twin.desired.sent", 1);
-    hub_err_t err = hub_twin_patch(f->hub, target, NULL, patch, w, NULL, NULL);
+    f->port->twin_patch(f->port_ctx, target, patch, w);
     free(patch);
-    if (err == HUB_EOK)
+}
+
+void fleet_port_twin_patched(struct fleet *f, fleet_port_result_t r)
+{
+    if (r.code == 0)
         fleet_count(f, "twin.desired.accepted", 1);
     else {
+        char code[16];
         f->errors++;
-        fleet_countf(f, 1, "twin.desired.rejected.%d", hub_error_info(err)->code);
+        fleet_countf(f, 1, "twin.desired.rejected.%s", fleet_code_text(r.code, code, sizeof code));
+        if (f->port->live && r.code / 1000 == 429)
+            fleet_count(f, "throttled", 1);
     }
+}
+
+static const char *const registry_ops[] = { "disable", "enable", "delete" };
+
+void fleet_port_registry_done(struct fleet *f, unsigned op, fleet_port_result_t r)
+{
+    char code[16];
+    if (r.code == 0)
+        fleet_countf(f, 1, "registry.%s.ok", registry_ops[op % 3]);
+    else
+        fleet_countf(f, 1, "registry.%s.failed.%s", registry_ops[op % 3], fleet_code_text(r.code, code, sizeof code));
 }
 
 static void registry_op(struct fleet *f, uint32_t ai, actor_state_t *st)
 {
     const scn_actor_t *a = &f->s->actors[ai];
-    static const char *const ops[] = { "disable", "enable", "delete" };
     char id[HUB_CONFIG_ID_MAX + 1];
     /* Walk the slice in order; each device is chosen by a Bernoulli draw. */
     for (uint64_t i = 0; i < st->count; i++) {
@@ -202,26 +222,7 @@ static void registry_op(struct fleet *f, uint32_t ai, actor_state_t *st)
             continue;
         uint32_t dev = (uint32_t)(st->first + i);
         fleet_device_id(f, dev, id, sizeof id);
-        hub_err_t err;
-        if (a->op == SCN_REG_DELETE) {
-            err = hub_identity_delete(f->hub, id, NULL, "*");
-        } else {
-            hub_identity_spec_t spec = { .device_id = id, .disabled = a->op == SCN_REG_DISABLE };
-            hub_identity_t cur;
-            err = hub_identity_get(f->hub, id, NULL, &cur);
-            if (err == HUB_EOK) {
-                spec.x509 = cur.x509;
-                spec.primary_key = cur.primary_key;
-                spec.secondary_key = cur.secondary_key;
-                spec.primary_thumbprint = cur.primary_thumbprint;
-                spec.secondary_thumbprint = cur.secondary_thumbprint;
-                err = hub_identity_update(f->hub, &spec, "*", NULL);
-            }
-        }
-        if (err == HUB_EOK)
-            fleet_countf(f, 1, "registry.%s.ok", ops[a->op]);
-        else
-            fleet_countf(f, 1, "registry.%s.failed.%d", ops[a->op], hub_error_info(err)->code);
+        f->port->registry(f->port_ctx, id, (unsigned)a->op);
     }
 }
 
@@ -267,17 +268,22 @@ static void on_fault(sim_kernel_t *k, void *ctx, uint64_t arg)
             /* Hub-initiated: the device hears `disconnected` and reconnects
              * with its backoff, as after a real service-side drop. */
             fleet_device_id(f, (uint32_t)(f->group_first[g] + i), id, sizeof id);
-            hub_device_drop(f->hub, id, NULL, "fault: dropConnections");
+            if (f->port->drop(f->port_ctx, id, "fault: dropConnections") == HS_EUNSUPPORTED)
+                fleet_count(f, "fleet.fault_unsupported", 1);
         }
         break;
     }
-    case SCN_FAULT_BREAK:
-        if (hub_break(f->hub, ft->rule) != HS_EOK)
+    case SCN_FAULT_BREAK: {
+        hs_err_t e = f->port->arm_break(f->port_ctx, ft->rule);
+        if (e == HS_EUNSUPPORTED)
+            fleet_count(f, "fleet.fault_unsupported", 1);
+        else if (e != HS_EOK)
             fleet_count(f, "fleet.fault_unknown_rule", 1);
         break;
+    }
     default:
         /* Hub-side run-time switches (throttle, method delay, endpoint). */
-        if (fleet_hub_fault(f, ft, true) != HS_EOK)
+        if (f->port->hub_fault(f->port_ctx, ft, true) != HS_EOK)
             fleet_count(f, "fleet.fault_unsupported", 1);
         else if (ft->duration)
             sim_kernel_after(f->k, ft->duration, SIM_PRIO_CONTROL, f->h_fault_end, arg, NULL);
@@ -288,7 +294,7 @@ static void on_fault_end(sim_kernel_t *k, void *ctx, uint64_t arg)
 {
     (void)k;
     struct fleet *f = ctx;
-    fleet_hub_fault(f, &f->s->faults[arg], false);
+    f->port->hub_fault(f->port_ctx, &f->s->faults[arg], false);
 }
 
 void fleet_actor_handlers(struct fleet *f)
@@ -324,7 +330,12 @@ hs_err_t fleet_actors_start(struct fleet *f, char *why, size_t cap)
         }
         if (s->faults[i].kind == SCN_FAULT_BREAK && s->faults[i].at == 0) {
             /* Armed before anything runs, so the very first calls see it. */
-            if (hub_break(f->hub, s->faults[i].rule) != HS_EOK) {
+            hs_err_t e = f->port->arm_break(f->port_ctx, s->faults[i].rule);
+            if (e == HS_EUNSUPPORTED) {
+                fleet_count(f, "fleet.fault_unsupported", 1);
+                continue;
+            }
+            if (e != HS_EOK) {
                 snprintf(why, cap, "faults[%zu]: unknown break switch '%s'", i, s->faults[i].rule);
                 return HS_EINVAL;
             }

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/hub/auth.h"
 
 const char *fleet_device_id(struct fleet *f, uint32_t dev, char *buf, size_t cap)
 {
@@ -69,38 +68,30 @@ static void schedule_reconnect(struct fleet *f, uint32_t dev)
 static void do_connect(struct fleet *f, uint32_t dev)
 {
     fleet_device_t *d = &f->devices[dev];
-    const scn_group_t *g = group_of(f, dev);
-    char id[HUB_CONFIG_ID_MAX + 1], token[1024], resource[512];
+    char id[HUB_CONFIG_ID_MAX + 1];
     fleet_device_id(f, dev, id, sizeof id);
     /* Draw the misbehaviour dice every time, in a fixed order, so changing
      * one probability does not shift the device's other draws. */
     double u_bad = sim_rng_unit(&d->rng), u_expired = sim_rng_unit(&d->rng);
-    hub_identity_t ident;
-    hub_connect_params_t p = { .device_id = id, .protocol = (hub_protocol_t)g->protocol };
+    const scn_misbehaviour_t *mb = &group_of(f, dev)->misbehaviour;
     f->conn_attempts++;
-    hub_err_t err = hub_identity_get(f->hub, id, NULL, &ident);
-    if (err == HUB_EOK) {
-        if (g->auth == SCN_AUTH_X509) {
-            p.x509_thumbprint = ident.primary_thumbprint;
-        } else {
-            int64_t now_unix = sim_kernel_epoch(f->k) + (int64_t)(sim_kernel_now(f->k) / SIM_SEC);
-            int64_t expiry = now_unix + 24 * 3600;
-            if (u_expired < g->misbehaviour.p_expired_sas)
-                expiry = now_unix - 60;
-            const char *key = ident.primary_key;
-            if (u_bad < g->misbehaviour.p_bad_sas)
-                key = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXk="; /* base64 "wrong-key-wrong-key-wrong-key" */
-            snprintf(resource, sizeof resource, "%s/devices/%s", hub_config(f->hub)->host, id);
-            if (hub_sas_make_with(f->signer, key, resource, expiry, NULL, token, sizeof token) ==
-                HS_EOK)
-                p.sas_token = token;
-        }
-        err = hub_device_connect(f->hub, &p, &f->sink, d, &d->conn);
-    }
-    if (err != HUB_EOK) {
+    d->state = DEV_CONNECTING;
+    f->port->connect(f->port_ctx, dev, id, u_bad < mb->p_bad_sas, u_expired < mb->p_expired_sas);
+}
+
+void fleet_port_connected(struct fleet *f, uint32_t dev, fleet_port_result_t r)
+{
+    fleet_device_t *d = &f->devices[dev];
+    const scn_group_t *g = group_of(f, dev);
+    if (d->state != DEV_CONNECTING)
+        return; /* a late answer for a connect the fleet gave up on */
+    if (r.code != 0) {
+        char code[16];
         f->conn_failed++;
         f->errors++;
-        fleet_countf(f, 1, "conn.failed.%d", hub_error_info(err)->code);
+        fleet_countf(f, 1, "conn.failed.%s", fleet_code_text(r.code, code, sizeof code));
+        if (f->port->live && r.code / 1000 == 429)
+            fleet_count(f, "throttled", 1);
         d->state = DEV_OFFLINE;
         if (d->failures < 250)
             d->failures++;
@@ -113,6 +104,15 @@ static void do_connect(struct fleet *f, uint32_t dev)
     d->epoch++;
     if (++f->online > f->online_max)
         f->online_max = f->online;
+    if (d->hold) {
+        /* held while the connect was under way (live ports only) */
+        f->port->disconnect(f->port_ctx, dev);
+        f->conn_closed_by_device++;
+        d->state = DEV_OFFLINE;
+        f->online--;
+        d->epoch++;
+        return;
+    }
     unsigned subs = 0;
     for (size_t i = 0; i < g->nmethods; i++)
         if (g->methods[i].subscribed)
@@ -121,7 +121,14 @@ static void do_connect(struct fleet *f, uint32_t dev)
         subs |= HUB_SUB_C2D;
     if (g->twin.report_on_desired)
         subs |= HUB_SUB_DESIRED;
-    if (subs && hub_device_subscribe(f->hub, d->conn, subs) != HUB_EOK)
+    if (subs)
+        f->port->subscribe(f->port_ctx, dev, subs);
+}
+
+void fleet_port_subscribed(struct fleet *f, uint32_t dev, fleet_port_result_t r)
+{
+    (void)dev;
+    if (r.code != 0)
         fleet_count(f, "conn.subscribe_failed", 1);
 }
 
@@ -172,6 +179,8 @@ static void send_one(struct fleet *f, uint32_t dev, sim_time_t extra_delay)
     }
     f->inflight[slot] = (inflight_t){ dev, d->seq++, sim_kernel_now(f->k), NO_FREE };
     sim_time_t lat = scn_dist_draw(&group_of(f, dev)->link_latency, &d->rng);
+    if (f->port->live)
+        lat = 0; /* the real network is the link */
     sim_kernel_after(f->k, lat + extra_delay, SIM_PRIO_DEVICE, f->h_arrive, slot, NULL);
 }
 
@@ -389,41 +398,42 @@ static void on_arrive(sim_kernel_t *k, void *ctx, uint64_t slot)
         f->d2c_lost_offline++; /* the connection went down while it was on the wire */
         return;
     }
-    hub_prefetch_conn(f->hub, d->conn); /* overlaps the hub's misses with building the message */
+    if (f->hub)
+        hub_prefetch_conn(f->hub, d->conn); /* overlaps the hub's misses with building the message */
     hub_msg_t *msg = build_message(f, &m);
     if (!msg) {
         fleet_count(f, "fleet.out_of_memory", 1);
         return;
     }
     f->arriving = &m;
-    hub_err_t err = hub_device_send_d2c(f->hub, d->conn, msg);
+    f->port->send(f->port_ctx, m.dev, msg, (uint64_t)m.created);
     f->arriving = NULL;
-    hub_msg_free(msg);
-    if (err == HUB_EOK) {
+}
+
+void fleet_port_sent(struct fleet *f, uint32_t dev, uint64_t tag, fleet_port_result_t r)
+{
+    (void)dev;
+    if (r.code == 0) {
         f->d2c_accepted++;
+        if (f->port->live) /* no endpoint view: latency is send to acknowledgement */
+            report_hist_record(f->d2c_latency, sim_kernel_now(f->k) - (sim_time_t)tag);
     } else {
+        char code[16];
         f->d2c_rejected++;
         f->errors++;
-        fleet_countf(f, 1, "d2c.rejected.%d", hub_error_info(err)->code);
+        fleet_countf(f, 1, "d2c.rejected.%s", fleet_code_text(r.code, code, sizeof code));
+        if (f->port->live && r.code / 1000 == 429)
+            fleet_count(f, "throttled", 1);
     }
 }
 
-/* ---- sinks: what the hub delivers to a device --------------------------------- */
+/* ---- what the hub delivers to a device ------------------------------------------- */
 
-static uint32_t dev_of(struct fleet *f, void *ctx)
+void fleet_port_disconnected(struct fleet *f, uint32_t dev, fleet_port_result_t r)
 {
-    return (uint32_t)((fleet_device_t *)ctx - f->devices);
-}
-
-static void sink_disconnected(void *ctx, hub_conn_t conn, hub_err_t err, const char *reason)
-{
-    (void)conn;
-    (void)reason;
-    fleet_device_t *d = ctx;
-    struct fleet *f = d->fleet;
-    uint32_t dev = dev_of(f, ctx);
+    char code[16];
     f->conn_dropped_by_hub++;
-    fleet_countf(f, 1, "conn.dropped.%d", hub_error_info(err)->code);
+    fleet_countf(f, 1, "conn.dropped.%s", fleet_code_text(r.code, code, sizeof code));
     go_offline(f, dev);
     schedule_reconnect(f, dev);
 }
@@ -447,15 +457,12 @@ static uint32_t answer_alloc(struct fleet *f)
     return slot;
 }
 
-static void sink_method_request(void *ctx, hub_conn_t conn, const char *name, const char *rid,
-                                const char *payload, size_t len)
+/* The tag of a method answer: its handler (UINT32_MAX: none); the unknown-rid misbehaviour's has this. */
+#define TAG_UNKNOWN_RID UINT64_MAX
+
+void fleet_port_method_request(struct fleet *f, uint32_t dev, const char *name, const char *rid)
 {
-    (void)conn;
-    (void)payload;
-    (void)len;
-    fleet_device_t *d = ctx;
-    struct fleet *f = d->fleet;
-    uint32_t dev = dev_of(f, ctx);
+    fleet_device_t *d = &f->devices[dev];
     const scn_group_t *g = group_of(f, dev);
     double u_silent = sim_rng_unit(&d->rng), u_rid = sim_rng_unit(&d->rng);
     uint32_t h = UINT32_MAX;
@@ -489,7 +496,7 @@ static void sink_method_request(void *ctx, hub_conn_t conn, const char *name, co
     sim_kernel_after(f->k, delay, SIM_PRIO_DEVICE, f->h_answer, slot, NULL);
     if (u_rid < g->misbehaviour.p_unknown_rid && d->state == DEV_ONLINE) {
         fleet_count(f, "device.method.unknown_rid_sent", 1);
-        hub_device_method_respond(f->hub, d->conn, "ffffffffffff", 200, "null", 4);
+        f->port->respond(f->port_ctx, dev, "ffffffffffff", 200, "null", 4, TAG_UNKNOWN_RID);
     }
 }
 
@@ -525,21 +532,26 @@ static void on_answer(sim_kernel_t *k, void *ctx, uint64_t slot)
         if (a.size < 8)
             len = (size_t)snprintf(payload, a.size + 1, "%s", "0");
     }
-    hub_err_t err = hub_device_method_respond(f->hub, d->conn, a.rid, a.status, payload, len);
+    f->port->respond(f->port_ctx, a.dev, a.rid, a.status, payload, len, a.handler);
     if (payload != small)
         free(payload);
-    if (err != HUB_EOK)
-        fleet_countf(f, 1, "device.method.%s.respond_failed.%d", name, hub_error_info(err)->code);
+}
+
+void fleet_port_responded(struct fleet *f, uint32_t dev, uint64_t tag, fleet_port_result_t r)
+{
+    if (tag == TAG_UNKNOWN_RID)
+        return;
+    const char *name = tag == UINT32_MAX ? "unhandled" : group_of(f, dev)->methods[tag].method;
+    char code[16];
+    if (r.code != 0)
+        fleet_countf(f, 1, "device.method.%s.respond_failed.%s", name, fleet_code_text(r.code, code, sizeof code));
     else
         fleet_countf(f, 1, "device.method.%s.answered", name);
 }
 
-static void sink_c2d_available(void *ctx, hub_conn_t conn)
+void fleet_port_c2d_available(struct fleet *f, uint32_t dev)
 {
-    (void)conn;
-    fleet_device_t *d = ctx;
-    struct fleet *f = d->fleet;
-    uint32_t dev = dev_of(f, ctx);
+    fleet_device_t *d = &f->devices[dev];
     schedule_dev(f, scn_dist_draw(&group_of(f, dev)->link_latency, &d->rng), f->h_c2d_receive, dev);
 }
 
@@ -551,8 +563,8 @@ static void on_c2d_receive(sim_kernel_t *k, void *ctx, uint64_t arg)
     fleet_device_t *d = &f->devices[dev];
     if (d->epoch != (uint32_t)arg || d->state != DEV_ONLINE)
         return;
-    hub_c2d_delivery_t del;
-    if (hub_device_c2d_receive(f->hub, d->conn, &del) != HUB_EOK)
+    char lock[sizeof f->settles[0].token];
+    if (!f->port->c2d_receive(f->port_ctx, dev, lock, sizeof lock))
         return;
     fleet_count(f, "device.c2d.received", 1);
     const scn_c2d_behaviour_t *b = &group_of(f, dev)->c2d;
@@ -587,7 +599,7 @@ static void on_c2d_receive(sim_kernel_t *k, void *ctx, uint64_t arg)
     st->epoch = d->epoch;
     st->action = action;
     st->next_free = NO_FREE;
-    snprintf(st->token, sizeof st->token, "%s", del.lock_token);
+    memcpy(st->token, lock, sizeof st->token);
     sim_kernel_after(f->k, scn_dist_draw(&b->processing_delay, &d->rng), SIM_PRIO_DEVICE,
                      f->h_c2d_settle, slot, NULL);
 }
@@ -604,30 +616,23 @@ static void on_c2d_settle(sim_kernel_t *k, void *ctx, uint64_t slot)
         fleet_count(f, "device.c2d.settle_lost_offline", 1);
         return;
     }
-    static const char *const names[] = { "completed", "rejected", "abandoned" };
-    hub_err_t err;
-    if (st.action == SETTLE_COMPLETE)
-        err = hub_device_c2d_complete(f->hub, d->conn, st.token);
-    else if (st.action == SETTLE_REJECT)
-        err = hub_device_c2d_reject(f->hub, d->conn, st.token);
-    else
-        err = hub_device_c2d_abandon(f->hub, d->conn, st.token);
-    if (err == HUB_EOK)
-        fleet_countf(f, 1, "device.c2d.%s", names[st.action]);
-    else
-        fleet_countf(f, 1, "device.c2d.settle_failed.%d", hub_error_info(err)->code);
+    f->port->c2d_settle(f->port_ctx, st.dev, st.token, st.action);
 }
 
-static void sink_desired_patch(void *ctx, hub_conn_t conn, uint64_t version, const char *patch,
-                               size_t len)
+void fleet_port_settled(struct fleet *f, uint32_t dev, unsigned how, fleet_port_result_t r)
 {
-    (void)conn;
-    (void)version;
-    (void)patch;
-    (void)len;
-    fleet_device_t *d = ctx;
-    struct fleet *f = d->fleet;
-    uint32_t dev = dev_of(f, ctx);
+    (void)dev;
+    static const char *const names[] = { "completed", "rejected", "abandoned" };
+    char code[16];
+    if (r.code == 0)
+        fleet_countf(f, 1, "device.c2d.%s", names[how % 3]);
+    else
+        fleet_countf(f, 1, "device.c2d.settle_failed.%s", fleet_code_text(r.code, code, sizeof code));
+}
+
+void fleet_port_desired(struct fleet *f, uint32_t dev)
+{
+    fleet_device_t *d = &f->devices[dev];
     fleet_count(f, "device.twin.desired_received", 1);
     const scn_twin_behaviour_t *t = &group_of(f, dev)->twin;
     if (t->report_on_desired)
@@ -658,15 +663,22 @@ static void report_twin(struct fleet *f, uint32_t dev)
         patch[w++] = '}';
         len = w;
     }
-    uint64_t version;
-    hub_err_t err = hub_device_twin_patch_reported(f->hub, d->conn, patch, len, &version);
+    f->port->report(f->port_ctx, dev, patch, len);
     if (patch != buf)
         free(patch);
-    if (err == HUB_EOK)
+}
+
+void fleet_port_reported(struct fleet *f, uint32_t dev, fleet_port_result_t r)
+{
+    (void)dev;
+    char code[16];
+    if (r.code == 0)
         fleet_count(f, "device.twin.reported_accepted", 1);
     else {
         f->errors++;
-        fleet_countf(f, 1, "device.twin.reported_rejected.%d", hub_error_info(err)->code);
+        fleet_countf(f, 1, "device.twin.reported_rejected.%s", fleet_code_text(r.code, code, sizeof code));
+        if (f->port->live && r.code / 1000 == 429)
+            fleet_count(f, "throttled", 1);
     }
 }
 
@@ -700,7 +712,7 @@ void fleet_device_hold(struct fleet *f, uint32_t dev, unsigned bit, bool on)
         unsigned before = d->hold;
         d->hold = (uint8_t)(d->hold | bit);
         if (!before && d->state == DEV_ONLINE) {
-            hub_device_disconnect(f->hub, d->conn);
+            f->port->disconnect(f->port_ctx, dev);
             f->conn_closed_by_device++;
             go_offline(f, dev);
         }
@@ -719,7 +731,7 @@ void fleet_device_drop(struct fleet *f, uint32_t dev, const char *why)
     fleet_device_t *d = &f->devices[dev];
     if (d->state != DEV_ONLINE)
         return;
-    hub_device_disconnect(f->hub, d->conn);
+    f->port->disconnect(f->port_ctx, dev);
     f->conn_closed_by_device++;
     fleet_countf(f, 1, "conn.closed.%s", why);
     go_offline(f, dev);
@@ -812,12 +824,6 @@ void fleet_device_handlers(struct fleet *f)
     f->h_c2d_settle = sim_kernel_register(f->k, on_c2d_settle, f);
     f->h_twin_report = sim_kernel_register(f->k, on_twin_report, f);
     f->h_twin_periodic = sim_kernel_register(f->k, on_twin_periodic, f);
-    f->sink = (hub_sink_ops_t){
-        .method_request = sink_method_request,
-        .c2d_available = sink_c2d_available,
-        .desired_patch = sink_desired_patch,
-        .disconnected = sink_disconnected,
-    };
 }
 
 void fleet_device_start(struct fleet *f, uint32_t dev)

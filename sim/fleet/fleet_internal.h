@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include "sim/fleet/fleet.h"
+#include "sim/fleet/fleet_port.h"
 #include "sim/fleet/dist.h"
 #include "reports/histogram.h"
 
@@ -75,7 +76,9 @@ typedef struct {
 
 struct fleet {
     sim_kernel_t *k;
-    hub_t *hub;
+    hub_t *hub;                   /* the in-process port's hub; NULL on another port */
+    const fleet_port_ops_t *port; /* where every hub operation goes */
+    void *port_ctx;
     const scenario_t *s;
     report_result_t *result;
     fleet_options_t opt;
@@ -137,15 +140,20 @@ void fleet_actor_handlers(struct fleet *f);
 hs_err_t fleet_actors_start(struct fleet *f, char *why, size_t cap);
 void fleet_calls_free(struct fleet *f);
 
-/* fleet_hubfaults.c: run-time hub switches for throttle / method delay /
- * endpoint faults; HS_EUNSUPPORTED when the hub model lacks the switch. */
-hs_err_t fleet_hub_fault(struct fleet *f, const scn_fault_t *ft, bool on);
+/* fleet_hubfaults.c: which timeline faults a fleet can apply (the port
+ * applies them: fleet_port_ops_t.hub_fault). */
 bool fleet_hub_fault_supported(scn_fault_kind_t kind);
+
+/* fleet_port_inproc.c: the port over the in-process hub (ctx = the fleet). */
+extern const fleet_port_ops_t fleet_port_inproc;
+void fleet_port_inproc_attach(struct fleet *f);
 
 /* fleet.c */
 void fleet_count(struct fleet *f, const char *name, int64_t delta);
 void fleet_countf(struct fleet *f, int64_t delta, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 uint64_t fleet_ev_arg(uint32_t dev, uint32_t epoch);
+/* A completion's code as counter text: the six-digit code, "transport" or "unsupported". */
+const char *fleet_code_text(int code, char *buf, size_t cap);
 
 #endif

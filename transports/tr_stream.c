@@ -225,6 +225,19 @@ size_t tr_stream_pending_out(const tr_stream_t *s)
     return s->bev ? evbuffer_get_length(bufferevent_get_output(s->bev)) : 0;
 }
 
+size_t tr_stream_footprint(const tr_stream_t *s)
+{
+    if (!s)
+        return 0;
+    size_t n = sizeof *s;
+    for (const struct addrinfo *ai = s->ai_head; ai; ai = ai->ai_next)
+        n += sizeof *ai + ai->ai_addrlen;
+    if (s->bev)
+        n += evbuffer_get_length(bufferevent_get_input(s->bev)) +
+             evbuffer_get_length(bufferevent_get_output(s->bev));
+    return n;
+}
+
 void tr_stream_free(tr_stream_t *s)
 {
     if (!s)

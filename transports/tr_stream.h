@@ -39,6 +39,9 @@ const char *tr_stream_why(const tr_stream_t *s);
 bool tr_stream_write(tr_stream_t *s, const void *p, size_t n);
 /* Bytes queued but not yet handed to the kernel. */
 size_t tr_stream_pending_out(const tr_stream_t *s);
+/* Bytes this stream holds in its own record, its address list and its
+ * libevent buffers (not the bufferevent or the SSL object themselves). */
+size_t tr_stream_footprint(const tr_stream_t *s);
 /* Closes now (no callback) and frees. */
 void tr_stream_free(tr_stream_t *s);
 

@@ -1,0 +1,141 @@
+/* The asynchronous device client over MQTT against `hubsim serve`: SAS and wrong keys, telemetry with properties, methods, C2D, twin, drops, throttling, 200 clients on one loop. */
+#include "test_tr_device_fixture.h"
+
+#define P TR_DEV_MQTT
+
+static int setup(void **state)
+{
+    return dv_fix_setup(state, NULL);
+}
+
+static void test_connect(void **state)
+{
+    dv_case_connect(*state, P, "mq-conn");
+}
+
+static void test_telemetry(void **state)
+{
+    dv_case_telemetry(*state, P, "mq-tele");
+}
+
+static void test_method(void **state)
+{
+    dv_case_method(*state, P, "mq-meth");
+}
+
+static void test_c2d(void **state)
+{
+    dv_case_c2d(*state, P, "mq-c2d", TR_SETTLE_COMPLETE);
+}
+
+static void test_twin(void **state)
+{
+    dv_case_twin(*state, P, "mq-twin");
+}
+
+static void test_drop(void **state)
+{
+    dv_case_drop(*state, P, "mq-drop");
+}
+
+static void test_free_later(void **state)
+{
+    dv_case_free_later(*state, P, "mq-later");
+}
+
+/* MQTT cannot reject or abandon: HS_EUNSUPPORTED, nothing sent. */
+static void test_settle_limits(void **state)
+{
+    dv_fix_t *f = *state;
+    dv_register(f, "mq-lim");
+    dv_rec_t r;
+    tr_device_t *d = dv_open(f, P, "mq-lim", DV_KEY, &r);
+    assert_int_equal(tr_device_settle(d, 1, TR_SETTLE_REJECT), HS_EUNSUPPORTED);
+    assert_int_equal(tr_device_settle(d, 1, TR_SETTLE_ABANDON), HS_EUNSUPPORTED);
+    assert_int_equal(tr_device_subscribe(d, 0), HS_EINVAL);
+    assert_int_equal(tr_device_subscribe(d, 64), HS_EINVAL);
+    dv_close(f, d);
+}
+
+/* A throttled hub answers reported patches 429 (twin/res/429): the result carries 429001. */
+static void test_throttle(void **state)
+{
+    dv_fix_t *f = *state;
+    dv_register(f, "mq-thr");
+    dv_rec_t r;
+    tr_device_t *d = dv_open(f, P, "mq-thr", DV_KEY, &r);
+    dv_admin_post(f, "/faults/throttle", "{\"profile\":\"S1\",\"units\":1}");
+    static const char rep[] = "{\"n\":1}";
+    enum { N = 60 };
+    for (int i = 0; i < N; i++)
+        assert_int_equal(tr_device_report(d, rep, strlen(rep), (uint64_t)i), HS_EOK);
+    assert_true(dv_wait(f, &r.reported, N));
+    dv_admin_post(f, "/faults/throttle", "{\"profile\":\"off\"}");
+    assert_true(r.max_429_seen > 0);
+    assert_int_equal(r.last_report.code, 429001);
+    assert_int_equal(r.last_report.status, 429);
+    dv_close(f, d);
+}
+
+/* 200 clients on one loop: all connect, each sends one message, all acknowledged. */
+static void test_many(void **state)
+{
+    dv_fix_t *f = *state;
+    enum { N = 200 };
+    static dv_rec_t recs[N];
+    tr_device_t *devs[N];
+    char ids[N][32];
+    int connected = 0, sent = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "mq-many-%03d", i);
+        dv_register(f, ids[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        tr_device_opts_t o;
+        dv_opts(f, P, ids[i], DV_KEY, &o);
+        memset(&recs[i], 0, sizeof recs[i]);
+        char why[300];
+        assert_int_equal(tr_device_open(f->loop, &o, &dv_cb, &recs[i], &devs[i], why, sizeof why), HS_EOK);
+    }
+    int64_t end = tr_now_ms() + 30000;
+    while (connected < N && tr_now_ms() < end) {
+        tr_loop_wait(f->loop, NULL, NULL, 20);
+        connected = 0;
+        for (int i = 0; i < N; i++)
+            connected += recs[i].connected && recs[i].last_connect.code == 0;
+    }
+    assert_int_equal(connected, N);
+    size_t foot = 0;
+    for (int i = 0; i < N; i++) {
+        foot += tr_device_footprint(devs[i]);
+        tr_device_msg_t m = { .body = ids[i], .body_len = strlen(ids[i]), .message_id = ids[i] };
+        assert_int_equal(tr_device_send(devs[i], &m, (uint64_t)i), HS_EOK);
+    }
+    while (sent < N && tr_now_ms() < end) {
+        tr_loop_wait(f->loop, NULL, NULL, 20);
+        sent = 0;
+        for (int i = 0; i < N; i++)
+            sent += recs[i].sent_ok;
+    }
+    assert_int_equal(sent, N);
+    print_message("200 MQTT clients: mean tr_device_footprint %zu bytes\n", foot / N);
+    for (int i = 0; i < N; i++)
+        tr_device_close(devs[i]);
+    tr_loop_wait(f->loop, NULL, NULL, 50);
+    for (int i = 0; i < N; i++)
+        tr_device_free(devs[i]);
+    char *resp = NULL;
+    assert_int_equal(sp_http(f->sp.admin, false, "GET", "/counters", NULL, NULL, &resp), 200);
+    free(resp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_connect),   cmocka_unit_test(test_telemetry), cmocka_unit_test(test_method),
+        cmocka_unit_test(test_c2d),       cmocka_unit_test(test_twin),      cmocka_unit_test(test_drop),
+        cmocka_unit_test(test_free_later), cmocka_unit_test(test_settle_limits), cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_many),
+    };
+    return cmocka_run_group_tests(tests, setup, dv_fix_teardown);
+}

@@ -31,6 +31,7 @@ static const conf_case_t *const *case_tables(void)
     static const conf_case_t *const tables[] = {
         conf_cases_methods, conf_cases_messages, conf_cases_c2d, conf_cases_twins,
         conf_cases_routing, conf_cases_access,   conf_cases_wire,     conf_cases_wire_amqp,
+        conf_cases_jobs,    conf_cases_uploads,  conf_cases_twinquery, conf_cases_eventhubs,
         NULL,
     };
     return tables;
@@ -275,6 +276,7 @@ typedef struct {
     char observed[CONF_TEXT_CAP];
     char message[CONF_TEXT_CAP];
     char trace[4096];
+    char tolerance[256]; /* the target's case_notes: "" = exact */
     sim_time_t duration;
     bool unbalanced; /* the hub's own conservation check failed after the case */
     bool hashed;
@@ -302,6 +304,32 @@ static bool proto_applies(const catalogue_rule_t *rule, int protocol)
 static const char *proto_name(int protocol)
 {
     return protocol == TARGET_PROTO_AMQP ? "amqp" : protocol == TARGET_PROTO_HTTPS ? "https" : "mqtt";
+}
+
+/* The target's notes: the tolerance goes into the report; a cause (the
+ * target throttled the case, ...) turns a red verdict into ERROR, since the
+ * case then says nothing about the rule, and leads its message. */
+static void apply_case_notes(const target_ops_t *ops, conform_target_t *t, outcome_t *out)
+{
+    target_case_notes_t notes;
+    memset(&notes, 0, sizeof notes);
+    ops->case_notes(t, &notes);
+    snprintf(out->tolerance, sizeof out->tolerance, "%s", notes.tolerance);
+    if (!notes.cause[0] || out->verdict == REPORT_SKIP)
+        return;
+    size_t m = strlen(out->message);
+    if (out->verdict == REPORT_PASS) {
+        snprintf(out->message + m, sizeof out->message - m, "%s(passed although %s)", m ? "; " : "", notes.cause);
+        return;
+    }
+    char case_msg[CONF_TEXT_CAP];
+    memcpy(case_msg, out->message, m + 1);
+    out->verdict = REPORT_ERROR;
+    out->raw = REPORT_ERROR;
+    snprintf(out->message, sizeof out->message, "%s", notes.cause);
+    size_t c = strlen(out->message);
+    if (m)
+        snprintf(out->message + c, sizeof out->message - c, "; %s", case_msg);
 }
 
 static void run_case(const conform_options_t *o, const conf_case_t *cs, const catalogue_rule_t *rule,
@@ -385,6 +413,8 @@ static void run_case(const conform_options_t *o, const conf_case_t *cs, const ca
         }
     }
     out->duration = o->target->now(t);
+    if (o->target->case_notes)
+        apply_case_notes(o->target, t, out);
     if ((o->target->caps & TARGET_CAP_TRACE) && o->target->trace_hash) {
         out->hashed = true;
         out->trace_hash = o->target->trace_hash(t);
@@ -495,6 +525,7 @@ hs_err_t conform_run(const conform_options_t *o, report_result_t *r, conform_sum
             .trace_excerpt = out->trace[0] ? out->trace : NULL,
             .baseline = covered,
             .duration = out->duration,
+            .tolerance = out->tolerance[0] ? out->tolerance : NULL,
         };
         hs_err_t e = report_result_add_case(r, &rc);
         free(out);

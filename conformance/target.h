@@ -222,6 +222,13 @@ typedef struct {
     size_t body_len;
 } target_http_response_t;
 
+/* What a target noticed while a case ran, beyond the case's own checks
+ * (case_notes). */
+typedef struct {
+    char tolerance[256]; /* the timing tolerance the case ran with; "" = exact (virtual time) */
+    char cause[256];     /* non-empty: the target got in the case's way ("throttled (429): ...") */
+} target_case_notes_t;
+
 typedef struct target_ops {
     const char *name;
     unsigned caps;
@@ -331,6 +338,10 @@ typedef struct target_ops {
                          target_http_call_t *call, target_http_response_t *resp);
     /* false while the call is pending. */
     bool (*http_response)(conform_target_t *t, target_http_call_t call, target_http_response_t *resp);
+
+    /* ---- after the case (optional: NULL says nothing) ---------------------- */
+    /* Called once after the case ran, before close. */
+    void (*case_notes)(conform_target_t *t, target_case_notes_t *out);
 } target_ops_t;
 
 extern const target_ops_t target_inproc;

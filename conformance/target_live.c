@@ -122,6 +122,7 @@ static hs_err_t open_common(const char *address, bool admin, conform_target_t **
         }
         t->has_admin = true;
     }
+    live_notes_begin(t);
     *out = t;
     return HS_EOK;
 }
@@ -211,7 +212,9 @@ static int64_t live_unix_now(conform_target_t *t)
 
 static void live_advance(conform_target_t *t, sim_time_t d)
 {
-    live_wait(t, NULL, NULL, (int64_t)(d / 1000000));
+    int64_t asked = (int64_t)(d / 1000000), t0 = tr_now_ms();
+    live_wait(t, NULL, NULL, asked);
+    live_note_wait(t, asked, tr_now_ms() - t0);
 }
 
 static const char *live_host(conform_target_t *t)
@@ -219,8 +222,7 @@ static const char *live_host(conform_target_t *t)
     return t->cs.host;
 }
 
-/* GET on the admin API: the parsed JSON (caller decrefs) or NULL with why. */
-static json_t *admin_get(conform_target_t *t, const char *path, char *why, size_t cap)
+json_t *live_admin_get(conform_target_t *t, const char *path, char *why, size_t cap)
 {
     tr_http_req_t *req = NULL;
     tr_http_request_t rq = { .method = "GET", .path = path };
@@ -239,7 +241,7 @@ static json_t *admin_get(conform_target_t *t, const char *path, char *why, size_
 
 static hs_err_t live_check(conform_target_t *t, char *why, size_t cap)
 {
-    json_t *doc = admin_get(t, "/check", why, cap);
+    json_t *doc = live_admin_get(t, "/check", why, cap);
     if (!doc)
         return HS_EIO;
     bool ok = json_is_true(json_object_get(doc, "balanced"));
@@ -467,6 +469,7 @@ static void live_method_invoke(conform_target_t *t, const char *dev, const char 
             live_status_transport(st, tr_http_result(c->req)->why);
         else
             target_status_set(st, c->r.http, c->r.code, c->r.name, "");
+        live_note_status(t, st);
         c->r.completed_at = live_now(t);
         return;
     }
@@ -482,8 +485,12 @@ static bool live_method_result(conform_target_t *t, target_call_t call, target_m
     if (!c->done) {
         live_wait(t, NULL, NULL, 0);
         call_finish(c);
-        if (c->done)
+        if (c->done) {
             c->r.completed_at = live_now(t);
+            target_status_t st;
+            target_status_set(&st, c->r.http, c->r.code, c->r.name, "method call");
+            live_note_status(t, &st);
+        }
     }
     if (!c->done)
         return false;
@@ -579,6 +586,7 @@ static void live_c2d_send(conform_target_t *t, const char *dev, const target_msg
     }
     const hub_error_info_t *info = hub_error_info((hub_err_t)row);
     target_status_set(st, info->http_status, info->code, info->name, text);
+    live_note_status(t, st);
 }
 
 static bool live_feedback_next(conform_target_t *t, target_feedback_t *out)
@@ -736,7 +744,7 @@ static void fetch_endpoint(conform_target_t *t, const char *name)
     char path[300], why[400];
     for (int page = 0; page < 50; page++) {
         snprintf(path, sizeof path, "/endpoints/%s/messages?from=%llu", name, (unsigned long long)t->ep_from);
-        json_t *doc = admin_get(t, path, why, sizeof why);
+        json_t *doc = live_admin_get(t, path, why, sizeof why);
         if (!doc)
             return;
         json_t *msgs = json_object_get(doc, "messages");
@@ -816,7 +824,7 @@ static bool live_endpoint_next(conform_target_t *t, const char *endpoint, target
     .device_send = live_device_send, .device_next_event = live_device_next_event,                         \
     .device_method_respond = live_device_method_respond, .device_c2d_receive = live_device_c2d_receive,   \
     .device_c2d_settle = live_device_c2d_settle, .device_twin_get = live_device_twin_get,                 \
-    .device_twin_patch_reported = live_device_twin_patch_reported
+    .device_twin_patch_reported = live_device_twin_patch_reported, .case_notes = live_case_notes
 
 const target_ops_t target_live = {
     .name = "live",

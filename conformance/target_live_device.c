@@ -614,6 +614,7 @@ static bool twin_request(conform_target_t *t, live_conn_t *c, const char *what, 
         return false;
     }
     live_status_body(st, c->twin_res.status, c->twin_res.body, c->twin_res.body_len);
+    live_note_status(t, st);
     return true;
 }
 

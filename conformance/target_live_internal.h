@@ -104,6 +104,14 @@ struct conform_target {
     live_rx_t rx_last;
     tr_amqp_svc_t *amqp;      /* service AMQP (C2D sender, feedback receiver), opened at first use */
     target_fb_record_t *fb;   /* the records feedback_next handed out last */
+    /* what case_notes reports (target_live_notes.c) */
+    bool throttled_known;       /* throttled_at_open was read from the admin API */
+    uint64_t throttled_at_open; /* the hub's throttled.* counters when the case began */
+    unsigned n_429;             /* answers 429 the case's operations got */
+    char first_429[200];
+    int64_t slowest_answer_ms;  /* the slowest HTTPS answer */
+    unsigned n_waits;           /* advance() calls: wall-clock waits */
+    int64_t waited_ms, wait_over_ms; /* their total, and the most one overshot */
 };
 
 /* ---- helpers (target_live_util.c) ---- */
@@ -121,6 +129,19 @@ bool live_call(conform_target_t *t, hs_err_t start_err, tr_http_req_t *req, cons
 /* Pump for up to ms, draining every device connection, until pred (NULL: for ms). */
 bool live_wait(conform_target_t *t, bool (*pred)(void *), void *arg, int64_t ms);
 sim_time_t live_now(conform_target_t *t);
+
+/* GET on hubsim serve's admin API: the parsed JSON (caller decrefs) or NULL with why. */
+json_t *live_admin_get(conform_target_t *t, const char *path, char *why, size_t cap);
+
+/* ---- case notes: timing tolerance and throttling (target_live_notes.c) ---- */
+/* At open: remember the hub's throttled.* counters (admin API only). */
+void live_notes_begin(conform_target_t *t);
+/* An operation's outcome: a 429 is remembered as throttling. */
+void live_note_status(conform_target_t *t, const target_status_t *st);
+void live_note_answer_ms(conform_target_t *t, int64_t ms);
+void live_note_wait(conform_target_t *t, int64_t asked_ms, int64_t took_ms);
+/* The seam's case_notes. */
+void live_case_notes(conform_target_t *t, target_case_notes_t *out);
 
 /* ---- ids and tokens (target_live_ids.c) ---- */
 /* The id on the wire: the run prefix + id when it fits in 128 characters. */

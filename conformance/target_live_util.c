@@ -76,6 +76,7 @@ bool live_call(conform_target_t *t, hs_err_t start_err, tr_http_req_t *req, cons
         live_status_transport(st, why);
         return false;
     }
+    int64_t t0 = tr_now_ms();
     if (!live_wait(t, req_done, req, LIVE_OP_MS)) {
         char w[200];
         snprintf(w, sizeof w, "no HTTPS answer within %d ms", LIVE_OP_MS);
@@ -88,6 +89,8 @@ bool live_call(conform_target_t *t, hs_err_t start_err, tr_http_req_t *req, cons
         return false;
     }
     live_status_http(st, r);
+    live_note_answer_ms(t, tr_now_ms() - t0);
+    live_note_status(t, st);
     return true;
 }
 

@@ -293,6 +293,7 @@ static void case_list(out_t *o, const report_result_t *r, const char **areas, si
         kv_row(o, "observed", c->observed);
         kv_row(o, "message", c->message);
         kv_row(o, "baseline", c->baseline);
+        kv_row(o, "tolerance", c->tolerance);
         put(o, "</dl>");
         if (c->trace_excerpt) {
             put(o, "<pre class=\"trace\">");

@@ -69,6 +69,8 @@ static json_t *case_to_json(const report_case_t *c)
     json_object_set_new(o, "trace_excerpt", str_or_null(c->trace_excerpt));
     json_object_set_new(o, "baseline", str_or_null(c->baseline));
     json_object_set_new(o, "virtual_duration_ns", json_integer((json_int_t)c->duration));
+    if (c->tolerance) /* live targets only: in-process reports keep their shape */
+        json_object_set_new(o, "tolerance", json_string(c->tolerance));
     return o;
 }
 
@@ -340,6 +342,7 @@ static hs_err_t read_body(const json_t *doc, report_result_t *r, char *err, size
             .observed = opt_str(c, "observed"), .message = opt_str(c, "message"),
             .trace_excerpt = opt_str(c, "trace_excerpt"), .baseline = opt_str(c, "baseline"),
             .duration = (sim_time_t)json_integer_value(json_object_get(c, "virtual_duration_ns")),
+            .tolerance = opt_str(c, "tolerance"),
         };
         if (report_verdict_parse(opt_str(c, "verdict"), &k.verdict) || !k.id || !k.area) {
             set_err(err, cap, "$.cases[%zu]: needs id, area and a known verdict", i);

@@ -107,7 +107,7 @@ static void details(xml_out_t *o, const report_case_t *c)
     struct { const char *label, *value; } rows[] = {
         { "rule", c->id },           { "level", c->level },       { "spec", c->spec_ref },
         { "rule text", c->rule_text }, { "expected", c->expected }, { "observed", c->observed },
-        { "baseline", c->baseline }, { "trace excerpt", c->trace_excerpt },
+        { "baseline", c->baseline }, { "tolerance", c->tolerance }, { "trace excerpt", c->trace_excerpt },
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         if (!rows[i].value)

@@ -74,6 +74,7 @@ static void free_case(report_case_t *c)
     free((char *)c->message);
     free((char *)c->trace_excerpt);
     free((char *)c->baseline);
+    free((char *)c->tolerance);
 }
 
 void report_result_free(report_result_t *r)
@@ -270,6 +271,7 @@ hs_err_t report_result_add_case(report_result_t *r, const report_case_t *c)
         .trace_excerpt = dup_opt(c->trace_excerpt, &ok),
         .baseline = dup_opt(c->baseline, &ok),
         .duration = c->duration,
+        .tolerance = dup_opt(c->tolerance, &ok),
     };
     if (!ok) {
         free_case(&k);

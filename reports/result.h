@@ -48,6 +48,7 @@ typedef struct {
     const char *trace_excerpt; /* JSON-lines trace around the decisive event */
     const char *baseline;      /* non-NULL: a known failure listed in --baseline, with its reason */
     sim_time_t duration;       /* virtual time the case took */
+    const char *tolerance;     /* the timing tolerance a wall-clock target ran the case with (NULL: exact) */
 } report_case_t;
 
 typedef struct report_result report_result_t;

@@ -140,21 +140,38 @@ static int parse_args(const hs_command_t *cmd, int argc, char **argv, conform_ar
     return HS_EXIT_OK;
 }
 
+#define THROTTLED_CAUSE "throttled (429)"
+
+/* Every non-PASS case with expected/observed; on a wall-clock target (its
+ * cases carry a tolerance) every case that ran, each with its tolerance. */
 static void print_cases(const report_result_t *r)
 {
     for (size_t i = 0; i < report_result_case_count(r); i++) {
         const report_case_t *c = report_result_case_at(r, i);
-        if (c->verdict == REPORT_PASS || c->verdict == REPORT_SKIP)
+        if (c->verdict == REPORT_SKIP || (c->verdict == REPORT_PASS && !c->tolerance))
             continue;
         printf("%-10s %-30s %s%s\n", report_verdict_name(c->verdict), c->id, c->name ? c->name : "",
                c->baseline ? "  [baseline]" : "");
-        if (c->expected)
+        if (c->expected && c->verdict != REPORT_PASS)
             printf("           expected: %s\n", c->expected);
-        if (c->observed)
+        if (c->observed && c->verdict != REPORT_PASS)
             printf("           observed: %s\n", c->observed);
         if (c->message)
             printf("           %s\n", c->message);
+        if (c->tolerance)
+            printf("           tolerance: %s\n", c->tolerance);
     }
+}
+
+/* Cases the target throttled: their verdicts are ERROR with the cause, not rule failures. */
+static size_t throttled_cases(const report_result_t *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < report_result_case_count(r); i++) {
+        const report_case_t *c = report_result_case_at(r, i);
+        n += c->verdict == REPORT_ERROR && c->message && strncmp(c->message, THROTTLED_CAUSE, strlen(THROTTLED_CAUSE)) == 0;
+    }
+    return n;
 }
 
 /* ---- live target: provisioning confirmation and --quick ---------------------------- */
@@ -250,8 +267,8 @@ static hs_err_t quick_plan(const conform_options_t *o, const char *only, unsigne
     q->slow = calloc(n + 1, sizeof *q->slow);
     q->slow_ns = calloc(n + 1, sizeof *q->slow_ns);
     size_t cap = 1;
-    for (size_t i = 0; i < conform_case_count(); i++)
-        cap += strlen(conform_case_at(i)->rule) + 1;
+    for (size_t i = 0; i < catalogue_count(o->cat); i++)
+        cap += strlen(catalogue_rule_at(o->cat, i)->id) + 1;
     q->only = calloc(cap, 1);
     if (!q->slow || !q->slow_ns || !q->only) {
         report_result_free(ref);
@@ -270,16 +287,15 @@ static hs_err_t quick_plan(const conform_options_t *o, const char *only, unsigne
             q->slow_ns[k] = rc->duration;
     }
     report_result_free(ref);
-    const char *last = NULL;
-    for (size_t i = 0; i < conform_case_count(); i++) {
-        const char *rule = conform_case_at(i)->rule;
-        if (!conform_only_match(only, rule) || quick_find(q, rule) < q->n_slow || (last && strcmp(last, rule) == 0))
+    /* every catalogue rule of the selection but the slow ones, so rules
+     * without a case (client rules) still get their SKIP line */
+    for (size_t i = 0; i < catalogue_count(o->cat); i++) {
+        const char *rule = catalogue_rule_at(o->cat, i)->id;
+        if (!conform_only_match(only, rule) || quick_find(q, rule) < q->n_slow)
             continue;
-        /* a rule's cases are contiguous in the suite; a repeat elsewhere is harmless */
         if (*q->only)
             strcat(q->only, ",");
         strcat(q->only, rule);
-        last = rule;
     }
     return HS_EOK;
 }
@@ -456,6 +472,11 @@ static int run_conform(const hs_command_t *cmd, int argc, char **argv)
            sum.cases, sum.by_verdict[REPORT_PASS], sum.by_verdict[REPORT_NON_STRICT],
            sum.by_verdict[REPORT_WRONG_CODE], sum.by_verdict[REPORT_FAIL], sum.by_verdict[REPORT_SKIP],
            sum.by_verdict[REPORT_ERROR], suite_s);
+    size_t throttled = throttled_cases(r);
+    if (throttled)
+        printf("%zu case%s " THROTTLED_CAUSE " by the target: reported ERROR with the cause, not as rule failures "
+               "(the hub's throttling limits were reached; run fewer cases at once or raise its units)\n",
+               throttled, throttled == 1 ? "" : "s");
     if (sum.stale[0])
         printf("stale baseline entries (their rules now pass): %s\n", sum.stale);
     if (sum.expired[0])

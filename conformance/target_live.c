@@ -150,7 +150,7 @@ static void delete_identities(conform_target_t *t)
             if ((pass == 0) != (id->mod == NULL))
                 continue;
             char wdev[300], why[800];
-            live_wire_id(t, id->dev, wdev, sizeof wdev);
+            live_target_wire_id(t, id->dev, wdev, sizeof wdev);
             tr_http_req_t *req = NULL;
             target_status_t st;
             hs_err_t e = tr_rest_identity_delete(&t->rest, wdev, id->mod, "*", &req, why, sizeof why);
@@ -300,7 +300,7 @@ static void live_service_authorize(conform_target_t *t, const char *token, unsig
 
 static void identity_json(conform_target_t *t, const target_identity_spec_t *s, char *wdev, size_t cap, char **out)
 {
-    live_wire_id(t, s->device_id, wdev, cap);
+    live_target_wire_id(t, s->device_id, wdev, cap);
     json_t *auth;
     if (s->x509)
         auth = json_pack("{s:s,s:{s:s?,s:s?}}", "type", "selfSigned", "x509Thumbprint", "primaryThumbprint",
@@ -378,7 +378,7 @@ static void live_identity_get(conform_target_t *t, const char *dev, const char *
                               target_status_t *st)
 {
     char wdev[300], why[800];
-    live_wire_id(t, dev, wdev, sizeof wdev);
+    live_target_wire_id(t, dev, wdev, sizeof wdev);
     tr_http_req_t *req = NULL;
     hs_err_t e = tr_rest_identity_get(&t->rest, wdev, mod, &req, why, sizeof why);
     if (live_call(t, e, req, why, st) && st->http == 200)
@@ -390,7 +390,7 @@ static void live_identity_delete(conform_target_t *t, const char *dev, const cha
                                  target_status_t *st)
 {
     char wdev[300], why[800];
-    live_wire_id(t, dev, wdev, sizeof wdev);
+    live_target_wire_id(t, dev, wdev, sizeof wdev);
     tr_http_req_t *req = NULL;
     hs_err_t e = tr_rest_identity_delete(&t->rest, wdev, mod, if_match, &req, why, sizeof why);
     if (live_call(t, e, req, why, st) && st->http == 200)
@@ -453,7 +453,7 @@ static void live_method_invoke(conform_target_t *t, const char *dev, const char 
     t->calls[t->n_calls++] = c;
     *call = (target_call_t)t->n_calls;
     char wdev[300], why[800];
-    live_wire_id(t, dev, wdev, sizeof wdev);
+    live_target_wire_id(t, dev, wdev, sizeof wdev);
     hs_err_t e = tr_rest_method_invoke(&t->rest, wdev, mod, body, len, &c->req, why, sizeof why);
     if (e != HS_EOK) {
         c->done = true;
@@ -549,7 +549,7 @@ static void live_c2d_send(conform_target_t *t, const char *dev, const target_msg
                           target_status_t *st)
 {
     char wdev[300], why[800];
-    live_wire_id(t, dev, wdev, sizeof wdev);
+    live_target_wire_id(t, dev, wdev, sizeof wdev);
     tr_amqp_c2d_t c = { .device_id = wdev, .body = m->body, .body_len = m->body_len,
                         .ttl_ms = (uint32_t)(ttl / 1000000 > UINT32_MAX ? UINT32_MAX : ttl / 1000000) };
     for (size_t i = 0; i < m->n_sys; i++)
@@ -646,7 +646,7 @@ static void live_twin_get(conform_target_t *t, const char *dev, const char *mod,
 {
     *out = NULL;
     char wdev[300], why[800];
-    live_wire_id(t, dev, wdev, sizeof wdev);
+    live_target_wire_id(t, dev, wdev, sizeof wdev);
     tr_http_req_t *req = NULL;
     hs_err_t e = tr_rest_twin(&t->rest, "GET", wdev, mod, NULL, NULL, &req, why, sizeof why);
     if (live_call(t, e, req, why, st) && st->http == 200) {
@@ -689,7 +689,7 @@ static void twin_write(conform_target_t *t, const char *method, const char *dev,
     char wdev[300], why[800];
     if (etag_out)
         etag_out[0] = '\0';
-    live_wire_id(t, dev, wdev, sizeof wdev);
+    live_target_wire_id(t, dev, wdev, sizeof wdev);
     desired_wait_t w = { t, dev, live_desired_heard(t, dev) };
     tr_http_req_t *req = NULL;
     hs_err_t e = tr_rest_twin(&t->rest, method, wdev, mod, doc, if_match, &req, why, sizeof why);

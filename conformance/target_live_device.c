@@ -51,7 +51,7 @@ void live_conn_free(live_conn_t *c)
 static void push(live_conn_t *c, live_event_t *ev)
 {
     ev->at = live_now(c->t);
-    c->evs = live_grow(c->evs, &c->cap_evs, c->n_evs + 1, sizeof *c->evs);
+    c->evs = live_target_grow(c->evs, &c->cap_evs, c->n_evs + 1, sizeof *c->evs);
     c->evs[c->n_evs++] = *ev;
 }
 
@@ -199,7 +199,7 @@ void live_device_connect(conform_target_t *t, const target_connect_t *p, target_
     c->dev = live_dup(p->device_id);
     c->mod = p->module_id && *p->module_id ? live_dup(p->module_id) : NULL;
     char wdev[300], tok[1200];
-    live_wire_id(t, p->device_id, wdev, sizeof wdev);
+    live_target_wire_id(t, p->device_id, wdev, sizeof wdev);
     c->wdev = live_dup(wdev);
     c->proto = p->protocol;
     live_token_for_wire(t, p->sas_token, tok, sizeof tok);

@@ -12,7 +12,7 @@
 /* Signs tokens no registered key verifies, so they stay refused. */
 #define LIVE_WRONG_KEY "7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u4="
 
-void live_wire_id(const conform_target_t *t, const char *id, char *out, size_t cap)
+void live_target_wire_id(const conform_target_t *t, const char *id, char *out, size_t cap)
 {
     if (strlen(t->prefix) + strlen(id) <= LIVE_ID_MAX)
         snprintf(out, cap, "%s%s", t->prefix, id);
@@ -107,7 +107,7 @@ void live_token_for_wire(conform_target_t *t, const char *token, char *out, size
         return; /* nothing to map: the hub judges it as the case wrote it */
     char dev[HUB_SAS_FIELD_MAX], wire[HUB_SAS_FIELD_MAX + 32], res[2 * HUB_SAS_FIELD_MAX + 64];
     snprintf(dev, sizeof dev, "%.*s", (int)len, s.sr + start);
-    live_wire_id(t, dev, wire, sizeof wire);
+    live_target_wire_id(t, dev, wire, sizeof wire);
     snprintf(res, sizeof res, "%.*s%s%s", (int)start, s.sr, wire, s.sr + start + len);
     const char *key = NULL;
     if (s.has_skn) {

@@ -117,7 +117,7 @@ struct conform_target {
 /* ---- helpers (target_live_util.c) ---- */
 char *live_dup(const char *s);
 char *live_dup_n(const char *s, size_t n);
-void *live_grow(void *p, size_t *cap, size_t need, size_t elem);
+void *live_target_grow(void *p, size_t *cap, size_t need, size_t elem);
 void live_status_transport(target_status_t *st, const char *why);
 /* A status from an HTTP answer: 2xx → 200, else status + decoded error. */
 void live_status_http(target_status_t *st, const tr_http_response_t *resp);
@@ -145,7 +145,7 @@ void live_case_notes(conform_target_t *t, target_case_notes_t *out);
 
 /* ---- ids and tokens (target_live_ids.c) ---- */
 /* The id on the wire: the run prefix + id when it fits in 128 characters. */
-void live_wire_id(const conform_target_t *t, const char *id, char *out, size_t cap);
+void live_target_wire_id(const conform_target_t *t, const char *id, char *out, size_t cap);
 /* The case's id for a wire id (strips the prefix). */
 const char *live_case_id(const conform_target_t *t, const char *wire);
 live_ident_t *live_ident_find(conform_target_t *t, const char *dev, const char *mod);

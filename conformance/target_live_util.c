@@ -22,7 +22,7 @@ char *live_dup(const char *s)
     return live_dup_n(s ? s : "", s ? strlen(s) : 0);
 }
 
-void *live_grow(void *p, size_t *cap, size_t need, size_t elem)
+void *live_target_grow(void *p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return p;

@@ -1,4 +1,5 @@
-/* `hubsim run SCENARIO`: play a scenario in virtual time against the in-process hub and report. */
+/* `hubsim run SCENARIO`: play a scenario in virtual time against the in-process hub, or in wall time against a real hub (--target), and report. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,13 @@
 #include "sim/fleet/fleet_metrics.h"
 #include "sim/fleet/play.h"
 #include "sim/fleet/scenario.h"
+#include "live/live_play.h"
+#include "transports/tr_device.h"
 
-enum { OPT_SEED, OPT_OUT, OPT_JSON, OPT_HTML, OPT_JUNIT, OPT_TRACE, OPT_SHARD, OPT_QUIET, OPT_BREAK };
+enum {
+    OPT_SEED, OPT_OUT, OPT_JSON, OPT_HTML, OPT_JUNIT, OPT_TRACE, OPT_SHARD, OPT_QUIET, OPT_BREAK,
+    OPT_TARGET, OPT_CA, OPT_PROTOCOL, OPT_TIME_SCALE, OPT_YES, OPT_DEVICE_LIST, OPT_PREFIX
+};
 static const cli_opt_t run_options[] = {
     { "seed", 's', "N", "override the scenario's seed" },
     { "out", 'o', "DIR", "write report.json, report.html and junit.xml into DIR" },
@@ -22,6 +28,13 @@ static const cli_opt_t run_options[] = {
     { "shard", 0, "K/N", "play only slice K (0-based) of N of the fleet; merge with `hubsim merge`" },
     { "quiet", 'q', NULL, "no progress line and no summary table" },
     { "break", 0, "RULE-ID", "arm a hub fault switch before the run (see hubsim rules)" },
+    { "target", 0, "CS", "play in wall time against the hub of this service connection string (docs/run-live.md)" },
+    { "ca", 0, "FILE", "live: trust the CAs in this PEM file (default: the string's CaFile=, else the system store)" },
+    { "protocol", 0, "mqtt|amqp|https", "live: every device uses this protocol (default: each group's)" },
+    { "time-scale", 0, "X", "live: virtual seconds per wall second (default 1; 10 plays 60 s in 6 s)" },
+    { "yes", 'y', NULL, "live: go ahead on a hub that is not hubsim serve (registers devices, sends messages)" },
+    { "device-list", 0, "FILE", "live: pre-provisioned devices, one 'deviceId;base64key' per line, taken in order" },
+    { "prefix", 0, "P", "live: device id prefix of the registered devices (default hsXXXXXX-, random per run)" },
     { 0 },
 };
 
@@ -35,6 +48,10 @@ typedef struct {
     int quiet;
     const char *breaks[16];
     int nbreaks;
+    const char *target, *ca, *device_list, *prefix;
+    int protocol; /* -1: the groups' */
+    double time_scale;
+    int yes;
 } run_args_t;
 
 static int parse_args(const hs_command_t *cmd, int argc, char **argv, run_args_t *a)
@@ -43,6 +60,8 @@ static int parse_args(const hs_command_t *cmd, int argc, char **argv, run_args_t
     const char *v;
     memset(a, 0, sizeof *a);
     a->shard_n = 1;
+    a->protocol = -1;
+    a->time_scale = 1.0;
     cli_iter_init(&it, cmd, argc, argv);
     for (int o; (o = cli_next(&it, &v)) != CLI_END;) {
         switch (o) {
@@ -73,10 +92,48 @@ static int parse_args(const hs_command_t *cmd, int argc, char **argv, run_args_t
                 return cli_usage_error(cmd, "at most 16 --break switches");
             a->breaks[a->nbreaks++] = v;
             break;
+        case OPT_TARGET: a->target = v; break;
+        case OPT_CA: a->ca = v; break;
+        case OPT_DEVICE_LIST: a->device_list = v; break;
+        case OPT_PREFIX:
+            if (!*v || strlen(v) > 40)
+                return cli_usage_error(cmd, "--prefix takes 1 to 40 characters, not '%s'", v);
+            a->prefix = v;
+            break;
+        case OPT_YES: a->yes = 1; break;
+        case OPT_PROTOCOL:
+            if (!strcmp(v, "mqtt"))
+                a->protocol = TR_DEV_MQTT;
+            else if (!strcmp(v, "amqp"))
+                a->protocol = TR_DEV_AMQP;
+            else if (!strcmp(v, "https"))
+                a->protocol = TR_DEV_HTTPS;
+            else
+                return cli_usage_error(cmd, "--protocol takes mqtt, amqp or https, not '%s'", v);
+            break;
+        case OPT_TIME_SCALE: {
+            char *end;
+            a->time_scale = strtod(v, &end);
+            if (end == v || *end || !(a->time_scale > 0) || a->time_scale > 1e6)
+                return cli_usage_error(cmd, "--time-scale takes a number > 0 (at most 1e6), not '%s'", v);
+            break;
+        }
         }
     }
     if (!a->path)
         return cli_usage_error(cmd, "needs a scenario file");
+    if (a->target && !strcmp(a->target, "inproc"))
+        a->target = NULL;
+    if (a->target) {
+        if (a->shard_n != 1)
+            return cli_usage_error(cmd, "--shard is for virtual runs; a live run plays the whole fleet");
+        if (a->nbreaks)
+            return cli_usage_error(cmd, "--break arms the in-process hub; for hubsim serve use serve --break");
+        if (a->trace)
+            return cli_usage_error(cmd, "--trace is for virtual runs (a live run has no reproducible trace)");
+    } else if (a->ca || a->protocol >= 0 || a->time_scale != 1.0 || a->yes || a->device_list || a->prefix) {
+        return cli_usage_error(cmd, "--ca, --protocol, --time-scale, --yes, --device-list and --prefix need --target");
+    }
     return HS_EXIT_OK;
 }
 
@@ -135,6 +192,119 @@ static void show_progress(void *ctx, sim_time_t t, sim_time_t duration, uint64_t
     pr->last = now;
 }
 
+/* The signal that asked a live run to stop (a handler can only set a flag). */
+static volatile sig_atomic_t live_stop;
+
+static void on_stop_signal(int sig)
+{
+    live_stop = sig;
+}
+
+static void print_wallclock(const live_outcome_t *lo)
+{
+    printf("\nwall clock (live: not deterministic)\n");
+    printf("%-34s %14.3fs\n", "wall time", lo->wall_s);
+    printf("%-34s %14.3fms\n", "timer late p50", (double)lo->jitter_p50_ns / 1e6);
+    printf("%-34s %14.3fms\n", "timer late p99", (double)lo->jitter_p99_ns / 1e6);
+    printf("%-34s %14.3fms\n", "timer late max", (double)lo->jitter_max_ns / 1e6);
+    printf("%-34s %16zu\n", "identities", lo->identities);
+    printf("%-34s %16zu\n", "deleted at the end", lo->deleted);
+    if (lo->identities)
+        printf("%-34s %16zu\n", "client bytes per device", lo->client_bytes / lo->identities);
+}
+
+static void print_causes(const live_outcome_t *lo)
+{
+    if (lo->ncauses)
+        printf("\nfirst cause of each failure counter\n");
+    for (size_t i = 0; i < lo->ncauses; i++)
+        printf("  %s\n", lo->causes[i]);
+}
+
+static int run_live(const hs_command_t *cmd, const run_args_t *a, scenario_t *s)
+{
+    char dur[32];
+    sim_duration_format(s->duration, dur, sizeof dur);
+    printf("seed=%llu scenario=%s (%s) devices=%llu duration=%s target=live time-scale=%g "
+           "(wall clock: not deterministic, no trace hash)\n",
+           (unsigned long long)s->seed, s->name ? s->name : "?", a->path,
+           (unsigned long long)scenario_device_count(s), dur, a->time_scale);
+    fflush(stdout);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    live_stop = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    progress_t pr = { run_mono_s(), 0, !a->quiet && isatty(STDERR_FILENO) };
+    live_play_options_t lo = {
+        .port = { .connstr = a->target, .ca_file = a->ca, .protocol = a->protocol, .prefix = a->prefix,
+                  .device_list = a->device_list },
+        .time_scale = a->time_scale,
+        .yes = a->yes,
+        .stop = &live_stop,
+        .info = a->quiet ? NULL : stdout,
+        .progress = show_progress,
+        .progress_ctx = &pr,
+    };
+    int64_t wall_start = run_wall_ms();
+    live_outcome_t out;
+    live_status_t st = live_play_scenario(s, &lo, &out);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (pr.enabled)
+        fputc('\n', stderr);
+    int rc;
+    switch (st) {
+    case LIVE_REFUSED:
+        fprintf(stderr, "hubsim run: %s\n", out.play.why);
+        rc = HS_EXIT_USAGE;
+        goto out;
+    case LIVE_BAD_INPUT:
+        fprintf(stderr, "hubsim run: %s\n", out.play.why);
+        rc = HS_EXIT_USAGE;
+        goto out;
+    case LIVE_TARGET_FAILED:
+        fprintf(stderr, "hubsim run: %s\n", out.play.why);
+        if (!a->quiet)
+            print_causes(&out);
+        if (out.registered)
+            fprintf(stderr, "hubsim run: %zu of %zu registered identities deleted again\n", out.deleted,
+                    out.registered);
+        rc = HS_EXIT_HARNESS;
+        goto out;
+    case LIVE_OK:
+        break;
+    }
+    report_result_set_wallclock(out.play.result, wall_start, run_wall_ms());
+    if (!a->quiet) {
+        fleet_metrics_t *m = fleet_metrics_new(out.play.result, NULL, out.play.conserved);
+        if (m)
+            print_summary(out.play.result, m);
+        fleet_metrics_free(m);
+        print_wallclock(&out);
+        print_causes(&out);
+    }
+    rc = run_write_reports(cmd->name, out.play.result, &a->reports);
+    if (rc == HS_EXIT_OK && out.play.failed)
+        rc = report_result_exit_code(out.play.result) == HS_EXIT_HARNESS ? HS_EXIT_HARNESS : HS_EXIT_CHECK;
+    if (!out.play.conserved)
+        fprintf(stderr, "hubsim run: the hub's conservation check failed: %s\n", out.play.why);
+    if (out.cleanup_why[0])
+        fprintf(stderr, "hubsim run: cleanup incomplete: %s\n", out.cleanup_why);
+    if (out.stopped_by) {
+        fprintf(stderr, "hubsim run: stopped by signal %d after %.1fs; reports written, %zu identities deleted\n",
+                out.stopped_by, out.wall_s, out.deleted);
+        if (rc == HS_EXIT_OK || rc == HS_EXIT_CHECK)
+            rc = 128 + out.stopped_by;
+    }
+    printf("trace-hash=none (live run: wall clock, not reproducible)\n");
+out:
+    report_result_free(out.play.result);
+    return rc;
+}
+
 static int run_run(const hs_command_t *cmd, int argc, char **argv)
 {
     run_args_t a;
@@ -156,6 +326,11 @@ static int run_run(const hs_command_t *cmd, int argc, char **argv)
     json_diag_list_free(diags);
     if (a.seed_set)
         s.seed = a.seed;
+    if (a.target) {
+        rc = run_live(cmd, &a, &s);
+        scenario_free(&s);
+        return rc;
+    }
 
     char dur[32];
     sim_duration_format(s.duration, dur, sizeof dur);
@@ -215,8 +390,10 @@ out:
 
 const hs_command_t hs_cmd_run = {
     .name = "run",
-    .summary = "play a scenario in virtual time against the in-process hub",
-    .usage = "SCENARIO [--seed N] [--out DIR] [--trace FILE] [--shard K/N] [--quiet]",
+    .summary = "play a scenario in virtual time against the in-process hub, or in wall time against a real hub",
+    .usage = "SCENARIO [--seed N] [--out DIR] [--trace FILE] [--shard K/N] [--quiet]\n"
+             "       SCENARIO --target CONNECTION-STRING [--ca FILE] [--protocol mqtt|amqp|https] [--time-scale X]\n"
+             "                [--yes] [--device-list FILE] [--prefix P] [--out DIR] [--quiet]",
     .description =
         "Loads the scenario (every error is listed with file:line:column before anything\n"
         "runs), registers its fleet with an in-process hub built from the scenario's hub\n"
@@ -226,7 +403,20 @@ const hs_command_t hs_cmd_run = {
         "on a terminal.  Each expectation of the scenario becomes a test case in the reports,\n"
         "and the hub's conservation check (every accepted message accounted for) is one more.\n"
         "Exit 0: all expectations hold; 1: one failed or conservation failed; 2: bad\n"
-        "scenario or flags; 3: a harness failure (reports could not be written).",
+        "scenario or flags; 3: a harness failure (reports could not be written).\n"
+        "\n"
+        "With --target (docs/run-live.md) the same scenario plays in WALL time against the\n"
+        "hub of a service connection string (hubsim serve, or any hub with the IoT Hub\n"
+        "protocols): devices connect over MQTT/AMQP/HTTPS, the service actors use REST and\n"
+        "AMQP, hub faults go through hubsim serve's admin API (AdminPort=) or are counted\n"
+        "as skipped.  Devices are registered with a run prefix and deleted at the end, also\n"
+        "after SIGINT/SIGTERM (the run stops, reports are written, exit 128+signal), or\n"
+        "taken from --device-list.  On a hub that is not hubsim serve the run first says how\n"
+        "many devices and messages it would create and needs --yes.  Live runs are not\n"
+        "deterministic: no trace hash; the reports add a wall-clock section (how late timers\n"
+        "fired: p50/p99/max) and the first cause of each failure counter.  Exit 3: the\n"
+        "target is unreachable, TLS failed, the credentials were refused or registration\n"
+        "failed (the cause is printed).",
     .options = run_options,
     .run = run_run,
 };

@@ -273,6 +273,8 @@ static void on_defer(evutil_socket_t fd, short what, void *arg)
         tr_device_result_t r = tr_dev_fail(n.code, n.status, n.why);
         if (n.kind == TR_OP_CONNECT && n.code != 0)
             tr_dev_ended(d, r);
+        else if (n.kind == TR_OP_CONNECT)
+            tr_dev_connected(d);
         else
             tr_dev_emit(d, (tr_op_kind_t)n.kind, n.tag, n.version, r);
     }

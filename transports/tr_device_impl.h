@@ -23,6 +23,12 @@ typedef struct {
     size_t (*footprint)(const tr_device_t *d);
 } tr_dev_ops_t;
 
+/* What one client TLS connection holds beyond our own records: the SSL
+ * object with its session, the bufferevent and OpenSSL's record buffers
+ * while they are in use (tr_tls releases them when idle).  An estimate,
+ * checked against heap growth per connection in test_tr_device_mqtt. */
+#define TR_DEV_TLS_ESTIMATE 6144
+
 extern const tr_dev_ops_t tr_dev_mqtt_ops, tr_dev_amqp_ops, tr_dev_https_ops;
 
 typedef enum { TR_OP_CONNECT = 1, TR_OP_SUBSCRIBE, TR_OP_SEND, TR_OP_SETTLE, TR_OP_REPORT } tr_op_kind_t;

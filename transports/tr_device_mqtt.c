@@ -546,7 +546,7 @@ static size_t mq_footprint(const tr_device_t *d)
 {
     const mq_t *m = mq(d);
     return sizeof *m + event_get_struct_event_size() + tr_stream_footprint(m->s) + mqtt_decoder_pending(m->dec) +
-           64 /* decoder record */;
+           64 /* decoder record */ + (m->s ? TR_DEV_TLS_ESTIMATE : 0);
 }
 
 const tr_dev_ops_t tr_dev_mqtt_ops = {

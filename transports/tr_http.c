@@ -20,7 +20,21 @@ struct tr_http_req {
     bool chunked;
     bool done;
     tr_http_response_t resp;
+    void (*on_done)(void *ctx, tr_http_req_t *r);
+    void *on_done_ctx;
 };
+
+static void notify_done(tr_http_req_t *r)
+{
+    if (r->on_done)
+        r->on_done(r->on_done_ctx, r);
+}
+
+void tr_http_on_done(tr_http_req_t *r, void (*fn)(void *ctx, tr_http_req_t *r), void *ctx)
+{
+    r->on_done = fn;
+    r->on_done_ctx = ctx;
+}
 
 static char *dup_n(const char *s, size_t n)
 {
@@ -40,6 +54,7 @@ static void fail(tr_http_req_t *r, const char *why)
     r->resp.failed = true;
     r->resp.status = 0;
     snprintf(r->resp.why, sizeof r->resp.why, "%s", why);
+    notify_done(r);
 }
 
 const char *tr_http_header(const tr_http_response_t *r, const char *name)
@@ -96,6 +111,7 @@ static void finish(tr_http_req_t *r, const char *body, size_t n)
     r->resp.body = dup_n(body ? body : "", body ? n : 0);
     r->resp.body_len = body ? n : 0;
     r->done = true;
+    notify_done(r);
 }
 
 /* Decode a chunked body from r->in[body_start..); false while incomplete. */

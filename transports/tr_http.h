@@ -53,6 +53,10 @@ typedef struct {
 
 hs_err_t tr_http_start(const tr_http_target_t *to, const tr_http_request_t *rq, tr_http_req_t **out,
                        char *why, size_t cap);
+/* Call fn(ctx, r) once when r is answered or failed (from inside a pump of
+ * the loop, within the connection's own callback: fn must not free r; it
+ * may note it for a later turn).  Set right after tr_http_start. */
+void tr_http_on_done(tr_http_req_t *r, void (*fn)(void *ctx, tr_http_req_t *r), void *ctx);
 /* Answered or failed. */
 bool tr_http_done(const tr_http_req_t *r);
 const tr_http_response_t *tr_http_result(const tr_http_req_t *r);

@@ -37,6 +37,9 @@ hs_err_t tr_tls_new(const tr_tls_opts_t *o, tr_tls_t **out, char *why, size_t ca
     }
     SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+    /* thousands of idle device connections share one context: free the
+     * record buffers while a connection has nothing in flight */
+    SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
     /* hubs close without close_notify: that is an end of stream, not an error */
     SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);

@@ -52,9 +52,11 @@ static void conn_emit(hub_t *hub, const char *kind, uint32_t rec, const char *re
 }
 
 /* Free a slot; the identity forgets it when it was its live connection. */
-static void slot_release(hub_t *hub, uint32_t slot)
+static void slot_release(hub_t *hub, uint32_t slot, bool dropped)
 {
     hub_conn_slot_t *s = &hub->conns[slot];
+    if (hub->gw)
+        hub_gw_slot_released(hub, slot, dropped);
     if (s->rec != HUB_NONE && hub->recs[s->rec].conn == slot + 1)
         hub->recs[s->rec].conn = 0;
     s->rec = HUB_NONE;
@@ -75,10 +77,15 @@ void hub_conn_drop_rec(hub_t *hub, uint32_t rec, hub_err_t err, const char *reas
     hub_conn_t handle = hub_conn_handle(hub, slot);
     const hub_sink_ops_t *ops = hub->conns[slot].ops;
     void *ctx = hub->conns[slot].ctx;
-    slot_release(hub, slot);
+    hub_conn_t *leaves = NULL;
+    size_t nleaves = hub->gw ? hub_gw_take_leaves(hub, slot, &leaves) : 0;
+    slot_release(hub, slot, true);
     hub_ledger_add(&hub->ledger, counter, 1);
     conn_emit(hub, "hub.drop", rec, reason);
     hub_event_connection(hub, rec, false);
+    /* A gateway's leaves go offline with it, before its own sink hears. */
+    if (nleaves)
+        hub_gw_drop_leaves(hub, leaves, nleaves);
     /* Tell the sink last: it may reconnect from inside the callback. */
     if (ops && ops->disconnected)
         ops->disconnected(ctx, handle, err, reason);
@@ -163,6 +170,13 @@ hub_err_t hub_device_connect(hub_t *hub, const hub_connect_params_t *p, const hu
     if (e)
         return connect_fail(hub, p->device_id, e);
 
+    return hub_conn_open(hub, rec, p->protocol, x509, ops, sink_ctx, out);
+}
+
+hub_err_t hub_conn_open(hub_t *hub, uint32_t rec, hub_protocol_t protocol, bool x509,
+                        const hub_sink_ops_t *ops, void *sink_ctx, hub_conn_t *out)
+{
+    hub_err_t e;
     /* A second connection for the same identity drops the first. */
     if (hub->recs[rec].conn && !hub_faults_on(&hub->faults, HUB_FAULT_CONN_SECOND_DROPS_FIRST))
         hub_conn_drop_rec(hub, rec, HUB_ECONNECTION_REPLACED, "second connection for the identity",
@@ -174,13 +188,13 @@ hub_err_t hub_device_connect(hub_t *hub, const hub_connect_params_t *p, const hu
     s->rec = rec;
     s->gen++;
     s->subs = 0;
-    s->protocol = (uint8_t)p->protocol;
+    s->protocol = (uint8_t)protocol;
     s->auth_x509 = x509;
     s->ops = ops;
     s->ctx = sink_ctx;
     hub->recs[rec].conn = slot + 1;
     hub_ledger_add(&hub->ledger, HUB_L_CONN_OPENED, 1);
-    conn_emit(hub, "hub.connect", rec, proto_names[p->protocol]);
+    conn_emit(hub, "hub.connect", rec, proto_names[protocol]);
     *out = hub_conn_handle(hub, slot);
     hub_event_connection(hub, rec, true);
     return HUB_EOK;
@@ -191,11 +205,15 @@ hub_err_t hub_device_disconnect(hub_t *hub, hub_conn_t conn)
     hub_conn_slot_t *s = hub_conn_get(hub, conn);
     if (!s)
         return HUB_EUNAUTHORIZED_ACCESS;
-    uint32_t rec = s->rec;
-    slot_release(hub, (uint32_t)(s - hub->conns));
+    uint32_t rec = s->rec, slot = (uint32_t)(s - hub->conns);
+    hub_conn_t *leaves = NULL;
+    size_t nleaves = hub->gw ? hub_gw_take_leaves(hub, slot, &leaves) : 0;
+    slot_release(hub, slot, false);
     hub_ledger_add(&hub->ledger, HUB_L_CONN_CLOSED, 1);
     conn_emit(hub, "hub.disconnect", rec, "device");
     hub_event_connection(hub, rec, false);
+    if (nleaves)
+        hub_gw_drop_leaves(hub, leaves, nleaves);
     return HUB_EOK;
 }
 

@@ -8,6 +8,24 @@ static const hub_fault_info_t hub_fault_rows[] = {
 #undef HUB_FAULT_ROW
 };
 
+static const hub_fault_info_t hub_fault_staged_rows[] = {
+#define HUB_FAULT_ROW(e, name, rule, desc) { name, rule, desc },
+    HUB_FAULT_STAGED_MAP(HUB_FAULT_ROW)
+#undef HUB_FAULT_ROW
+};
+
+#define STAGED_N (sizeof hub_fault_staged_rows / sizeof hub_fault_staged_rows[0])
+
+const hub_fault_info_t *hub_fault_staged_info(size_t i)
+{
+    return i < STAGED_N ? &hub_fault_staged_rows[i] : NULL;
+}
+
+size_t hub_fault_staged_count(void)
+{
+    return STAGED_N;
+}
+
 const hub_fault_info_t *hub_fault_info(hub_fault_t f)
 {
     if ((unsigned)f >= (unsigned)HUB_FAULT__COUNT)
@@ -25,6 +43,12 @@ hs_err_t hub_fault_lookup(const char *name, hub_fault_t *out)
             return HS_EOK;
         }
     }
+    for (size_t i = 0; i < STAGED_N; i++) {
+        if (strcmp(hub_fault_staged_rows[i].name, name) == 0) {
+            *out = (hub_fault_t)((size_t)HUB_FAULT__COUNT + i);
+            return HS_EOK;
+        }
+    }
     return HS_ENOTFOUND;
 }
 
@@ -35,7 +59,7 @@ void hub_faults_clear(hub_faults_t *fs)
 
 void hub_faults_arm(hub_faults_t *fs, hub_fault_t f)
 {
-    if ((unsigned)f < (unsigned)HUB_FAULT__COUNT)
+    if ((unsigned)f < (unsigned)HUB_FAULT__ALL)
         fs->bits[(unsigned)f / 64] |= (uint64_t)1 << ((unsigned)f % 64);
 }
 

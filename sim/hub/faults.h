@@ -192,11 +192,44 @@
     X(LEDGER_LOSE_ONE, "LEDGER-LOSE-ONE", "HUB-CONSERVATION",                                      \
       "one accepted device-to-cloud message is silently lost (proves the conservation check)")
 
+/* Staged switches: armed by name like the others (hub_break), but not yet
+ * in the kill matrix because the catalogue has no entries for their rules
+ * yet (issue 10: field gateways and identity import/export; the rule texts
+ * are in docs/gateways.md).  When the catalogue and the conformance cases
+ * land, move each row into HUB_FAULT_MAP (one line each) and the kill matrix,
+ * test_catalogue and test_hub_faults pick them up. */
+#define HUB_FAULT_STAGED_MAP(X)                                                                   \
+    X(GATEWAY_LEAF_OFFLINE, "GATEWAY-LEAF-OFFLINE", "GATEWAY-LEAF-OFFLINE",                        \
+      "leaf sub-connections stay online when their gateway's connection goes away")                \
+    X(GATEWAY_SCOPE, "GATEWAY-SCOPE", "GATEWAY-SCOPE",                                             \
+      "a leaf whose deviceScope does not name the gateway is accepted on its connection")          \
+    X(GATEWAY_EDGE_ONLY, "GATEWAY-EDGE-ONLY", "GATEWAY-EDGE-ONLY",                                 \
+      "a device that is not an IoT Edge device can carry leaf sub-connections")                    \
+    X(GATEWAY_C2D_QUEUE, "GATEWAY-LEAF-C2D-QUEUE", "GATEWAY-LEAF-C2D-QUEUE",                       \
+      "C2D messages queued for a leaf are purged when its gateway goes offline")                   \
+    X(GATEWAY_SCOPE_REGISTRY, "GATEWAY-SCOPE-REGISTRY", "GATEWAY-SCOPE-REGISTRY",                  \
+      "a device can name a parent that is not an IoT Edge device")                                \
+    X(IDENTITY_EXPORT_ALL, "IDENTITY-EXPORT-ROUNDTRIP", "IDENTITY-EXPORT-ROUNDTRIP",               \
+      "export omits the last identity of the registry")                                           \
+    X(IDENTITY_EXPORT_KEYS, "IDENTITY-EXPORT-EXCLUDE-KEYS", "IDENTITY-EXPORT-EXCLUDE-KEYS",        \
+      "excludeKeysInExport is ignored: keys are exported")                                         \
+    X(IDENTITY_IMPORT_ATOMIC, "IDENTITY-IMPORT-MALFORMED", "IDENTITY-IMPORT-MALFORMED",            \
+      "an import applies the lines before a malformed one instead of failing the whole job")       \
+    X(IDENTITY_IMPORT_DUPLICATE, "IDENTITY-IMPORT-DUPLICATE", "IDENTITY-IMPORT-DUPLICATE",         \
+      "an import file naming an identity twice is applied (the last line wins)")                   \
+    X(IDENTITY_IMPORT_MODE, "IDENTITY-IMPORT-MODE", "IDENTITY-IMPORT-MODE",                        \
+      "importMode create overwrites an existing identity instead of logging an error")
+
 typedef enum {
 #define HUB_FAULT_ENUM(e, name, rule, desc) HUB_FAULT_##e,
     HUB_FAULT_MAP(HUB_FAULT_ENUM)
 #undef HUB_FAULT_ENUM
-    HUB_FAULT__COUNT
+    HUB_FAULT__COUNT,
+    HUB_FAULT__STAGED_BEFORE = HUB_FAULT__COUNT - 1,
+#define HUB_FAULT_ENUM(e, name, rule, desc) HUB_FAULT_##e,
+    HUB_FAULT_STAGED_MAP(HUB_FAULT_ENUM)
+#undef HUB_FAULT_ENUM
+    HUB_FAULT__ALL /* HUB_FAULT__COUNT ..: the staged switches */
 } hub_fault_t;
 
 typedef struct {
@@ -209,19 +242,24 @@ typedef struct {
  * hub's facility files and the message/C2D/twin modules test it on hot paths;
  * treat the bits as private and use the functions below. */
 typedef struct {
-    uint64_t bits[(HUB_FAULT__COUNT + 63) / 64];
+    uint64_t bits[(HUB_FAULT__ALL + 63) / 64];
 } hub_faults_t;
 
-/* NULL when out of range. */
+/* NULL when out of range (the staged switches are out of this range). */
 const hub_fault_info_t *hub_fault_info(hub_fault_t f);
-/* Exact (case-sensitive) switch name; HS_ENOTFOUND for an unknown name. */
+/* The staged switches: i = 0 .. hub_fault_staged_count() - 1 (enum value
+ * HUB_FAULT__COUNT + i); NULL past the end. */
+const hub_fault_info_t *hub_fault_staged_info(size_t i);
+size_t hub_fault_staged_count(void);
+/* Exact (case-sensitive) switch name, staged ones included; HS_ENOTFOUND
+ * for an unknown name. */
 hs_err_t hub_fault_lookup(const char *name, hub_fault_t *out);
 
 void hub_faults_clear(hub_faults_t *fs);
 void hub_faults_arm(hub_faults_t *fs, hub_fault_t f);
 static inline bool hub_faults_on(const hub_faults_t *fs, hub_fault_t f)
 {
-    return fs && (unsigned)f < (unsigned)HUB_FAULT__COUNT &&
+    return fs && (unsigned)f < (unsigned)HUB_FAULT__ALL &&
            ((fs->bits[(unsigned)f / 64] >> ((unsigned)f % 64)) & 1u) != 0;
 }
 /* True when any switch is armed. */

@@ -242,7 +242,8 @@ hs_err_t hub_new(sim_kernel_t *k, const hub_config_t *cfg, hub_t **out, char *wh
     throttle_setup(hub);
     if ((e = hub_registry_init(hub)) != HS_EOK || (e = hub_methods_init(hub)) != HS_EOK ||
         (e = c2d_setup(hub, why, cap)) != HS_EOK || (e = routes_setup(hub, why, cap)) != HS_EOK ||
-        (e = hub_registry_provision(hub, &hub->cfg, why, cap)) != HS_EOK) {
+        (e = hub_registry_provision(hub, &hub->cfg, why, cap)) != HS_EOK ||
+        (e = hub_gw_provision(hub, &hub->cfg, why, cap)) != HS_EOK) {
         hub_free(hub);
         return e;
     }
@@ -256,6 +257,8 @@ void hub_free(hub_t *hub)
         return;
     hub_methods_release(hub);
     hub_uploads_free(hub->uploads);
+    hub_io_free(hub);
+    hub_gw_free(hub);
     hub_c2d_free(hub->c2d);
     for (uint32_t i = 0; i < hub->ntwins; i++)
         hub_twin_free(hub->twins[i]);
@@ -525,6 +528,8 @@ hs_err_t hub_check(const hub_t *hub, char *why, size_t cap)
         return HS_EINVAL;
     hs_err_t e = hub_ledger_check(&hub->ledger, hub->in_progress, why, cap);
     if (e)
+        return e;
+    if ((e = hub_gw_check(hub, why, cap)) != HS_EOK)
         return e;
     return hub_c2d_check(hub->c2d, why, cap);
 }

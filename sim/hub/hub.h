@@ -69,10 +69,18 @@ typedef struct {
     const char *secondary_key;       /* base64; NULL = derived from the seed */
     const char *primary_thumbprint;  /* hex; required when x509 */
     const char *secondary_thumbprint;
+    /* Field gateways (docs/gateways.md; devices only).  Create: iot_edge as
+     * given.  Update: the flag changes only when has_iot_edge.  parent_id:
+     * the leaf's gateway (an IoT Edge device: its deviceScope becomes the
+     * gateway's scope); NULL = none on create, keep on update; "" = none. */
+    bool has_iot_edge;
+    bool iot_edge;                   /* capabilities.iotEdge */
+    const char *parent_id;
 } hub_identity_spec_t;
 
 #define HUB_ETAG_CAP 24
 #define HUB_GENERATION_ID_CAP 24
+#define HUB_SCOPE_CAP (HUB_CONFIG_ID_MAX + 48)
 
 typedef struct {
     uint32_t device_no;
@@ -87,9 +95,14 @@ typedef struct {
     char secondary_key[HUB_CONFIG_KEY_MAX + 1];
     char primary_thumbprint[HUB_CONFIG_THUMBPRINT_MAX + 1];
     char secondary_thumbprint[HUB_CONFIG_THUMBPRINT_MAX + 1];
+    bool iot_edge;                             /* capabilities.iotEdge */
+    char parent_id[HUB_CONFIG_ID_MAX + 1];     /* the gateway device, "" = none */
+    char device_scope[HUB_SCOPE_CAP];          /* "ms-azure-iot-edge://{id}-{generationId}", "" = none */
+    char parent_scope[HUB_SCOPE_CAP];          /* parentScopes[0], "" = none */
 } hub_identity_t;
 
-/* Create: ARGUMENT_INVALID (id rule: <= 128 chars of the allowed set; bad key
+/* Create: ARGUMENT_INVALID (parent_id not an IoT Edge device, a module, the
+ * identity itself; id rule: <= 128 chars of the allowed set; bad key
  * or thumbprint), DEVICE_ALREADY_EXISTS / MODULE_ALREADY_EXISTS,
  * DEVICE_NOT_FOUND (module of an unknown device).  out may be NULL. */
 hub_err_t hub_identity_create(hub_t *hub, const hub_identity_spec_t *spec, hub_identity_t *out);
@@ -394,5 +407,76 @@ void hub_set_file_notification_sink(hub_t *hub,
                                     void (*fn)(void *ctx, const hub_file_notification_t *n),
                                     void *ctx);
 void hub_upload_stats(const hub_t *hub, hub_upload_stats_t *out);
+
+
+/* ---- field gateways (sim/hub/gateways.c; docs/gateways.md) ---------------- */
+
+/* A leaf device's sub-connection over its gateway's connection.  gateway
+ * is a live connection of an IoT Edge device (capabilities.iotEdge) or of
+ * one of its modules (edgeHub is the module $edgeHub).  leaf names the
+ * leaf identity (a device, or a module of a device) whose device's scope
+ * (parent) must name the gateway device.  leaf->sas_token is either the
+ * leaf's own token (sr = the leaf) or the gateway's token (sr = the
+ * gateway, "on behalf of"); gateways.leafAuth says which are accepted.
+ * leaf->protocol is ignored (the gateway's connection's protocol is used).
+ *
+ * The sub-connection is the leaf's live connection: methods, C2D, twins
+ * and D2C work on it as on any connection (a second connection for the
+ * leaf drops it as usual).  When the gateway's connection goes away (it
+ * disconnects, is dropped, replaced, disabled, deleted), every leaf on it
+ * is dropped first with GATEWAY_OFFLINE reasons: the leaves are offline.
+ *
+ * UNAUTHORIZED_ACCESS (401002) with a counted reason: stale gateway handle
+ * (gateway.refused_gateway_gone), gateway not an IoT Edge device
+ * (gateway.refused_not_edge), leaf's scope does not name this gateway
+ * (gateway.refused_scope), a token kind the knob forbids
+ * (gateway.refused_auth_mode), and the usual auth.* reasons (unknown leaf,
+ * disabled, bad/expired token).  ARGUMENT_NULL. */
+hub_err_t hub_gateway_leaf_connect(hub_t *hub, hub_conn_t gateway, const hub_connect_params_t *leaf,
+                                   const hub_sink_ops_t *ops, void *sink_ctx, hub_conn_t *out);
+/* The gateway connection carrying conn when it is a leaf sub-connection, else 0. */
+hub_conn_t hub_gateway_of(const hub_t *hub, hub_conn_t conn);
+/* Live leaf sub-connections on a gateway connection. */
+size_t hub_gateway_leaf_count(const hub_t *hub, hub_conn_t gateway);
+/* The rec of the device whose deviceScope text is `scope`
+ * ("ms-azure-iot-edge://{id}-{generationId}"): fills device_id (cap
+ * HUB_CONFIG_ID_MAX + 1).  DEVICE_NOT_FOUND when no live IoT Edge device
+ * has that scope, ARGUMENT_INVALID when it does not parse. */
+hub_err_t hub_gateway_scope_device(hub_t *hub, const char *scope, char *device_id, size_t cap);
+
+/* ---- identity import/export (sim/hub/identity_io.c;
+ * docs/identity-import-export.md) ------------------------------------------- */
+
+#define HUB_IO_JOB_ID_CAP 40
+
+/* Create and run an import or export job from the POST /jobs/create body:
+ * {"type": "export"|"exportDevices"|"import"|"importDevices",
+ *  "outputBlobContainerUri": .., "inputBlobContainerUri": (import) ..,
+ *  "excludeKeysInExport": bool, "inputBlobName"/"outputBlobName"?}.
+ * A container URI is "file:///abs/dir" or any URI whose last path segment
+ * names a folder under jobs.importExportDir.  The job runs at once (in the
+ * calling instant); doc_out gets the job document (new reference) with
+ * status "completed" or "failed" and failureReason.  ARGUMENT_INVALID
+ * (why says what) for a body that is not a job request: the job is then not
+ * created. */
+hub_err_t hub_io_job_create(hub_t *hub, const json_t *body, json_t **doc_out, char *why, size_t cap);
+/* The job document (new reference); false when no such job. */
+bool hub_io_job_get(hub_t *hub, const char *job_id, json_t **doc_out);
+/* Job documents in creation order (new array). */
+json_t *hub_io_job_list(hub_t *hub);
+
+/* The two operations under the jobs, on a local folder.  Export writes
+ * {dir}/{blob} (blob NULL = "devices.txt"): one JSON line per identity in
+ * registration order.  Import reads {dir}/{blob} and applies it all or
+ * nothing (every line is checked first); per-device errors (create of an
+ * existing id, update of a missing one, etag mismatch) are written to
+ * {out_dir}/importErrors.log and counted, the rest applies.  why gets the
+ * failure reason ("devices.txt line 3: ...").  HS_EIO (folder or file),
+ * HS_EPARSE (malformed line), HS_EINVAL (duplicate id, bad field),
+ * HS_ENOMEM. */
+hs_err_t hub_identity_export(hub_t *hub, const char *dir, const char *blob, bool exclude_keys,
+                             size_t *n_out, char *why, size_t cap);
+hs_err_t hub_identity_import(hub_t *hub, const char *dir, const char *blob, const char *out_dir,
+                             size_t *n_applied, size_t *n_errors, char *why, size_t cap);
 
 #endif

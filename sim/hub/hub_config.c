@@ -795,6 +795,17 @@ static const field_t file_upload_fields[] = {
 };
 static const shape_t file_upload_shape = SHAPE(file_upload_fields);
 
+static const char *const leaf_auth_names[] = { "either", "leafToken", "gatewayToken", NULL };
+static const field_t gateways_fields[] = {
+    ENUMF(hub_config_gateways_t, "leafAuth", leaf_auth, leaf_auth_names),
+};
+static const shape_t gateways_shape = SHAPE(gateways_fields);
+
+static const field_t jobs_fields[] = {
+    STRF(hub_config_jobs_t, "importExportDir", import_export_dir, 0, check_printable, 0),
+};
+static const shape_t jobs_shape = SHAPE(jobs_fields);
+
 static const field_t twins_fields[] = {
     SCALAR(hub_config_twins_t, "tagsMaxSize", K_SIZE, tags_max_bytes, 1, 16 * MB),
     SCALAR(hub_config_twins_t, "desiredMaxSize", K_SIZE, desired_max_bytes, 1, 16 * MB),
@@ -921,6 +932,8 @@ static const field_t top_fields[] = {
     { .key = "amqp", .kind = K_OBJECT, .off = offsetof(hub_config_t, amqp), .child = &amqp_shape },
     { .key = "routeQuery", .kind = K_OBJECT, .off = offsetof(hub_config_t, route_query), .child = &route_query_shape },
     { .key = "fileUpload", .kind = K_OBJECT, .off = offsetof(hub_config_t, file_upload), .child = &file_upload_shape },
+    { .key = "gateways", .kind = K_OBJECT, .off = offsetof(hub_config_t, gateways), .child = &gateways_shape },
+    { .key = "jobs", .kind = K_OBJECT, .off = offsetof(hub_config_t, jobs), .child = &jobs_shape },
     { .key = "devices", .kind = K_ARRAY, .child = &device_shape, .handler = handle_devices },
     { .key = "routing", .kind = K_OPAQUE, .handler = handle_routing },
 };

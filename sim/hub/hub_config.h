@@ -155,6 +155,24 @@ typedef struct {
     sim_time_t notification_lock_duration;  /* 1 min [doc]; 5-300 s [doc] */
 } hub_config_file_upload_t;
 
+/* Field gateways (docs/gateways.md). */
+typedef enum {
+    HUB_LEAF_AUTH_EITHER = 0,   /* the leaf's own token or the gateway's [?] */
+    HUB_LEAF_AUTH_LEAF_TOKEN,   /* each leaf puts its own token [sdk: per-device CBS] */
+    HUB_LEAF_AUTH_GATEWAY_TOKEN /* the gateway's token on behalf of the leaf [edge] */
+} hub_config_leaf_auth_t;
+
+typedef struct {
+    hub_config_leaf_auth_t leaf_auth;       /* which token a leaf sub-connection takes: either [?] */
+} hub_config_gateways_t;
+
+#define HUB_CONFIG_PATH_MAX 1024
+
+/* Identity import/export jobs (docs/identity-import-export.md). */
+typedef struct {
+    char import_export_dir[HUB_CONFIG_PATH_MAX + 1]; /* folder holding the "blob containers": "" = only file:// URIs [our choice] */
+} hub_config_jobs_t;
+
 typedef enum { HUB_AUTH_SAS = 0, HUB_AUTH_X509 } hub_config_auth_kind_t;
 
 typedef struct {
@@ -197,6 +215,8 @@ typedef struct {
     hub_config_amqp_t amqp;
     hub_config_route_query_t route_query;
     hub_config_file_upload_t file_upload;
+    hub_config_gateways_t gateways;
+    hub_config_jobs_t jobs;
     hub_config_device_t *devices;           /* owned, n_devices entries, file order */
     size_t n_devices;
     json_t *routing;                        /* the file's "routing" object (one reference owned), NULL when absent;

@@ -148,6 +148,8 @@ struct hub {
     bool pad_when[7];
     bool lost_one_pad;                    /* LEDGER-LOSE-ONE already lost its message */
     struct hub_uploads *uploads;          /* file uploads (uploads.c), created on first use */
+    struct hub_gw *gw;                    /* field gateways (gateways.c), created on first use */
+    struct hub_io *io;                    /* identity import/export jobs (identity_io.c), on first use */
 };
 
 /* registry.c */
@@ -182,6 +184,38 @@ void hub_conn_release(hub_t *hub);
 void hub_conn_c2d_available(hub_t *hub, uint32_t rec);
 /* True when the identity is online for methods (connected and subscribed). */
 bool hub_conn_methods_online(const hub_t *hub, uint32_t rec);
+
+/* connections.c: open a live connection for an authenticated identity
+ * (a second connection drops the first), as hub_device_connect does after
+ * its checks. */
+hub_err_t hub_conn_open(hub_t *hub, uint32_t rec, hub_protocol_t protocol, bool x509,
+                        const hub_sink_ops_t *ops, void *sink_ctx, hub_conn_t *out);
+
+/* gateways.c: side tables of the field-gateway relation (NULL hub->gw =
+ * no gateway was ever set up: every hook is a no-op). */
+void hub_gw_free(hub_t *hub);
+/* Set a device's gateway fields from a spec (create: is_create).  The
+ * checks come first: ARGUMENT_INVALID without a change. */
+hub_err_t hub_gw_check_spec(hub_t *hub, uint32_t rec, const hub_identity_spec_t *spec,
+                            bool is_create);
+hs_err_t hub_gw_apply_spec(hub_t *hub, uint32_t rec, const hub_identity_spec_t *spec,
+                           bool is_create);
+void hub_gw_fill(const hub_t *hub, uint32_t rec, hub_identity_t *out);
+bool hub_gw_is_edge(const hub_t *hub, uint32_t rec);
+/* A connection slot is being released: a leaf leaves its gateway's list
+ * (counted as closed by the leaf, or dropped). */
+void hub_gw_slot_released(hub_t *hub, uint32_t slot, bool dropped);
+/* A gateway slot is going away: hand over its leaf handles (malloc'd,
+ * caller frees with hub_gw_drop_leaves).  0 when none. */
+size_t hub_gw_take_leaves(hub_t *hub, uint32_t slot, hub_conn_t **out);
+/* Drop the taken leaves (each still live one), then free the array. */
+void hub_gw_drop_leaves(hub_t *hub, hub_conn_t *leaves, size_t n);
+/* gateway.* conservation; HS_ESTATE with why. */
+hs_err_t hub_gw_check(const hub_t *hub, char *why, size_t cap);
+hs_err_t hub_gw_provision(hub_t *hub, const hub_config_t *cfg, char *why, size_t cap);
+
+/* identity_io.c */
+void hub_io_free(hub_t *hub);
 
 /* methods.c */
 hs_err_t hub_methods_init(hub_t *hub);

@@ -11,7 +11,10 @@
  * them.  Conservation (hub_ledger_check):
  *   d2c.accepted == d2c.delivered + d2c.dropped_no_route + d2c.dropped_endpoint
  *   method.accepted == method.ok + method.timeout + method.offline_after_wait
- *                      + method.aborted + (calls in progress)  */
+ *                      + method.aborted + (calls in progress)
+ * and (sim/hub/gateways.c, checked by hub_check):
+ *   gateway.leaf_opened == gateway.leaf_closed + gateway.leaf_dropped_gateway
+ *                          + gateway.leaf_dropped_other + (live leaf sub-connections)  */
 #define HUB_LEDGER_MAP(X)                                    \
     X(CONN_OPENED, "conn.opened")                            \
     X(CONN_CLOSED, "conn.closed")                            \
@@ -67,7 +70,21 @@
     X(THROTTLED_METHOD, "throttled.method")                  \
     X(THROTTLED_TWIN_READ, "throttled.twin_read")            \
     X(THROTTLED_TWIN_UPDATE, "throttled.twin_update")        \
-    X(THROTTLED_CONNECT, "throttled.connect")
+    X(THROTTLED_CONNECT, "throttled.connect")                \
+    X(CONN_DROPPED_GATEWAY, "conn.dropped_gateway")          \
+    X(GATEWAY_LEAF_OPENED, "gateway.leaf_opened")            \
+    X(GATEWAY_LEAF_CLOSED, "gateway.leaf_closed")            \
+    X(GATEWAY_LEAF_DROPPED_GATEWAY, "gateway.leaf_dropped_gateway") \
+    X(GATEWAY_LEAF_DROPPED_OTHER, "gateway.leaf_dropped_other") \
+    X(GATEWAY_REFUSED_SCOPE, "gateway.refused_scope")        \
+    X(GATEWAY_REFUSED_NOT_EDGE, "gateway.refused_not_edge")  \
+    X(GATEWAY_REFUSED_GATEWAY_GONE, "gateway.refused_gateway_gone") \
+    X(GATEWAY_REFUSED_AUTH_MODE, "gateway.refused_auth_mode") \
+    X(IO_JOBS_COMPLETED, "identity_io.jobs_completed")       \
+    X(IO_JOBS_FAILED, "identity_io.jobs_failed")             \
+    X(IO_EXPORTED, "identity_io.exported")                   \
+    X(IO_IMPORTED, "identity_io.imported")                   \
+    X(IO_IMPORT_ERRORS, "identity_io.import_errors")
 
 typedef enum {
 #define HUB_LEDGER_ENUM(e, name) HUB_L_##e,

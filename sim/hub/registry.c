@@ -290,6 +290,7 @@ static void fill_identity(const hub_t *hub, uint32_t idx, hub_identity_t *out)
     snprintf(out->primary_thumbprint, sizeof out->primary_thumbprint, "%s", hub_str(hub, r->tp1_off));
     snprintf(out->secondary_thumbprint, sizeof out->secondary_thumbprint, "%s",
              hub_str(hub, r->tp2_off));
+    hub_gw_fill(hub, idx, out);
 }
 
 static void registry_emit(hub_t *hub, const char *op, uint32_t idx, hub_err_t err)
@@ -347,6 +348,9 @@ hub_err_t hub_identity_create(hub_t *hub, const hub_identity_spec_t *spec, hub_i
         if (parent == HUB_NONE)
             return reject(hub, "create", HUB_EDEVICE_NOT_FOUND);
     }
+    if (hub_registry_find(hub, spec->device_id, mod) == HUB_NONE &&
+        (ce = hub_gw_check_spec(hub, HUB_NONE, spec, true)) != HUB_EOK)
+        return reject(hub, "create", ce);
     if (hub_registry_find(hub, spec->device_id, mod) != HUB_NONE)
         return reject(hub, "create",
                       hub_faults_on(&hub->faults, HUB_FAULT_REGISTRY_CRUD) ? HUB_EARGUMENT_INVALID
@@ -396,6 +400,8 @@ hub_err_t hub_identity_create(hub_t *hub, const hub_identity_spec_t *spec, hub_i
         return HUB_ESERVER_ERROR;
     }
     hub->live++;
+    if (hub_gw_apply_spec(hub, idx, spec, true) != HS_EOK)
+        return HUB_ESERVER_ERROR;
     hub_ledger_add(&hub->ledger, HUB_L_REGISTRY_CREATED, 1);
     registry_emit(hub, "create", idx, HUB_EOK);
     hub_event_lifecycle(hub, idx, true);
@@ -429,7 +435,7 @@ hub_err_t hub_identity_update(hub_t *hub, const hub_identity_spec_t *spec, const
         return reject(hub, "update", e);
     if (!etag_matches(hub, &hub->recs[idx], if_match))
         return reject(hub, "update", HUB_EPRECONDITION_FAILED);
-    if ((e = spec_check_creds(spec)) != HUB_EOK)
+    if ((e = spec_check_creds(spec)) != HUB_EOK || (e = hub_gw_check_spec(hub, idx, spec, false)))
         return reject(hub, "update", e);
     uint32_t pk = hub->recs[idx].pk_off, sk = hub->recs[idx].sk_off;
     uint32_t t1 = hub->recs[idx].tp1_off, t2 = hub->recs[idx].tp2_off;
@@ -448,6 +454,8 @@ hub_err_t hub_identity_update(hub_t *hub, const hub_identity_spec_t *spec, const
     r->x509 = spec->x509;
     bool was_enabled = r->enabled;
     r->enabled = !spec->disabled;
+    if (hub_gw_apply_spec(hub, idx, spec, false) != HS_EOK)
+        return HUB_ESERVER_ERROR;
     if (!hub_faults_on(&hub->faults, HUB_FAULT_REGISTRY_ETAG))
         r->etag_seq = ++hub->etag_counter;
     hub_ledger_add(&hub->ledger, HUB_L_REGISTRY_UPDATED, 1);

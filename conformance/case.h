@@ -48,6 +48,10 @@ extern const conf_case_t conf_cases_routing[];
 extern const conf_case_t conf_cases_access[]; /* auth, connections, registry, hub */
 extern const conf_case_t conf_cases_wire[];   /* MQTT and HTTPS wire rules (TARGET_CAP_WIRE) */
 extern const conf_case_t conf_cases_wire_amqp[]; /* AMQP wire rules (TARGET_CAP_WIRE) */
+extern const conf_case_t conf_cases_jobs[];      /* jobs over REST (TARGET_CAP_WIRE) */
+extern const conf_case_t conf_cases_uploads[];   /* file uploads over REST and AMQP (TARGET_CAP_WIRE) */
+extern const conf_case_t conf_cases_twinquery[]; /* POST /devices/query (TARGET_CAP_WIRE) */
+extern const conf_case_t conf_cases_eventhubs[]; /* the Event Hubs-compatible endpoint (TARGET_CAP_WIRE) */
 
 /* ---- what the runner sets up and reads back ------------------------------ */
 

@@ -1,6 +1,7 @@
-/* The table of every break switch the conformance suite arms: hub faults, MQTT, HTTPS and AMQP wire breaks with their rules, knob flips. */
+/* The table of every break switch the conformance suite arms: hub faults, MQTT, HTTPS and AMQP wire breaks with their rules, knob flips, harness mutants. */
 #include <string.h>
 
+#include "conformance/harness_mutants.h"
 #include "conformance/switches.h"
 #include "serve/amqp/amqp_breaks.h"
 #include "serve/http/http_api.h"
@@ -33,6 +34,16 @@ static const struct {
     { "CONN-UNKNOWN-TOPIC", "CONN-UNKNOWN-TOPIC",
       "MQTT sessions run with the unknown-topic knob at 'ignore' (the default is 'close')",
       CONFORM_KNOB_MQTT_UNKNOWN_TOPIC_IGNORE },
+    { "UPLOAD-CONCURRENT-LIMIT:11", "UPLOAD-CONCURRENT-LIMIT",
+      "fileUpload.maxConcurrentPerDevice is 11 (the documented limit is 10)", CONFORM_KNOB_UPLOAD_MAX_CONCURRENT_11 },
+    { "UPLOAD-SAS-EXPIRY:2h", "UPLOAD-SAS-EXPIRY", "fileUpload.sasTtl is 2 h (the documented default is 1 h)",
+      CONFORM_KNOB_UPLOAD_SAS_TTL_2H },
+    { "UPLOAD-NOTIFICATIONS-OFF:on", "UPLOAD-NOTIFICATIONS-OFF",
+      "file upload notifications are on although the hub config leaves them off", CONFORM_KNOB_UPLOAD_NOTIFY_ON },
+    { "UPLOAD-NOTIFICATION:off", "UPLOAD-NOTIFICATION",
+      "file upload notifications stay off although the hub config turns them on", CONFORM_KNOB_UPLOAD_NOTIFY_OFF },
+    { "EH-PARTITION-COUNT:5", "EH-PARTITION-COUNT",
+      "the events endpoint has 5 partitions (the catalogue default is 4)", CONFORM_KNOB_EH_PARTITIONS_5 },
 };
 
 #define N_KNOBS (sizeof knob_switches / sizeof knob_switches[0])
@@ -48,7 +59,7 @@ static const char *http_rule(const char *name)
 size_t conform_switch_count(void)
 {
     return (size_t)HUB_FAULT__COUNT + (size_t)MQTT_BREAK__COUNT + (size_t)HTTP_BREAK__COUNT +
-           (size_t)AMQP_BREAK__COUNT + N_KNOBS;
+           (size_t)AMQP_BREAK__COUNT + N_KNOBS + (size_t)HARNESS_MUTANT__COUNT;
 }
 
 bool conform_switch_at(size_t i, conform_switch_t *out)
@@ -81,6 +92,12 @@ bool conform_switch_at(size_t i, conform_switch_t *out)
     if (i < N_KNOBS) {
         *out = (conform_switch_t){ knob_switches[i].name, knob_switches[i].rule_id,
                                    knob_switches[i].description, CONFORM_SWITCH_KNOB, knob_switches[i].bit };
+        return true;
+    }
+    i -= N_KNOBS;
+    const harness_mutant_info_t *m = harness_mutant_at(i);
+    if (m) {
+        *out = (conform_switch_t){ m->name, m->rule_id, m->description, CONFORM_SWITCH_HARNESS, 1u << i };
         return true;
     }
     return false;

@@ -22,20 +22,36 @@ typedef enum {
     CONFORM_SWITCH_HTTP,    /* an HTTP_BREAK_* bit of the REST API */
     CONFORM_SWITCH_AMQP,    /* an AMQP_BREAK_* bit of the AMQP sessions */
     CONFORM_SWITCH_KNOB,    /* a knob off its default (bit: CONFORM_KNOB_*) */
+    CONFORM_SWITCH_HARNESS, /* the target rewrites a REST exchange (bit: CONFORM_HARNESS_*) */
 } conform_switch_kind_t;
 
-/* Knob switches. */
-enum { CONFORM_KNOB_MQTT_UNKNOWN_TOPIC_IGNORE = 1u };
+/* Knob switches: the in-process target builds the hub (and its AMQP feeds)
+ * with that setting away from the catalogue default. */
+enum {
+    CONFORM_KNOB_MQTT_UNKNOWN_TOPIC_IGNORE = 1u,
+    CONFORM_KNOB_UPLOAD_MAX_CONCURRENT_11 = 1u << 1, /* fileUpload.maxConcurrentPerDevice 11 */
+    CONFORM_KNOB_UPLOAD_SAS_TTL_2H = 1u << 2,        /* fileUpload.sasTtl 2 h */
+    CONFORM_KNOB_UPLOAD_NOTIFY_ON = 1u << 3,         /* fileUpload.notifications forced on */
+    CONFORM_KNOB_UPLOAD_NOTIFY_OFF = 1u << 4,        /* fileUpload.notifications forced off */
+    CONFORM_KNOB_EH_PARTITIONS_5 = 1u << 5,          /* 5 partitions on the events endpoint */
+};
+
+/* Harness mutants (conformance/harness_mutants.h): for rules whose model
+ * code (sim/hub/jobs.c, sim/hub/uploads.c, serve/http) has no break switch
+ * yet, the in-process target rewrites the REST request or answer the way a
+ * hub breaking the rule would send it.  They prove that the rule's cases
+ * notice the violation on the wire; they do not exercise the model's code
+ * path (a model switch replaces each one when it exists). */
 
 typedef struct {
     const char *name;        /* what --break takes */
     const char *rule_id;     /* the rule whose cases must kill it */
     const char *description; /* what the broken hub does */
     conform_switch_kind_t kind;
-    unsigned bit;            /* MQTT / HTTP / AMQP / KNOB: the option bit; HUB: the hub_fault_t */
+    unsigned bit;            /* MQTT / HTTP / AMQP / KNOB / HARNESS: the option bit; HUB: the hub_fault_t */
 } conform_switch_t;
 
-/* Hub switches first (faults.h order), then MQTT, HTTPS, AMQP, knobs. */
+/* Hub switches first (faults.h order), then MQTT, HTTPS, AMQP, knobs, harness mutants. */
 size_t conform_switch_count(void);
 /* false past the end. */
 bool conform_switch_at(size_t i, conform_switch_t *out);

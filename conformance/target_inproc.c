@@ -9,6 +9,7 @@
 #include "serve/amqp/amqp_session.h"
 #include "serve/amqp/feeds.h"
 #include "serve/http/http_api.h"
+#include "conformance/harness_mutants.h"
 #include "serve/mqtt/mqtt_session.h"
 #include "sim/hub/hub.h"
 #include "sim/hub/json_locate.h"
@@ -118,6 +119,7 @@ struct conform_target {
     /* wire front-ends (TARGET_CAP_WIRE), created on first use */
     unsigned mqtt_breaks, http_breaks, knobs; /* armed wire switches */
     unsigned amqp_breaks;
+    unsigned harness; /* armed harness mutants (harness_mutants.h) */
     mqtt_shared_t *mqtt_sh;
     amqp_feeds_t *feeds; /* with the first AMQP wire */
     struct inproc_watch **watches;
@@ -369,6 +371,8 @@ static void feeds_ensure(conform_target_t *t)
         return;
     amqp_feeds_opts_t fo;
     amqp_feeds_opts_default(&fo);
+    if (t->knobs & CONFORM_KNOB_EH_PARTITIONS_5)
+        fo.partitions = 5;
     fo.retain = 1024; /* a case sends a handful of messages */
     fo.feedback_retain = 64;
     if (amqp_feeds_new(t->hub, &fo, &t->feeds) != HS_EOK)
@@ -416,10 +420,26 @@ static void wire_teardown(conform_target_t *t)
     t->n_watches = 0;
 }
 
-static hs_err_t inproc_build_hub(conform_target_t *t, const hub_config_t *cfg, char *why, size_t cap)
+/* Hub-config knob switches: the settings a case asked for, with the armed
+ * knob moved away from its default (a shallow copy: hub_new copies). */
+static void apply_config_knobs(const conform_target_t *t, hub_config_t *cfg)
+{
+    if (t->knobs & CONFORM_KNOB_UPLOAD_MAX_CONCURRENT_11)
+        cfg->file_upload.max_concurrent_per_device = 11;
+    if (t->knobs & CONFORM_KNOB_UPLOAD_SAS_TTL_2H)
+        cfg->file_upload.sas_ttl = 2 * 3600 * SIM_SEC;
+    if (t->knobs & CONFORM_KNOB_UPLOAD_NOTIFY_ON)
+        cfg->file_upload.notifications = true;
+    if (t->knobs & CONFORM_KNOB_UPLOAD_NOTIFY_OFF)
+        cfg->file_upload.notifications = false;
+}
+
+static hs_err_t inproc_build_hub(conform_target_t *t, const hub_config_t *cfg_in, char *why, size_t cap)
 {
     hub_t *hub = NULL;
-    hs_err_t e = hub_new(t->k, cfg, &hub, why, cap);
+    hub_config_t cfg = *cfg_in;
+    apply_config_knobs(t, &cfg);
+    hs_err_t e = hub_new(t->k, &cfg, &hub, why, cap);
     if (e != HS_EOK)
         return e;
     for (size_t i = 0; i < t->n_breaks; i++)
@@ -578,6 +598,18 @@ static hs_err_t inproc_break(conform_target_t *t, const char *name)
         return HS_EOK;
     case CONFORM_SWITCH_KNOB:
         t->knobs |= sw.bit;
+        if (sw.bit != CONFORM_KNOB_MQTT_UNKNOWN_TOPIC_IGNORE && sw.bit != CONFORM_KNOB_EH_PARTITIONS_5) {
+            /* a hub-config knob: rebuild the (still unused) hub with it */
+            char why[256];
+            hub_config_t cfg;
+            hub_config_defaults(&cfg);
+            hs_err_t e = inproc_build_hub(t, &cfg, why, sizeof why);
+            hub_config_free(&cfg);
+            return e;
+        }
+        return HS_EOK;
+    case CONFORM_SWITCH_HARNESS:
+        t->harness |= sw.bit;
         return HS_EOK;
     case CONFORM_SWITCH_HUB:
         break;
@@ -1163,9 +1195,20 @@ static void inproc_http_request(conform_target_t *t, const target_http_request_t
         hs[i] = (http_header_t){ req->headers[i].name, req->headers[i].value };
     wire_peer_t peer = { .address = "conformance:https", .x509_thumbprint = req->x509_thumbprint,
                          .tls = true };
-    http_request_t r = { .method = req->method, .path = req->path, .headers = hs, .n_headers = n,
-                         .body = req->body, .body_len = req->body_len, .peer = &peer };
+    harness_request_t hr; /* the request as armed harness mutants rewrite it */
+    harness_request_init(&hr, req, t->harness);
+    http_request_t r = { .method = hr.method, .path = hr.path, .headers = hs, .n_headers = n,
+                         .body = hr.body_len ? hr.body : NULL, .body_len = hr.body_len, .peer = &peer };
     (void)http_api_handle(t->api, &r, on_http, h);
+    if (t->harness && h->done) {
+        harness_answer_t a = { h->status, h->headers, h->n_headers, h->body, h->body_len };
+        harness_mutate_answer(t->harness, &hr, &a);
+        h->status = a.status;
+        h->n_headers = a.n_headers;
+        h->body = a.body;
+        h->body_len = a.body_len;
+    }
+    harness_request_free(&hr);
     inproc_http_response(t, *call, resp);
 }
 

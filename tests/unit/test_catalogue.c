@@ -179,6 +179,13 @@ static void test_rule_fields(void **state)
         if (x->confidence && !strcmp(x->confidence, "?") && x->level == CATALOGUE_MUST &&
             strcmp(x->doc, "NOTES.md") == 0)
             fail_msg("%s rests on an unconfirmed [?] fact but is MUST, not KNOB", x->id);
+        /* Issue 10: rules of its areas rest on a page under docs/ with a mark, and only a fact
+         * the public documentation states ([doc]) may be MUST; the rest are KNOB. */
+        if (!strncmp(x->doc, "docs/", 5)) {
+            assert_non_null(x->confidence);
+            if (strcmp(x->confidence, "doc") != 0 && x->level != CATALOGUE_KNOB)
+                fail_msg("%s rests on a [%s] fact of %s but is not KNOB", x->id, x->confidence, x->doc);
+        }
     }
     /* Lookups are exact. */
     assert_null(catalogue_find(cat, "method-timeout-range"));
@@ -290,6 +297,14 @@ static void test_loader_rejects_bad_catalogues(void **state)
                                   "\"text\":\"a sentence long enough to be a rule\",\"protocols\":[\"coap\"]}]",
                                   "[]", err, sizeof err), HS_EINVAL);
     assert_non_null(strstr(err, "protocols[0]"));
+    /* a docs/ page needs its mark, like NOTES.md */
+    assert_int_equal(load_variant("[{\"id\":\"JOB-X\",\"area\":\"methods\",\"level\":\"MUST\",\"spec\":{\"doc\":\"docs/jobs.md\"},"
+                                  "\"text\":\"a sentence long enough to be a rule\",\"protocols\":[\"amqp\"]}]",
+                                  "[]", err, sizeof err), HS_EINVAL);
+    assert_non_null(strstr(err, "confidence"));
+    assert_int_equal(load_variant("[{\"id\":\"JOB-X\",\"area\":\"methods\",\"level\":\"MUST\",\"spec\":{\"doc\":\"docs/jobs.md\","
+                                  "\"confidence\":\"doc\"},\"text\":\"a sentence long enough to be a rule\",\"protocols\":[\"amqp\"]}]",
+                                  "[]", err, sizeof err), HS_EOK);
 
     catalogue_t *cat = NULL;
     assert_int_equal(catalogue_load_string("{\"catalogue_version\": 1,\n \"rules\": [}", "x.json", &cat, err, sizeof err),

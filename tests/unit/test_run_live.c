@@ -1,0 +1,333 @@
+/* `hubsim run --target` against `hubsim serve`: the run's books equal the hub's, SIGINT still reports and cleans up, bad targets say why, a broken hub turns an expectation red. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "serve_proc.h"
+#include "test_util.h"
+
+#define RUN_LIMIT_MS 60000 /* a live run of the smoke scenario takes ~5 s; kill it after this */
+
+typedef struct {
+    serve_proc_t sp;
+    char cs[1200];  /* service connection string with every port, the admin API and the test CA */
+    char dir[256];  /* per-test scratch directory */
+} fixture_t;
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static int start(void **state, const char *const *extra)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    if (sp_start(&f->sp, extra) != 0) {
+        fprintf(stderr, "hubsim serve did not start:\n%s\n", f->sp.output ? f->sp.output : "");
+        sp_free(&f->sp);
+        free(f);
+        return -1;
+    }
+    snprintf(f->cs, sizeof f->cs,
+             "%s;MqttPort=%d;HttpsPort=%d;AmqpPort=%d;AdminPort=%d;ConnectHost=127.0.0.1;CaFile=%s/fixtures/certs/ca.pem",
+             f->sp.service_cs, f->sp.mqtt, f->sp.https, f->sp.amqp, f->sp.admin, tu_source_dir());
+    snprintf(f->dir, sizeof f->dir, "/tmp/hubsim-run-live-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        sp_stop(&f->sp);
+        sp_free(&f->sp);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return start(state, NULL);
+}
+
+static int setup_broken(void **state)
+{
+    const char *extra[] = { "--break", "AUTH-SAS-EXPIRED", NULL };
+    return start(state, extra);
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    int rc = sp_stop(&f->sp);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", f->dir);
+    sp_free(&f->sp);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Starts `hubsim ARGS` with stdout+stderr into out_path; returns the pid. */
+static pid_t spawn(const char *out_path, const char *const *args)
+{
+    const char *argv[32] = { tu_hubsim_bin() };
+    size_t n = 1;
+    for (; args[n - 1] && n < 31; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0)
+            _exit(127);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits (bounded) for pid; the exit code, 128 + signal, or -1 after killing it at the limit. */
+static int reap(pid_t pid, long limit_ms)
+{
+    long deadline = now_ms() + limit_ms;
+    int status;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        if (now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        sleep_ms(20);
+    }
+}
+
+/* Runs `hubsim ARGS` to its end; output (caller frees) in *out. */
+static int run(fixture_t *f, const char *const *args, char **out)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/output.txt", f->dir);
+    int rc = reap(spawn(path, args), RUN_LIMIT_MS);
+    *out = tu_read_file(path, NULL);
+    if (!*out)
+        *out = strdup("");
+    printf("%s", *out);
+    return rc;
+}
+
+/* GET on serve's admin API, parsed. */
+static json_t *admin_get(fixture_t *f, const char *path)
+{
+    char *resp = NULL;
+    int status = sp_http(f->sp.admin, false, "GET", path, NULL, NULL, &resp);
+    json_t *doc = status == 200 ? json_loads(sp_body(resp), 0, NULL) : NULL;
+    free(resp);
+    return doc;
+}
+
+static long long hub_counter(fixture_t *f, const char *name)
+{
+    json_t *doc = admin_get(f, "/counters");
+    long long v = (long long)json_integer_value(json_object_get(doc, name));
+    json_decref(doc);
+    return v;
+}
+
+static json_t *report(fixture_t *f)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/out/report.json", f->dir);
+    return json_load_file(path, 0, NULL);
+}
+
+static long long run_counter(json_t *rep, const char *name)
+{
+    return (long long)json_integer_value(json_object_get(json_object_get(json_object_get(rep, "metrics"), "counters"), name));
+}
+
+static const char *run_info(json_t *rep, const char *name)
+{
+    return json_string_value(json_object_get(json_object_get(json_object_get(rep, "run"), "info"), name));
+}
+
+static void smoke_path(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/scenarios/live-smoke.json", tu_source_dir());
+}
+
+static void test_run_books_equal_the_hubs(void **state)
+{
+    fixture_t *f = *state;
+    char scn[400], out_dir[300], *out;
+    smoke_path(scn, sizeof scn);
+    snprintf(out_dir, sizeof out_dir, "%s/out", f->dir);
+    const char *args[] = { "run", scn, "--target", f->cs, "--time-scale", "5", "--out", out_dir, NULL };
+    assert_int_equal(run(f, args, &out), 0);
+    assert_non_null(strstr(out, "not deterministic"));
+    assert_non_null(strstr(out, "trace-hash=none"));
+    assert_non_null(strstr(out, "timer late p99"));
+    free(out);
+
+    json_t *rep = report(f);
+    assert_non_null(rep);
+    /* every message the devices saw acknowledged is one the hub accepted, and no more */
+    long long accepted = run_counter(rep, "d2c.accepted");
+    assert_true(accepted > 200);
+    assert_int_equal(accepted, hub_counter(f, "d2c.accepted"));
+    assert_int_equal(run_counter(rep, "c2d.accepted"), hub_counter(f, "c2d.sent"));
+    assert_true(run_counter(rep, "device.c2d.completed") >= 10);
+    assert_int_equal(run_counter(rep, "d2c.rejected"), 0);
+    /* registered with the run prefix, all deleted at the end */
+    assert_int_equal(run_counter(rep, "live.identities"), 22);
+    assert_int_equal(hub_counter(f, "registry.created"), 22);
+    assert_int_equal(hub_counter(f, "registry.deleted"), 22);
+    assert_int_equal(run_counter(rep, "live.deleted"), 22);
+    /* the expired-token devices were refused with the hub's code and that cause is in the report */
+    assert_true(run_counter(rep, "conn.failed.401002") >= 2);
+    assert_non_null(run_info(rep, "live.cause.conn.failed.401002"));
+    /* a wall-clock section, no trace hash */
+    assert_non_null(run_info(rep, "wallclock.timer_late_p99_ms"));
+    assert_non_null(strstr(run_info(rep, "mode"), "not deterministic"));
+    assert_true(json_is_null(json_object_get(json_object_get(rep, "run"), "trace_hash")));
+    json_t *summary = json_object_get(rep, "summary");
+    assert_int_equal(json_integer_value(json_object_get(summary, "fail")), 0);
+    json_decref(rep);
+}
+
+static void test_sigint_reports_and_cleans_up(void **state)
+{
+    fixture_t *f = *state;
+    char scn[400], out_dir[300], path[300];
+    smoke_path(scn, sizeof scn);
+    snprintf(out_dir, sizeof out_dir, "%s/out", f->dir);
+    snprintf(path, sizeof path, "%s/output.txt", f->dir);
+    /* real time: 20 s of scenario, interrupted once messages flow */
+    const char *args[] = { "run", scn, "--target", f->cs, "--out", out_dir, NULL };
+    pid_t pid = spawn(path, args);
+    long deadline = now_ms() + 20000;
+    while (hub_counter(f, "d2c.accepted") < 20 && now_ms() < deadline)
+        sleep_ms(50);
+    assert_true(hub_counter(f, "d2c.accepted") >= 20);
+    assert_true(hub_counter(f, "registry.created") == 22);
+    kill(pid, SIGINT);
+    int rc = reap(pid, 20000);
+    char *out = tu_read_file(path, NULL);
+    printf("%s", out ? out : "");
+    assert_int_equal(rc, 130);
+    assert_non_null(strstr(out, "stopped by signal 2"));
+    free(out);
+    json_t *rep = report(f);
+    assert_non_null(rep); /* the reports were still written */
+    assert_string_equal(run_info(rep, "live.stopped_by"), "signal 2");
+    assert_int_equal(run_counter(rep, "d2c.accepted"), hub_counter(f, "d2c.accepted"));
+    json_decref(rep);
+    assert_int_equal(hub_counter(f, "registry.deleted"), 22); /* cleaned up */
+}
+
+static void test_bad_targets_say_why(void **state)
+{
+    fixture_t *f = *state;
+    char scn[400], cs[1400], *out;
+    smoke_path(scn, sizeof scn);
+
+    /* a wrong service key */
+    const char *k = strstr(f->cs, "SharedAccessKey=");
+    snprintf(cs, sizeof cs, "%.*sSharedAccessKey=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=%s", (int)(k - f->cs), f->cs,
+             strchr(k, ';'));
+    const char *wrong_key[] = { "run", scn, "--target", cs, NULL };
+    assert_int_equal(run(f, wrong_key, &out), 3);
+    assert_non_null(strstr(out, "refused the service credentials"));
+    assert_non_null(strstr(out, "401"));
+    free(out);
+
+    /* nothing listens on the HTTPS port */
+    snprintf(cs, sizeof cs, "%s;HttpsPort=1", f->cs);
+    const char *dead[] = { "run", scn, "--target", cs, NULL };
+    assert_int_equal(run(f, dead, &out), 3);
+    assert_non_null(strstr(out, "127.0.0.1:1"));
+    assert_non_null(strstr(out, "refused"));
+    free(out);
+
+    /* TLS: the server's certificate is not trusted without the test CA */
+    char ca[400];
+    snprintf(ca, sizeof ca, "%s/fixtures/certs/server.pem", tu_source_dir());
+    const char *tls[] = { "run", scn, "--target", f->cs, "--ca", ca, NULL };
+    assert_int_equal(run(f, tls, &out), 3);
+    assert_non_null(strstr(out, "TLS"));
+    free(out);
+
+    /* a hub without an admin API is not known to be hubsim serve: the plan, then --yes needed */
+    snprintf(cs, sizeof cs, "%s;HttpsPort=%d;MqttPort=%d;AmqpPort=%d;ConnectHost=127.0.0.1;CaFile=%s/fixtures/certs/ca.pem",
+             f->sp.service_cs, f->sp.https, f->sp.mqtt, f->sp.amqp, tu_source_dir());
+    const char *no_yes[] = { "run", scn, "--target", cs, NULL };
+    assert_int_equal(run(f, no_yes, &out), 2);
+    assert_non_null(strstr(out, "22 devices"));
+    assert_non_null(strstr(out, "--yes"));
+    free(out);
+    assert_int_equal(hub_counter(f, "registry.created"), 0); /* nothing was created */
+
+    /* flags that make no sense live */
+    const char *shard[] = { "run", scn, "--target", f->cs, "--shard", "0/2", NULL };
+    assert_int_equal(run(f, shard, &out), 2);
+    free(out);
+    const char *scale[] = { "run", scn, "--target", f->cs, "--time-scale", "0", NULL };
+    assert_int_equal(run(f, scale, &out), 2);
+    free(out);
+    const char *nolive[] = { "run", scn, "--yes", NULL };
+    assert_int_equal(run(f, nolive, &out), 2);
+    assert_non_null(strstr(out, "need --target"));
+    free(out);
+}
+
+static void test_broken_hub_turns_an_expectation_red(void **state)
+{
+    fixture_t *f = *state;
+    char scn[400], out_dir[300], *out;
+    smoke_path(scn, sizeof scn);
+    snprintf(out_dir, sizeof out_dir, "%s/out", f->dir);
+    /* serve --break AUTH-SAS-EXPIRED: the expired tokens get in, so conn.failed stays 0 */
+    const char *args[] = { "run", scn, "--target", f->cs, "--time-scale", "5", "--out", out_dir, NULL };
+    assert_int_equal(run(f, args, &out), 1);
+    assert_non_null(strstr(out, "FAIL   conn.failed >= 2"));
+    free(out);
+    json_t *rep = report(f);
+    assert_non_null(rep);
+    assert_int_equal(run_counter(rep, "conn.failed"), 0);
+    json_decref(rep);
+    assert_int_equal(hub_counter(f, "registry.deleted"), 22);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_run_books_equal_the_hubs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigint_reports_and_cleans_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_targets_say_why, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broken_hub_turns_an_expectation_red, setup_broken, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -218,8 +218,10 @@ static void path_free(path_t *pa)
     pa->n = 0;
 }
 
-/* Bytes of a leading "devices." (and "modules." after it) that name the
- * collection rather than a member: `devices.deviceId` is `deviceId`. */
+/* Bytes of a leading "devices." (and "modules." or "jobs." after it) that
+ * name the collection rather than a member: `devices.deviceId` is
+ * `deviceId`, `devices.jobs.status` is `status` [doc: the query-jobs
+ * examples]. */
 static size_t collection_prefix(const char *s, size_t len)
 {
     size_t k = 0;
@@ -227,6 +229,8 @@ static size_t collection_prefix(const char *s, size_t len)
         k = 8;
         if (len - k > 8 && strncasecmp(s + k, "modules.", 8) == 0)
             k += 8;
+        else if (len - k > 5 && strncasecmp(s + k, "jobs.", 5) == 0)
+            k += 5;
     }
     return k;
 }
@@ -387,7 +391,9 @@ twin_from_t twin_query_from(const twin_query_t *q)
 
 const char *twin_query_item_type(const twin_query_t *q)
 {
-    return q && q->star ? "twin" : "raw";
+    if (q && q->star)
+        return q->from == TWIN_FROM_JOBS ? "deviceJob" : "twin";
+    return "raw";
 }
 
 /* ---- WHERE rewrite --------------------------------------------------------- */
@@ -794,10 +800,9 @@ static void parse_query(ps_t *p, twin_query_t *q)
     } else if (tok_is(p, p->t, "devices.modules")) {
         q->from = TWIN_FROM_MODULES;
     } else if (tok_is(p, p->t, "devices.jobs")) {
-        fail_at(p, p->t.pos, "FROM devices.jobs (job queries) is not supported by this hub");
-        return;
+        q->from = TWIN_FROM_JOBS;
     } else {
-        fail_expected(p, "devices or devices.modules");
+        fail_expected(p, "devices, devices.modules or devices.jobs");
         return;
     }
     size_t from_pos = p->t.pos;
@@ -834,8 +839,15 @@ static void parse_query(ps_t *p, twin_query_t *q)
         fail_at(p, group_pos, "GROUP BY needs a projection list (SELECT <path>, COUNT() ...), not *");
         return;
     }
-    if (q->has_group && q->from == TWIN_FROM_MODULES) {
+    if (q->has_group && q->from != TWIN_FROM_DEVICES) {
         fail_at(p, from_pos, "GROUP BY is only supported on device twins (FROM devices)");
+        return;
+    }
+    /* [doc] "queries on devices.jobs do not support projections, therefore
+     * only SELECT * is possible", nor aggregations */
+    if (q->from == TWIN_FROM_JOBS && !q->star) {
+        fail_at(p, q->nitems ? q->items[0].path.pos : from_pos,
+                "FROM devices.jobs supports only SELECT * (no projections or aggregates)");
         return;
     }
     for (size_t i = 0; i < q->nitems; i++) {
@@ -916,6 +928,10 @@ static bool in_collection(twin_from_t from, const json_t *doc)
 {
     if (!json_is_object(doc))
         return false;
+    /* a per-device job record carries its jobId; a twin never does */
+    const char *job = json_string_value(json_object_get(doc, "jobId"));
+    if (from == TWIN_FROM_JOBS || (job && job[0]))
+        return from == TWIN_FROM_JOBS && job && job[0];
     const char *mod = json_string_value(json_object_get(doc, "moduleId"));
     bool module = mod && mod[0];
     return from == TWIN_FROM_MODULES ? module : !module;

@@ -26,25 +26,27 @@
 typedef enum {
     TWIN_FROM_DEVICES = 0, /* FROM devices: device twins (no moduleId) */
     TWIN_FROM_MODULES = 1, /* FROM devices.modules: module twins */
+    TWIN_FROM_JOBS = 2,    /* FROM devices.jobs: per-device job records (a "jobId" member;
+                              hub_jobs_device_records); SELECT * only [doc] */
 } twin_from_t;
 
 typedef struct twin_query twin_query_t;
 
-/* Compile text.  A syntax error, an unsupported construct (FROM devices.jobs,
- * AVG(), a function the twin language lacks, ...) is HS_EPARSE with err
+/* Compile text.  A syntax error, an unsupported construct (a projection or
+ * aggregate over devices.jobs, a function the twin language lacks, ...) is HS_EPARSE with err
  * filled (1-based line, column in characters); HS_ENOMEM on allocation
  * failure. */
 hs_err_t twin_query_compile(const char *text, twin_query_t **out, route_syntax_error_t *err);
 void twin_query_free(twin_query_t *q);
 
 twin_from_t twin_query_from(const twin_query_t *q);
-/* The x-ms-item-type of the results: "twin" for SELECT *, "raw" for
- * projections and aggregates. */
+/* The x-ms-item-type of the results: "twin" for SELECT * over twins,
+ * "deviceJob" over devices.jobs, "raw" for projections and aggregates. */
 const char *twin_query_item_type(const twin_query_t *q);
 /* Whether doc belongs to the FROM collection and its WHERE is true. */
 bool twin_query_matches(twin_query_t *q, const json_t *doc);
-/* Run over docs (a JSON array of twin documents; other elements are
- * skipped): a new JSON array of result rows in document order (groups in
+/* Run over docs (a JSON array of twin documents, or of job records for
+ * FROM devices.jobs; elements of another collection are skipped): a new JSON array of result rows in document order (groups in
  * order of first appearance), or NULL on allocation failure. */
 json_t *twin_query_run(twin_query_t *q, const json_t *docs);
 

@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include "sim/hub/jobs.h"
+#include "sim/route/twin_query.h"
 
 /* Literals of this test, never read back from the code under test. */
 #define NDEV 300
@@ -188,6 +189,48 @@ static void test_method_job_outcomes(void **state)
     assert_string_equal(json_string_value(json_object_get(doc, "startTime")), "2026-01-01T00:00:00.000Z");
     assert_string_equal(json_string_value(json_object_get(doc, "endTime")), "2026-01-01T00:00:10.000Z");
     json_decref(doc);
+    fleet_free(fl, js);
+}
+
+/* FROM devices.jobs (sim/route/twin_query.h) over the records the model keeps: the per-device
+ * outcomes of a method job, selected by status and error code. */
+static void test_device_jobs_query(void **state)
+{
+    (void)state;
+    fleet_t *fl = fleet_new();
+    hub_jobs_t *js = hub_jobs_new(fl->f->hub);
+    char why[256];
+    assert_int_equal(create(js, "reboot-all", METHOD_JOB("IS_DEFINED(tags.kind)", ""), why, sizeof why),
+                     HUB_JOBS_OK);
+    run_to(fl, 10 * SIM_SEC);
+    expect_state(js, "reboot-all", HUB_JOB_COMPLETED, NDEV, 210, 90, 0, 0);
+    json_t *recs = hub_jobs_device_records(js, NULL);
+    static const struct {
+        const char *q;
+        size_t want;
+    } cases[] = {
+        { "SELECT * FROM devices.jobs", NDEV },
+        { "SELECT * FROM devices.jobs WHERE devices.jobs.jobId = 'reboot-all' AND devices.jobs.status = 'completed'", 90 },
+        { "SELECT * FROM devices.jobs WHERE status = 'failed' AND error.code = 'DeviceNotOnline'", 60 },
+        { "SELECT * FROM devices.jobs WHERE error.code = 'GatewayTimeout'", 150 },
+        { "SELECT * FROM devices.jobs WHERE devices.jobs.deviceId = 'j002' AND jobType = 'scheduleDeviceMethod'"
+          " AND outcome.deviceMethodResponse.status = 201", 1 },
+        { "SELECT * FROM devices.jobs WHERE IS_DEFINED(createdDateTimeUtc) AND IS_DEFINED(lastUpdatedDateTimeUtc)"
+          " AND IS_DEFINED(startTimeUtc) AND IS_DEFINED(endTimeUtc)", NDEV },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        twin_query_t *q = NULL;
+        route_syntax_error_t se;
+        if (twin_query_compile(cases[k].q, &q, &se))
+            fail_msg("'%s': %d:%d %s", cases[k].q, se.line, se.column, se.message);
+        json_t *rows = twin_query_run(q, recs);
+        assert_non_null(rows);
+        if (json_array_size(rows) != cases[k].want)
+            fail_msg("'%s': %zu rows, want %zu", cases[k].q, json_array_size(rows), cases[k].want);
+        json_decref(rows);
+        twin_query_free(q);
+    }
+    json_decref(recs);
     fleet_free(fl, js);
 }
 
@@ -495,6 +538,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_method_job_outcomes),
+        cmocka_unit_test(test_device_jobs_query),
         cmocka_unit_test(test_twin_job),
         cmocka_unit_test(test_start_in_the_future),
         cmocka_unit_test(test_max_execution_time),

@@ -210,13 +210,77 @@ static void test_modules(void **state)
     twin_query_free(q);
 }
 
+/* FROM devices.jobs over per-device job records (the shape of hub_jobs_device_records), mixed
+ * with twins: only the records, with devices.jobs.-prefixed paths. */
+static void test_device_jobs(void **state)
+{
+    (void)state;
+    const char *text =
+        "["
+        "{\"deviceId\":\"t1\",\"tags\":{},\"properties\":{\"desired\":{},\"reported\":{}}},"
+        "{\"deviceId\":\"t1\",\"jobId\":\"fw\",\"jobType\":\"scheduleUpdateTwin\",\"status\":\"completed\","
+        " \"startTimeUtc\":\"2026-01-01T00:00:00.000Z\",\"endTimeUtc\":\"2026-01-01T00:00:00.000Z\","
+        " \"createdDateTimeUtc\":\"2026-01-01T00:00:00.000Z\",\"lastUpdatedDateTimeUtc\":\"2026-01-01T00:00:00.000Z\","
+        " \"outcome\":{\"deviceMethodResponse\":null}},"
+        "{\"deviceId\":\"t1\",\"jobId\":\"reboot\",\"jobType\":\"scheduleDeviceMethod\",\"status\":\"failed\","
+        " \"createdDateTimeUtc\":\"2026-01-01T00:01:00.000Z\",\"error\":{\"code\":\"DeviceNotOnline\"}},"
+        "{\"deviceId\":\"t2\",\"jobId\":\"reboot\",\"jobType\":\"scheduleDeviceMethod\",\"status\":\"completed\","
+        " \"createdDateTimeUtc\":\"2026-01-01T00:01:00.000Z\",\"outcome\":{\"deviceMethodResponse\":{\"status\":200,\"payload\":{}}}}"
+        "]";
+    json_error_t je;
+    json_t *docs = json_loads(text, 0, &je);
+    assert_non_null(docs);
+    static const struct {
+        const char *q, *want;
+    } cases[] = {
+        { "SELECT * FROM devices.jobs", "t1/fw,t1/reboot,t2/reboot" },
+        { "SELECT * FROM devices.jobs WHERE devices.jobs.deviceId = 't1'", "t1/fw,t1/reboot" },
+        { "SELECT * FROM devices.jobs WHERE devices.jobs.jobId = 'reboot' AND devices.jobs.status = 'failed'",
+          "t1/reboot" },
+        { "SELECT * FROM devices.jobs WHERE jobType = 'scheduleUpdateTwin' AND createdDateTimeUtc > '2025-12-31'",
+          "t1/fw" },
+        { "SELECT * FROM devices.jobs WHERE outcome.deviceMethodResponse.status = 200", "t2/reboot" },
+        { "SELECT * FROM devices.jobs WHERE error.code IN ['DeviceNotOnline', 'GatewayTimeout']", "t1/reboot" },
+        { "SELECT * FROM devices", "t1/" }, /* the twins never show the records */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        twin_query_t *tq = NULL;
+        route_syntax_error_t se;
+        if (twin_query_compile(cases[k].q, &tq, &se))
+            fail_msg("'%s' did not compile: %d:%d %s", cases[k].q, se.line, se.column, se.message);
+        json_t *rows = twin_query_run(tq, docs);
+        assert_non_null(rows);
+        char got[256] = "";
+        size_t i;
+        json_t *row;
+        json_array_foreach(rows, i, row) {
+            size_t n = strlen(got);
+            const char *job = json_string_value(json_object_get(row, "jobId"));
+            snprintf(got + n, sizeof got - n, "%s%s/%s", i ? "," : "", json_string_value(json_object_get(row, "deviceId")),
+                     job ? job : "");
+        }
+        if (strcmp(got, cases[k].want) != 0)
+            fail_msg("'%s': got [%s], want [%s]", cases[k].q, got, cases[k].want);
+        if (k == 0) {
+            assert_int_equal(twin_query_from(tq), TWIN_FROM_JOBS);
+            assert_string_equal(twin_query_item_type(tq), "deviceJob");
+        }
+        json_decref(rows);
+        twin_query_free(tq);
+    }
+    json_decref(docs);
+}
+
 static void test_errors_with_positions(void **state)
 {
     (void)state;
     expect_error("", 1, 1, "expected SELECT");
-    expect_error("SELECT * FROM", 1, 14, "expected devices or devices.modules");
-    expect_error("SELECT * FROM things", 1, 15, "expected devices or devices.modules");
-    expect_error("SELECT * FROM devices.jobs", 1, 15, "devices.jobs");
+    expect_error("SELECT * FROM", 1, 14, "expected devices, devices.modules or devices.jobs");
+    expect_error("SELECT * FROM things", 1, 15, "expected devices, devices.modules or devices.jobs");
+    /* devices.jobs: SELECT * only, no aggregates, no GROUP BY [doc] */
+    expect_error("SELECT deviceId FROM devices.jobs", 1, 8, "only SELECT *");
+    expect_error("SELECT COUNT() FROM devices.jobs", 1, 8, "only SELECT *");
+    expect_error("SELECT status, COUNT() FROM devices.jobs GROUP BY status", 1, 29, "GROUP BY is only supported");
     expect_error("SELECT * FROM devices WHERE", 1, 28, "a condition after WHERE");
     expect_error("SELECT * FROM devices WHERE a = ", 1, 33, "");
     expect_error("SELECT * FROM devices\nWHERE tags.x = 1 AND\n  properties.reported.x >> 3", 3, 26, "'>'");
@@ -507,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_in_nin),
         cmocka_unit_test(test_projection_count_group),
         cmocka_unit_test(test_modules),
+        cmocka_unit_test(test_device_jobs),
         cmocka_unit_test(test_errors_with_positions),
         cmocka_unit_test(test_hostile_prefixes),
         cmocka_unit_test(test_rest_paging),

@@ -33,23 +33,76 @@ amqp_ident_t *amqp_ident_find(amqp_session_t *s, const char *device_id, const ch
 
 void amqp_idents_drop_all(amqp_session_t *s)
 {
-    while (s->idents) {
-        amqp_ident_t *i = s->idents;
-        s->idents = i->next;
+    /* Let go of every handle first: a gateway's disconnect drops its
+     * leaves, whose sinks must then see a handle they already let go. */
+    for (amqp_ident_t *i = s->idents; i; i = i->next) {
         hub_conn_t c = i->conn;
         i->conn = 0; /* a disconnected callback for c is now stale */
         if (c)
             (void)hub_device_disconnect(s->hub, c);
+    }
+    while (s->idents) {
+        amqp_ident_t *i = s->idents;
+        s->idents = i->next;
         free(i->rids);
         free(i);
     }
 }
 
+/* ---- field gateways (docs/gateways.md) ------------------------------------------- */
+
+static bool ident_is_edge(amqp_session_t *s, const amqp_ident_t *i)
+{
+    hub_identity_t id;
+    return i->conn && hub_identity_get(s->hub, i->device_id, NULL, &id) == HUB_EOK && id.iot_edge;
+}
+
+/* The gateway a device identity must ride on, when this AMQP connection
+ * carries a connected IoT Edge identity of another device: the device's
+ * own parent when it is here, else the first such identity (whose scope
+ * check then refuses the device).  NULL = plain multiplexing. */
+static amqp_ident_t *gateway_for(amqp_session_t *s, const char *dev)
+{
+    hub_identity_t leaf;
+    bool known = hub_identity_get(s->hub, dev, NULL, &leaf) == HUB_EOK;
+    amqp_ident_t *first = NULL;
+    for (amqp_ident_t *i = s->idents; i; i = i->next) {
+        if (strcmp(i->device_id, dev) == 0 || !ident_is_edge(s, i))
+            continue;
+        if (known && strcmp(leaf.parent_id, i->device_id) == 0)
+            return i;
+        first = i;
+    }
+    return first;
+}
+
+static int hub_status(hub_err_t e, char *desc, size_t cap)
+{
+    const hub_error_info_t *info = hub_error_info(e);
+    snprintf(desc, cap, "ErrorCode:%s;%s", info->name, info->message);
+    return info->http_status;
+}
+
 static int connect_ident(amqp_session_t *s, const char *dev, const char *mod, const char *token,
-                         char *desc, size_t cap)
+                         amqp_ident_t *gateway, char *desc, size_t cap)
 {
     amqp_ident_t *id = amqp_ident_find(s, dev, mod);
     bool fresh = false;
+    if (!gateway)
+        gateway = gateway_for(s, dev);
+    /* A gateway renewing its token keeps its connection (reconnecting
+     * would drop its leaves): the token is checked, nothing else moves. */
+    if (id && id->conn && hub_gateway_leaf_count(s->hub, id->conn) > 0) {
+        hub_connect_params_t rp = { .device_id = dev, .module_id = mod && *mod ? mod : NULL,
+                                    .sas_token = token, .protocol = HUB_PROTO_AMQP };
+        hub_conn_t rc = 0;
+        hub_err_t re = hub_device_request_begin(s->hub, &rp, &rc);
+        hub_device_request_end(s->hub, rc);
+        if (re != HUB_EOK)
+            return hub_status(re, desc, cap);
+        snprintf(desc, cap, "OK");
+        return 200;
+    }
     if (!id) {
         id = calloc(1, sizeof *id);
         if (!id) {
@@ -68,14 +121,14 @@ static int connect_ident(amqp_session_t *s, const char *dev, const char *mod, co
                                .protocol = HUB_PROTO_AMQP };
     hub_conn_t c = 0;
     id->replacing = id->conn != 0;
-    hub_err_t e = hub_device_connect(s->hub, &p, &amqp_device_sink_ops, id, &c);
+    hub_err_t e = gateway && gateway != id
+                      ? hub_gateway_leaf_connect(s->hub, gateway->conn, &p, &amqp_device_sink_ops, id, &c)
+                      : hub_device_connect(s->hub, &p, &amqp_device_sink_ops, id, &c);
     id->replacing = false;
     if (e != HUB_EOK) {
         if (fresh)
             free(id);
-        const hub_error_info_t *info = hub_error_info(e);
-        snprintf(desc, cap, "ErrorCode:%s;%s", info->name, info->message);
-        return info->http_status;
+        return hub_status(e, desc, cap);
     }
     bool renewal = id->conn != 0;
     id->conn = c;
@@ -137,8 +190,20 @@ static int auth_token_scoped(amqp_session_t *s, const char *token, const char *a
     }
     if (audience && *audience) {
         char aud[HUB_SAS_FIELD_MAX];
-        if (hub_url_decode(audience, strlen(audience), aud, sizeof aud) != HS_EOK ||
-            strcasecmp(aud, t.sr) != 0) {
+        bool decoded = hub_url_decode(audience, strlen(audience), aud, sizeof aud) == HS_EOK;
+        /* A gateway's own token put for a leaf's name: the leaf rides on
+         * the gateway's connection "on behalf of" (docs/gateways.md). */
+        scope_t tok;
+        amqp_ident_t *gw;
+        if (decoded && strcasecmp(aud, t.sr) != 0 &&
+            sr_device(aud, sc->dev, sizeof sc->dev, sc->mod, sizeof sc->mod) &&
+            sr_device(t.sr, tok.dev, sizeof tok.dev, tok.mod, sizeof tok.mod) &&
+            (gw = amqp_ident_find(s, tok.dev, tok.mod)) != NULL && gw->conn &&
+            strcmp(tok.dev, sc->dev) != 0) {
+            sc->device = true;
+            return connect_ident(s, sc->dev, sc->mod, token, gw, desc, cap);
+        }
+        if (!decoded || strcasecmp(aud, t.sr) != 0) {
             snprintf(desc, cap, "ErrorCode:IotHubUnauthorizedAccess;put-token name '%s' is not the token's sr '%s'",
                      audience, t.sr);
             return 401;
@@ -146,7 +211,7 @@ static int auth_token_scoped(amqp_session_t *s, const char *token, const char *a
     }
     sc->device = sr_device(t.sr, sc->dev, sizeof sc->dev, sc->mod, sizeof sc->mod);
     if (sc->device)
-        return connect_ident(s, sc->dev, sc->mod, token, desc, cap);
+        return connect_ident(s, sc->dev, sc->mod, token, NULL, desc, cap);
     if (amqp_eventhubs_is_audience(t.sr))
         return amqp_eventhubs_authorize(s, &t, desc, cap);
     hub_err_t e = hub_service_authorize(s->hub, token, HUB_RIGHT_SERVICE_CONNECT);

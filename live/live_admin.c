@@ -28,8 +28,8 @@ static hs_err_t admin_request(struct live_port *p, const char *method, const cha
         return HS_EOK;
     }
     if (!tr_loop_wait(p->loop, req_done, req, p->op_ms) || tr_http_result(req)->failed) {
-        snprintf(why, cap, "the admin API at %s:%d did not answer %s %s", p->cs.connect_host, p->cs.admin_port, method,
-                 path);
+        snprintf(why, cap, "the admin API at %.100s:%d did not answer %.8s %.120s", p->cs.connect_host,
+                 p->cs.admin_port, method, path);
         tr_http_free(req);
         return HS_EIO;
     }
@@ -146,4 +146,18 @@ bool live_admin_check(void *port, char *why, size_t cap)
     json_decref(doc);
     tr_http_free(req);
     return ok;
+}
+
+json_t *live_port_served_counters(live_port_t *p)
+{
+    if (!p->served)
+        return NULL;
+    char why[300];
+    tr_http_req_t *req = NULL;
+    if (admin_request(p, "GET", "/counters", NULL, true, why, sizeof why, &req) != HS_EOK)
+        return NULL;
+    const tr_http_response_t *r = tr_http_result(req);
+    json_t *doc = r->status == 200 ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    tr_http_free(req);
+    return doc;
 }

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "sim/fleet/dist.h"
 #include "sim/fleet/fleet_metrics.h"
 
@@ -102,6 +104,32 @@ static void record_causes(report_result_t *r, live_port_t *port, live_outcome_t 
     }
 }
 
+/* What the served hub counted during the run (its /counters after minus
+ * before) as served.<name>: the hub's own books next to the fleet's
+ * (delivered to endpoints, throttled.*, ...).  The served hub may have
+ * other clients; these are its totals. */
+static void add_served_deltas(report_result_t *r, json_t *before, json_t *after, live_outcome_t *out)
+{
+    const char *name;
+    json_t *v;
+    char key[200];
+    json_object_foreach(after, name, v)
+    {
+        long long d = (long long)(json_integer_value(v) - json_integer_value(json_object_get(before, name)));
+        if (!json_is_integer(v) || d == 0)
+            continue;
+        snprintf(key, sizeof key, "served.%s", name);
+        report_result_add_counter(r, key, d);
+        if (strncmp(name, "throttled.", 10) == 0) {
+            report_result_add_counter(r, "throttled", d);
+            if (out->ncauses < sizeof out->causes / sizeof out->causes[0])
+                snprintf(out->causes[out->ncauses++], sizeof out->causes[0],
+                         "%.60s: %lld operations throttled by the hub (429; over MQTT the hub closes the connection)",
+                         key, d);
+        }
+    }
+}
+
 /* Runs the kernel after the wall clock until the scenario's end or a stop. */
 static void wall_loop(const scenario_t *s, const live_play_options_t *o, sim_kernel_t *k, fleet_t *fleet,
                       live_port_t *port, report_hist_t *late, live_outcome_t *out)
@@ -158,6 +186,7 @@ live_status_t live_play_scenario(const scenario_t *s, const live_play_options_t 
     live_port_t *port = NULL;
     sim_kernel_t *k = NULL;
     fleet_t *fleet = NULL;
+    json_t *served_before = NULL;
     hs_err_t e = live_port_open(&o->port, &port, po->why, sizeof po->why);
     if (e != HS_EOK) {
         out->status = e == HS_EPARSE ? LIVE_BAD_INPUT : LIVE_TARGET_FAILED;
@@ -198,6 +227,7 @@ live_status_t live_play_scenario(const scenario_t *s, const live_play_options_t 
                 live_port_host(port), live_port_served(port) ? " (hubsim serve)" : "", out->identities,
                 o->port.device_list ? "from the device list" : "to register", (unsigned long long)out->planned_messages,
                 o->time_scale, live_port_prefix(port));
+    served_before = live_port_served_counters(port);
     e = live_port_register(port, po->why, sizeof po->why);
     if (e != HS_EOK) {
         out->status = LIVE_TARGET_FAILED;
@@ -212,6 +242,10 @@ live_status_t live_play_scenario(const scenario_t *s, const live_play_options_t 
     live_port_abandon(port);
     po->conserved = fleet_finish(fleet, po->why, sizeof po->why);
     po->events = sim_kernel_fired(k);
+    json_t *served_after = live_port_served_counters(port);
+    if (served_before && served_after)
+        add_served_deltas(po->result, served_before, served_after, out);
+    json_decref(served_after);
     stamp_wallclock(po->result, out, late);
     if (out->stopped_by) {
         char buf[32];
@@ -220,6 +254,7 @@ live_status_t live_play_scenario(const scenario_t *s, const live_play_options_t 
     }
     out->status = LIVE_OK;
 cleanup:
+    json_decref(served_before);
     if (live_port_unregister(port, &out->deleted, out->cleanup_why, sizeof out->cleanup_why) != HS_EOK && o->info)
         fprintf(o->info, "live: cleanup incomplete: %s (hubsim cleanup --target ... --prefix %s --yes)\n",
                 out->cleanup_why, live_port_prefix(port));

@@ -71,6 +71,11 @@ void live_port_disconnect_all(live_port_t *p);
  * sends that never got an answer as live.d2c.unacked_at_close. */
 void live_port_abandon(live_port_t *p);
 
+/* hubsim serve's counters now (GET /counters on the admin API) as a JSON
+ * object (caller decrefs); NULL when the target has no admin API. */
+struct json_t;
+struct json_t *live_port_served_counters(live_port_t *p);
+
 /* Client-side memory held by the device connections now (tr_device_footprint). */
 size_t live_port_footprint(const live_port_t *p);
 /* First cause seen for each failure counter ("conn.failed.401002" -> why): i-th, false past the end. */

@@ -237,6 +237,12 @@ static int run_live(const hs_command_t *cmd, const run_args_t *a, scenario_t *s)
     live_stop = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    /* a write to a connection the hub already closed must fail, not kill the run */
+    struct sigaction ign, old_pipe;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, &old_pipe);
     progress_t pr = { run_mono_s(), 0, !a->quiet && isatty(STDERR_FILENO) };
     live_play_options_t lo = {
         .port = { .connstr = a->target, .ca_file = a->ca, .protocol = a->protocol, .prefix = a->prefix,
@@ -253,6 +259,7 @@ static int run_live(const hs_command_t *cmd, const run_args_t *a, scenario_t *s)
     live_status_t st = live_play_scenario(s, &lo, &out);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
     if (pr.enabled)
         fputc('\n', stderr);
     int rc;

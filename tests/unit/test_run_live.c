@@ -303,6 +303,31 @@ static void test_bad_targets_say_why(void **state)
     free(out);
 }
 
+static void test_faults_through_the_admin_api(void **state)
+{
+    fixture_t *f = *state;
+    char scn[400], out_dir[300], *out;
+    snprintf(scn, sizeof scn, "%s/scenarios/live-throttle.json", tu_source_dir());
+    snprintf(out_dir, sizeof out_dir, "%s/out", f->dir);
+    /* throttled to 200 msgs/s while sending 1600/s of wall time, then a third of the connections dropped;
+     * the hub closes MQTT connections on throttled publishes, so writes meet closed sockets (no SIGPIPE death) */
+    const char *args[] = { "run", scn, "--target", f->cs, "--time-scale", "2", "--out", out_dir, NULL };
+    assert_int_equal(run(f, args, &out), 0);
+    assert_non_null(strstr(out, "served.throttled.d2c"));
+    free(out);
+    json_t *rep = report(f);
+    assert_non_null(rep);
+    long long throttled = hub_counter(f, "throttled.d2c");
+    assert_true(throttled > 0);
+    assert_int_equal(run_counter(rep, "served.throttled.d2c"), throttled);
+    assert_int_equal(run_counter(rep, "throttled"), throttled);
+    assert_true(hub_counter(f, "conn.dropped_fault") > 0); /* dropConnections went through POST /devices/{id}/drop */
+    assert_int_equal(run_counter(rep, "served.conn.dropped_fault"), hub_counter(f, "conn.dropped_fault"));
+    assert_int_equal(run_counter(rep, "d2c.accepted"), hub_counter(f, "d2c.accepted"));
+    json_decref(rep);
+    assert_int_equal(hub_counter(f, "registry.deleted"), 40);
+}
+
 static void test_broken_hub_turns_an_expectation_red(void **state)
 {
     fixture_t *f = *state;
@@ -327,6 +352,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_books_equal_the_hubs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_reports_and_cleans_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_targets_say_why, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_faults_through_the_admin_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_hub_turns_an_expectation_red, setup_broken, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,11 @@ typedef struct {
  * while they are in use (tr_tls releases them when idle).  An estimate,
  * checked against heap growth per connection in test_tr_device_mqtt. */
 #define TR_DEV_TLS_ESTIMATE 6144
+/* A proton connection driver (connection, transport with its frame
+ * buffers, session) and each link: estimates, checked the same way in
+ * test_tr_device_amqp. */
+#define TR_DEV_PROTON_ESTIMATE 36864
+#define TR_DEV_PROTON_LINK_ESTIMATE 1024
 
 extern const tr_dev_ops_t tr_dev_mqtt_ops, tr_dev_amqp_ops, tr_dev_https_ops;
 

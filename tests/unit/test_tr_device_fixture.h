@@ -257,6 +257,8 @@ static inline tr_device_t *dv_open(dv_fix_t *f, tr_device_protocol_t proto, cons
     assert_int_equal(e, HS_EOK);
     r->dev = d;
     assert_true(dv_wait(f, &r->connected, 1));
+    if (r->last_connect.code != 0 && strcmp(key, DV_KEY) == 0)
+        fprintf(stderr, "connect %s: %d %s\n", id, r->last_connect.code, r->last_connect.why);
     return d;
 }
 

@@ -1,0 +1,85 @@
+/* The asynchronous device client over AMQP against `hubsim serve`: CBS with good and wrong keys, telemetry with properties, methods, C2D with every settlement, twin, drops, throttling. */
+#include "test_tr_device_fixture.h"
+
+#define P TR_DEV_AMQP
+
+static int setup(void **state)
+{
+    return dv_fix_setup(state, NULL);
+}
+
+static void test_connect(void **state)
+{
+    dv_case_connect(*state, P, "aq-conn");
+}
+
+static void test_telemetry(void **state)
+{
+    dv_case_telemetry(*state, P, "aq-tele");
+}
+
+static void test_method(void **state)
+{
+    dv_case_method(*state, P, "aq-meth");
+}
+
+static void test_c2d_complete(void **state)
+{
+    dv_case_c2d(*state, P, "aq-c2d-c", TR_SETTLE_COMPLETE);
+}
+
+static void test_c2d_reject(void **state)
+{
+    dv_case_c2d(*state, P, "aq-c2d-r", TR_SETTLE_REJECT);
+}
+
+static void test_c2d_abandon(void **state)
+{
+    dv_case_c2d(*state, P, "aq-c2d-a", TR_SETTLE_ABANDON);
+}
+
+static void test_twin(void **state)
+{
+    dv_case_twin(*state, P, "aq-twin");
+}
+
+static void test_drop(void **state)
+{
+    dv_case_drop(*state, P, "aq-drop");
+}
+
+static void test_free_later(void **state)
+{
+    dv_case_free_later(*state, P, "aq-later");
+}
+
+/* A throttled hub answers reported patches 429 on the twin link: 429001. */
+static void test_throttle(void **state)
+{
+    dv_fix_t *f = *state;
+    dv_register(f, "aq-thr");
+    dv_rec_t r;
+    tr_device_t *d = dv_open(f, P, "aq-thr", DV_KEY, &r);
+    dv_admin_post(f, "/faults/throttle", "{\"profile\":\"S1\",\"units\":1}");
+    static const char rep[] = "{\"n\":1}";
+    enum { N = 60 };
+    for (int i = 0; i < N; i++)
+        assert_int_equal(tr_device_report(d, rep, strlen(rep), (uint64_t)i), HS_EOK);
+    assert_true(dv_wait(f, &r.reported, N));
+    dv_admin_post(f, "/faults/throttle", "{\"profile\":\"off\"}");
+    assert_true(r.max_429_seen > 0);
+    assert_int_equal(r.last_report.code, 429001);
+    assert_int_equal(r.last_report.status, 429);
+    dv_close(f, d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_connect),     cmocka_unit_test(test_telemetry),  cmocka_unit_test(test_method),
+        cmocka_unit_test(test_c2d_complete), cmocka_unit_test(test_c2d_reject), cmocka_unit_test(test_c2d_abandon),
+        cmocka_unit_test(test_twin),        cmocka_unit_test(test_drop),       cmocka_unit_test(test_free_later),
+        cmocka_unit_test(test_throttle),
+    };
+    return cmocka_run_group_tests(tests, setup, dv_fix_teardown);
+}

@@ -60,6 +60,11 @@ static const http_route_t routes[] = {
     { "PUT", "jobs/v2/{t}", AUTH_SERVICE, RW, http_jobs_create },
     { "GET", "jobs/v2/{t}", AUTH_SERVICE, RR, http_jobs_get },
     { "POST", "jobs/v2/{t}/cancel", AUTH_SERVICE, RW, http_jobs_cancel },
+    /* identity import/export jobs (after the v2 rows) */
+    { "POST", "jobs/create", AUTH_SERVICE, RW, http_io_job_create },
+    { "GET", "jobs", AUTH_SERVICE, RR, http_io_job_list },
+    { "GET", "jobs/{t}", AUTH_SERVICE, RR, http_io_job_get },
+    { "DELETE", "jobs/{t}", AUTH_SERVICE, RW, http_io_job_get },
 
     { "POST", "twins/{d}/methods", AUTH_SERVICE, SC, http_method_invoke },
     { "POST", "twins/{d}/modules/{m}/methods", AUTH_SERVICE, SC, http_method_invoke },

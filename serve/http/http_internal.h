@@ -112,6 +112,11 @@ bool http_jobs_cancel(http_ctx_t *c, http_resp_t *r);
 bool http_jobs_query(http_ctx_t *c, http_resp_t *r);
 void http_jobs_free(http_api_t *api);
 
+/* http_io_jobs.c: identity import/export jobs ({t}: the job id) */
+bool http_io_job_create(http_ctx_t *c, http_resp_t *r);
+bool http_io_job_get(http_ctx_t *c, http_resp_t *r);
+bool http_io_job_list(http_ctx_t *c, http_resp_t *r);
+
 /* http_methods.c */
 bool http_method_invoke(http_ctx_t *c, http_resp_t *r);
 void http_calls_cancel(http_api_t *api, uint64_t handle);

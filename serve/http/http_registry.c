@@ -57,8 +57,14 @@ static json_t *identity_json(hub_t *hub, const hub_identity_t *id)
     json_object_set_new(o, "lastActivityTime", json_string(NEVER_TIME));
     json_object_set_new(o, "cloudToDeviceMessageCount", json_integer((json_int_t)c2d));
     json_object_set_new(o, "authentication", auth);
-    if (!module)
-        json_object_set_new(o, "capabilities", json_pack("{s:b}", "iotEdge", 0));
+    if (!module) {
+        json_object_set_new(o, "capabilities", json_pack("{s:b}", "iotEdge", id->iot_edge));
+        /* Field gateways (docs/gateways.md): only when there is a scope. */
+        if (id->device_scope[0])
+            json_object_set_new(o, "deviceScope", json_string(id->device_scope));
+        if (id->parent_scope[0])
+            json_object_set_new(o, "parentScopes", json_pack("[s]", id->parent_scope));
+    }
     return o;
 }
 
@@ -118,15 +124,85 @@ typedef struct {
     hub_identity_spec_t spec;
     bool has_status;
     bool has_type;
+    char parent[HUB_CONFIG_ID_MAX + 1]; /* spec.parent_id points here */
 } parsed_identity_t;
+
+/* A scope text to the gateway device it names: false with why when it
+ * names no live IoT Edge device.  "" = no parent. */
+static bool scope_parent(hub_t *hub, const char *key, const char *scope, char *out, size_t ocap,
+                         char *why, size_t cap)
+{
+    out[0] = '\0';
+    if (!scope[0])
+        return true;
+    hub_err_t e = hub_gateway_scope_device(hub, scope, out, ocap);
+    if (e != HUB_EOK) {
+        snprintf(why, cap, "%s \"%.200s\" names no IoT Edge device of this hub", key, scope);
+        return false;
+    }
+    return true;
+}
+
+/* capabilities.iotEdge, deviceScope and parentScopes (devices only).  A
+ * device's own scope (an edge device's deviceScope) names no parent; a
+ * leaf's deviceScope names its gateway; an edge device's parentScopes[0]
+ * names its parent [doc].  Absent = keep (update) / none (create). */
+static bool parse_gateway_fields(hub_t *hub, const json_t *doc, const char *dev,
+                                 parsed_identity_t *p, char *why, size_t cap)
+{
+    const json_t *caps;
+    if (!opt_object(doc, "capabilities", "", &caps, why, cap))
+        return false;
+    const json_t *edge = caps ? json_object_get(caps, "iotEdge") : NULL;
+    if (edge && !json_is_null(edge)) {
+        if (!json_is_boolean(edge)) {
+            snprintf(why, cap, "capabilities.iotEdge: expected a boolean, got %s", type_name(edge));
+            return false;
+        }
+        p->spec.has_iot_edge = true;
+        p->spec.iot_edge = json_is_true(edge);
+    }
+    const char *scope;
+    if (!opt_string(doc, "deviceScope", "", &scope, why, cap))
+        return false;
+    const json_t *parents = json_object_get(doc, "parentScopes");
+    if (parents && !json_is_null(parents) && !json_is_array(parents)) {
+        snprintf(why, cap, "parentScopes: expected an array or null, got %s", type_name(parents));
+        return false;
+    }
+    char named[HUB_CONFIG_ID_MAX + 1];
+    if (scope) {
+        if (!scope_parent(hub, "deviceScope", scope, named, sizeof named, why, cap))
+            return false;
+        if (strcmp(named, dev) != 0) { /* not the device's own scope */
+            snprintf(p->parent, sizeof p->parent, "%s", named);
+            p->spec.parent_id = p->parent;
+            return true;
+        }
+    }
+    if (parents && json_array_size(parents) > 0) {
+        const char *ps = json_string_value(json_array_get(parents, 0));
+        if (!ps) {
+            snprintf(why, cap, "parentScopes[0]: expected a string");
+            return false;
+        }
+        if (!scope_parent(hub, "parentScopes[0]", ps, named, sizeof named, why, cap))
+            return false;
+        snprintf(p->parent, sizeof p->parent, "%s", named);
+        p->spec.parent_id = p->parent;
+    } else if ((parents && json_is_array(parents)) || (scope && !scope[0])) {
+        p->spec.parent_id = ""; /* parentScopes [] or deviceScope "": no parent */
+    }
+    return true;
+}
 
 static const char *nonempty(const char *s)
 {
     return s && s[0] ? s : NULL;
 }
 
-static bool parse_identity(const json_t *doc, const char *dev, const char *mod, parsed_identity_t *p,
-                           char *why, size_t cap)
+static bool parse_identity(hub_t *hub, const json_t *doc, const char *dev, const char *mod,
+                           parsed_identity_t *p, char *why, size_t cap)
 {
     memset(p, 0, sizeof *p);
     p->spec.device_id = dev;
@@ -187,6 +263,8 @@ static bool parse_identity(const json_t *doc, const char *dev, const char *mod, 
     p->spec.secondary_key = nonempty(sk);
     p->spec.primary_thumbprint = nonempty(tp1);
     p->spec.secondary_thumbprint = nonempty(tp2);
+    if (!mod && !parse_gateway_fields(hub, doc, dev, p, why, cap))
+        return false;
     return true;
 }
 
@@ -211,7 +289,7 @@ bool http_registry_put(http_ctx_t *c, http_resp_t *r)
         return true;
     }
     parsed_identity_t p;
-    if (!parse_identity(doc, c->dev, c->mod, &p, why, sizeof why)) {
+    if (!parse_identity(c->api->hub, doc, c->dev, c->mod, &p, why, sizeof why)) {
         json_decref(doc);
         http_resp_hub_error(r, breaks, HUB_EARGUMENT_INVALID, why);
         return true;

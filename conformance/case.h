@@ -52,6 +52,7 @@ extern const conf_case_t conf_cases_jobs[];      /* jobs over REST (TARGET_CAP_W
 extern const conf_case_t conf_cases_uploads[];   /* file uploads over REST and AMQP (TARGET_CAP_WIRE) */
 extern const conf_case_t conf_cases_twinquery[]; /* POST /devices/query (TARGET_CAP_WIRE) */
 extern const conf_case_t conf_cases_eventhubs[]; /* the Event Hubs-compatible endpoint (TARGET_CAP_WIRE) */
+extern const conf_case_t conf_cases_gateways[];  /* field gateways (the optional device_connect_leaf op) */
 
 /* ---- what the runner sets up and reads back ------------------------------ */
 

@@ -51,7 +51,8 @@ typedef struct {
     unsigned bit;            /* MQTT / HTTP / AMQP / KNOB / HARNESS: the option bit; HUB: the hub_fault_t */
 } conform_switch_t;
 
-/* Hub switches first (faults.h order), then MQTT, HTTPS, AMQP, knobs, harness mutants. */
+/* Hub switches first (faults.h order), then MQTT, HTTPS, AMQP, knobs, harness mutants,
+ * and last the hub's staged switches whose rules have cases (gateways). */
 size_t conform_switch_count(void);
 /* false past the end. */
 bool conform_switch_at(size_t i, conform_switch_t *out);

@@ -85,6 +85,10 @@ typedef struct {
     const char *secondary_key;
     const char *primary_thumbprint; /* hex; x509 */
     const char *secondary_thumbprint;
+    /* Field gateways (devices only; read by targets with
+     * device_connect_leaf, others create a plain device): */
+    bool iot_edge;         /* capabilities.iotEdge: the device can be a gateway */
+    const char *parent_id; /* the leaf's gateway device (its scope); NULL or "" = none */
 } target_identity_spec_t;
 
 typedef struct {
@@ -342,6 +346,15 @@ typedef struct target_ops {
     /* ---- after the case (optional: NULL says nothing) ---------------------- */
     /* Called once after the case ran, before close. */
     void (*case_notes)(conform_target_t *t, target_case_notes_t *out);
+
+    /* ---- field gateways (optional: NULL = the target cannot, the case SKIPs) ---- */
+    /* A leaf device's sub-connection over the connection of its gateway
+     * (an IoT Edge device, identity_create with iot_edge; the leaf created
+     * with parent_id = the gateway).  leaf->sas_token: the leaf's own token
+     * or the gateway's.  The handle works like device_connect's; the leaf is
+     * offline when the gateway's connection goes. */
+    void (*device_connect_leaf)(conform_target_t *t, target_conn_t gateway, const target_connect_t *leaf,
+                                target_conn_t *out, target_status_t *st);
 } target_ops_t;
 
 extern const target_ops_t target_inproc;

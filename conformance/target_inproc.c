@@ -702,6 +702,11 @@ static void ident_spec(const target_identity_spec_t *s, hub_identity_spec_t *h)
     h->secondary_key = s->secondary_key;
     h->primary_thumbprint = s->primary_thumbprint;
     h->secondary_thumbprint = s->secondary_thumbprint;
+    if (!s->module_id || !s->module_id[0]) {
+        h->has_iot_edge = s->iot_edge;
+        h->iot_edge = s->iot_edge;
+        h->parent_id = s->parent_id;
+    }
 }
 
 static void ident_info(const hub_identity_t *id, target_identity_info_t *out)
@@ -892,6 +897,28 @@ static void inproc_device_connect(conform_target_t *t, const target_connect_t *p
         abort();
     t->conns[t->n_conns++] = c;
     hub_err_t e = hub_device_connect(t->hub, &hp, &inproc_sink, c, &c->hc);
+    status_from_hub(st, e, NULL);
+    if (e == HUB_EOK)
+        *out = (target_conn_t)t->n_conns;
+}
+
+static hub_conn_t hc_of(conform_target_t *t, target_conn_t c);
+
+/* A leaf over its gateway's connection (sim/hub/hub.h hub_gateway_leaf_connect). */
+static void inproc_device_connect_leaf(conform_target_t *t, target_conn_t gateway, const target_connect_t *p,
+                                       target_conn_t *out, target_status_t *st)
+{
+    *out = 0;
+    inproc_conn_t *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    c->t = t;
+    hub_connect_params_t hp = { .device_id = p->device_id, .module_id = p->module_id, .sas_token = p->sas_token };
+    t->conns = realloc(t->conns, (t->n_conns + 1) * sizeof *t->conns);
+    if (!t->conns)
+        abort();
+    t->conns[t->n_conns++] = c;
+    hub_err_t e = hub_gateway_leaf_connect(t->hub, hc_of(t, gateway), &hp, &inproc_sink, c, &c->hc);
     status_from_hub(st, e, NULL);
     if (e == HUB_EOK)
         *out = (target_conn_t)t->n_conns;
@@ -1259,4 +1286,5 @@ const target_ops_t target_inproc = {
     .wire_close = inproc_wire_close,
     .http_request = inproc_http_request,
     .http_response = inproc_http_response,
+    .device_connect_leaf = inproc_device_connect_leaf,
 };

@@ -15,9 +15,10 @@
  * Throttling.  A hub that throttles answers 429 (ThrottlingException
  * 429001 over HTTPS and AMQP); over MQTT a throttled operation is only a
  * closed connection, so with hubsim serve's admin API the hub's own
- * throttled.* counters are read before and after the case too.  Either
- * makes the cause "throttled (429)": the runner then reports a red verdict
- * as ERROR with that cause, since it says nothing about the rule.
+ * throttled.* counters are read before and after the case and decide;
+ * without that API a 429 answer does.  Throttling makes the cause
+ * "throttled (429)": the runner then reports a red verdict as ERROR with
+ * that cause, since it says nothing about the rule.
  */
 
 /* The sum of the hub's throttled.* counters; false without the admin API. */
@@ -95,11 +96,16 @@ void live_case_notes(conform_target_t *t, target_case_notes_t *out)
     uint64_t counted = t->throttled_known && throttled_total(t, &now) && now > t->throttled_at_open
                            ? now - t->throttled_at_open
                            : 0;
-    if (t->n_429)
+    /* With the hub's own counters a 429 is throttling only when they rose
+     * (a hub that answers 429 where a rule says otherwise, such as a second
+     * concurrent method call, breaks the rule: its case must stay red);
+     * without them every 429 is taken for what the protocol says it is. */
+    bool throttled = t->throttled_known ? counted > 0 : t->n_429 > 0;
+    if (throttled && t->n_429)
         snprintf(out->cause, sizeof out->cause, "throttled (429): %u answer%s %s%s", t->n_429,
                  t->n_429 == 1 ? "" : "s, the first", t->first_429,
                  counted ? "; the hub's throttled.* counters rose during the case" : "");
-    else if (counted)
+    else if (throttled)
         snprintf(out->cause, sizeof out->cause,
                  "throttled (429): the hub's throttled.* counters rose by %llu during the case (over MQTT a "
                  "throttled operation shows only as a closed connection)",

@@ -260,18 +260,74 @@ static void test_conform_cli_confirmation_and_quick(void **state)
     char cs_admin[1500];
     snprintf(cs_admin, sizeof cs_admin, "%s;AdminPort=%d", cs, f->sp.admin);
     const char *quick[] = { "conform", "--target", cs_admin, "--ca", "fixtures/certs/ca.pem", "--only",
-                            "TWIN-METADATA,TWIN-VERSION", "--quick", NULL };
+                            "TWIN-METADATA,TWIN-VERSION,CLIENT-MQTT-QOS2", "--quick", NULL };
     assert_int_equal(hubsim(quick, &out), 0);
     printf("%s", out);
     assert_null(strstr(out, "not hubsim serve"));
-    /* TWIN-METADATA's one case SKIPs (90 s), TWIN-VERSION's run */
-    assert_non_null(strstr(out, "0 FAIL, 1 SKIP, 0 ERROR"));
+    /* TWIN-METADATA's one case SKIPs (90 s), TWIN-VERSION's run, and the
+     * client rule (no case) keeps its SKIP line as without --quick */
+    assert_non_null(strstr(out, "0 FAIL, 2 SKIP, 0 ERROR"));
+    /* each live verdict is printed with its timing tolerance */
+    assert_non_null(strstr(out, "PASS       TWIN-VERSION"));
+    assert_non_null(strstr(out, "tolerance: wall clock +-"));
     free(out);
 
     /* inproc: unchanged, --quick has nothing to skip and no question is asked */
     const char *inproc[] = { "conform", "--only", "TWIN-METADATA", "--quick", NULL };
     assert_int_equal(hubsim(inproc, &out), 0);
     assert_non_null(strstr(out, "1 PASS"));
+    free(out);
+}
+
+/* A hub that throttles (serve's admin POST /faults/throttle, S1 with one
+ * unit: 1.67 C2D sends per second) refuses most of C2D-QUEUE-DEPTH's 50
+ * sends with 429 ThrottlingException: the cases end ERROR with the cause
+ * "throttled (429)", not FAIL, and conform says how many were throttled. */
+static void test_throttled_target(void **state)
+{
+    fixture_t *f = *state;
+    char *resp = NULL, *out = NULL;
+    assert_int_equal(sp_http(f->sp.admin, false, "POST", "/faults/throttle", NULL, "{\"profile\":\"S1\",\"units\":1}",
+                             &resp), 200);
+    free(resp);
+    char json[256];
+    snprintf(json, sizeof json, "/tmp/hubsim-live-throttle-%d.json", (int)getpid());
+    const char *args[] = { "conform", "--target", f->cs, "--only", "C2D-QUEUE-DEPTH", "--json", json, NULL };
+    int rc = hubsim(args, &out);
+    /* without the admin API (any hub): the 429 answers alone say it */
+    char cs[1400], *plain = NULL;
+    snprintf(cs, sizeof cs, "%s;MqttPort=%d;HttpsPort=%d;AmqpPort=%d;CaFile=%s/fixtures/certs/ca.pem", f->sp.service_cs,
+             f->sp.mqtt, f->sp.https, f->sp.amqp, tu_source_dir());
+    const char *args_plain[] = { "conform", "--target", cs, "--only", "C2D-QUEUE-DEPTH", "--yes", NULL };
+    int rc_plain = hubsim(args_plain, &plain);
+    resp = NULL;
+    assert_int_equal(sp_http(f->sp.admin, false, "POST", "/faults/throttle", NULL, "{\"profile\":\"off\"}", &resp),
+                     200);
+    free(resp);
+    printf("%s", out);
+    assert_int_equal(rc, 3); /* ERROR verdicts: the target, not the rule */
+    assert_non_null(strstr(out, "ERROR      C2D-QUEUE-DEPTH"));
+    assert_non_null(strstr(out, "throttled (429): "));
+    assert_non_null(strstr(out, "429 ThrottlingException (429001)"));
+    assert_non_null(strstr(out, "throttled (429) by the target"));
+    assert_null(strstr(out, "FAIL       C2D-QUEUE-DEPTH"));
+    free(out);
+    printf("%s", plain);
+    assert_int_equal(rc_plain, 3);
+    assert_non_null(strstr(plain, "ERROR      C2D-QUEUE-DEPTH"));
+    assert_non_null(strstr(plain, "throttled (429): "));
+    assert_non_null(strstr(plain, "throttled (429) by the target"));
+    free(plain);
+    char *doc = tu_read_file(json, NULL);
+    unlink(json);
+    assert_non_null(doc);
+    assert_non_null(strstr(doc, "\"message\": \"throttled (429): "));
+    free(doc);
+
+    /* throttling off again: the same cases pass */
+    const char *again[] = { "conform", "--target", f->cs, "--only", "C2D-QUEUE-DEPTH", "-q", NULL };
+    assert_int_equal(hubsim(again, &out), 0);
+    assert_non_null(strstr(out, "3 PASS"));
     free(out);
 }
 
@@ -371,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_subset_matches_inproc),
         cmocka_unit_test(test_c2d_matches_inproc),
         cmocka_unit_test(test_conform_cli_confirmation_and_quick),
+        cmocka_unit_test(test_throttled_target),
     };
     const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_connstr),

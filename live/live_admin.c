@@ -54,6 +54,8 @@ static hs_err_t admin_post(struct live_port *p, const char *path, const char *bo
         return HS_EUNSUPPORTED;
     char why[300];
     if (admin_request(p, "POST", path, body, false, why, sizeof why, NULL) != HS_EOK) {
+        if (p->fleet)
+            fleet_port_count(p->fleet, "live.admin.failed", 1);
         live_note(p, "live.admin.failed", why);
         return HS_EIO;
     }

@@ -152,9 +152,9 @@ static void finish_op(struct live_port *p, live_op_t *op, bool answered)
     case OP_REGISTRY:
         fleet_port_registry_done(p->fleet, op->op, r);
         break;
-    default: /* admin requests: fire and forget, failures counted */
+    default: /* admin requests: fire and forget, outcomes counted */
+        fleet_port_count(p->fleet, r.code ? "live.admin.failed" : "live.admin.ok", 1);
         if (r.code) {
-            fleet_port_count(p->fleet, "live.admin.failed", 1);
             live_note(p, "live.admin.failed", why);
         }
         break;

@@ -392,14 +392,17 @@ static void test_registry_scope_fields(void **state)
     fx_free(&f);
 }
 
-/* A hub config's iotEdge/parentId provision the relation. */
+/* A hub config's iotEdge/parentId provision the relation
+ * (fixtures/hubs/gateways.json; a parent may come after its child). */
 static void test_config_provisions_gateways(void **state)
 {
     (void)state;
     const char *json = "{\"devices\":[{\"id\":\"leaf\",\"parentId\":\"gw\",\"keys\":{\"primary\":\"" KEY "\"}},"
-                       "{\"id\":\"gw\",\"iotEdge\":true,\"keys\":{\"primary\":\"" KEY "\"}}]}";
+                       "{\"id\":\"gw\",\"iotEdge\":true,\"keys\":{\"primary\":\"" KEY "\"}}],"
+                       "\"gateways\":{\"leafAuth\":\"leafToken\"}}";
     hub_config_t cfg;
     assert_int_equal(hub_config_load_json(json, strlen(json), "t.json", &cfg, NULL), HS_EOK);
+    assert_int_equal(cfg.gateways.leaf_auth, HUB_LEAF_AUTH_LEAF_TOKEN);
     sim_kernel_t *k = sim_kernel_new(1, EPOCH);
     hub_t *hub = NULL;
     char why[256] = "";
@@ -408,6 +411,22 @@ static void test_config_provisions_gateways(void **state)
     hub_identity_t l;
     assert_int_equal(hub_identity_get(hub, "leaf", NULL, &l), HUB_EOK);
     assert_string_equal(l.parent_id, "gw");
+    hub_free(hub);
+    sim_kernel_free(k);
+
+    const char *root = getenv("HUBSIM_SOURCE_DIR");
+    if (!root)
+        return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fixtures/hubs/gateways.json", root);
+    assert_int_equal(hub_config_load_file(path, &cfg, NULL), HS_EOK);
+    k = sim_kernel_new(1, EPOCH);
+    assert_int_equal(hub_new(k, &cfg, &hub, why, sizeof why), HS_EOK);
+    hub_config_free(&cfg);
+    assert_int_equal(hub_identity_get(hub, "leaf-2b", NULL, &l), HUB_EOK);
+    assert_string_equal(l.parent_id, "gateway-2");
+    assert_int_equal(hub_identity_get(hub, "loner", NULL, &l), HUB_EOK);
+    assert_string_equal(l.parent_id, "");
     hub_free(hub);
     sim_kernel_free(k);
 }

@@ -1,4 +1,5 @@
 /* The live target's case notes: the timing tolerance a case ran with in wall time, and throttling (429) by the hub named as the cause. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,16 @@
  * "throttled (429)": the runner then reports a red verdict as ERROR with
  * that cause, since it says nothing about the rule.
  */
+
+/* A note, cut at cap (a note is for people: a cut one still says what it is). */
+static void note_put(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void note_put(char *buf, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, cap, fmt, ap);
+    va_end(ap);
+}
 
 /* The sum of the hub's throttled.* counters; false without the admin API. */
 static bool throttled_total(conform_target_t *t, uint64_t *out)
@@ -102,11 +113,11 @@ void live_case_notes(conform_target_t *t, target_case_notes_t *out)
      * without them every 429 is taken for what the protocol says it is. */
     bool throttled = t->throttled_known ? counted > 0 : t->n_429 > 0;
     if (throttled && t->n_429)
-        snprintf(out->cause, sizeof out->cause, "throttled (429): %u answer%s %s%s", t->n_429,
+        note_put(out->cause, sizeof out->cause, "throttled (429): %u answer%s %s%s", t->n_429,
                  t->n_429 == 1 ? "" : "s, the first", t->first_429,
                  counted ? "; the hub's throttled.* counters rose during the case" : "");
     else if (throttled)
-        snprintf(out->cause, sizeof out->cause,
+        note_put(out->cause, sizeof out->cause,
                  "throttled (429): the hub's throttled.* counters rose by %llu during the case (over MQTT a "
                  "throttled operation shows only as a closed connection)",
                  (unsigned long long)counted);

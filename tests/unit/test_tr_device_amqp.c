@@ -73,13 +73,19 @@ static void test_throttle(void **state)
     dv_close(f, d);
 }
 
+/* 50 AMQP clients (one connection each) on one loop. */
+static void test_many(void **state)
+{
+    dv_case_many(*state, P, "aq-many", 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect),     cmocka_unit_test(test_telemetry),  cmocka_unit_test(test_method),
         cmocka_unit_test(test_c2d_complete), cmocka_unit_test(test_c2d_reject), cmocka_unit_test(test_c2d_abandon),
         cmocka_unit_test(test_twin),        cmocka_unit_test(test_drop),       cmocka_unit_test(test_free_later),
-        cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_throttle),    cmocka_unit_test(test_many),
     };
     return cmocka_run_group_tests(tests, setup, dv_fix_teardown);
 }

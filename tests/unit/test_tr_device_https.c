@@ -71,6 +71,12 @@ static void test_free_later(void **state)
     dv_case_free_later(*state, P, "hx-later");
 }
 
+/* 50 HTTPS clients on one loop (no connection at rest: each request dials). */
+static void test_many(void **state)
+{
+    dv_case_many(*state, P, "hx-many", 50);
+}
+
 /* ---- a hub that admits one D2C message per second ------------------------- */
 
 static char throttle_cfg[512];
@@ -123,7 +129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect),     cmocka_unit_test(test_telemetry),   cmocka_unit_test(test_c2d_complete),
         cmocka_unit_test(test_c2d_reject),  cmocka_unit_test(test_c2d_abandon), cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_free_later),
+        cmocka_unit_test(test_free_later),  cmocka_unit_test(test_many),
     };
     const struct CMUnitTest throttled[] = { cmocka_unit_test(test_throttle) };
     int rc = cmocka_run_group_tests(tests, setup, dv_fix_teardown);

@@ -77,56 +77,10 @@ static void test_throttle(void **state)
     dv_close(f, d);
 }
 
-/* 200 clients on one loop: all connect, each sends one message, all acknowledged. */
+/* 200 clients on one loop: all connected, each sends one message, all acknowledged. */
 static void test_many(void **state)
 {
-    dv_fix_t *f = *state;
-    enum { N = 200 };
-    static dv_rec_t recs[N];
-    tr_device_t *devs[N];
-    char ids[N][32];
-    int connected = 0, sent = 0;
-    for (int i = 0; i < N; i++) {
-        snprintf(ids[i], sizeof ids[i], "mq-many-%03d", i);
-        dv_register(f, ids[i]);
-    }
-    for (int i = 0; i < N; i++) {
-        tr_device_opts_t o;
-        dv_opts(f, P, ids[i], DV_KEY, &o);
-        memset(&recs[i], 0, sizeof recs[i]);
-        char why[300];
-        assert_int_equal(tr_device_open(f->loop, &o, &dv_cb, &recs[i], &devs[i], why, sizeof why), HS_EOK);
-    }
-    int64_t end = tr_now_ms() + 30000;
-    while (connected < N && tr_now_ms() < end) {
-        tr_loop_wait(f->loop, NULL, NULL, 20);
-        connected = 0;
-        for (int i = 0; i < N; i++)
-            connected += recs[i].connected && recs[i].last_connect.code == 0;
-    }
-    assert_int_equal(connected, N);
-    size_t foot = 0;
-    for (int i = 0; i < N; i++) {
-        foot += tr_device_footprint(devs[i]);
-        tr_device_msg_t m = { .body = ids[i], .body_len = strlen(ids[i]), .message_id = ids[i] };
-        assert_int_equal(tr_device_send(devs[i], &m, (uint64_t)i), HS_EOK);
-    }
-    while (sent < N && tr_now_ms() < end) {
-        tr_loop_wait(f->loop, NULL, NULL, 20);
-        sent = 0;
-        for (int i = 0; i < N; i++)
-            sent += recs[i].sent_ok;
-    }
-    assert_int_equal(sent, N);
-    print_message("200 MQTT clients: mean tr_device_footprint %zu bytes\n", foot / N);
-    for (int i = 0; i < N; i++)
-        tr_device_close(devs[i]);
-    tr_loop_wait(f->loop, NULL, NULL, 50);
-    for (int i = 0; i < N; i++)
-        tr_device_free(devs[i]);
-    char *resp = NULL;
-    assert_int_equal(sp_http(f->sp.admin, false, "GET", "/counters", NULL, NULL, &resp), 200);
-    free(resp);
+    dv_case_many(*state, P, "mq-many", 200);
 }
 
 int main(void)

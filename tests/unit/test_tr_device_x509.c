@@ -40,10 +40,10 @@ static int teardown(void **state)
 
 static void register_x509(dv_fix_t *f, const char *id, const char *thumb)
 {
-    char body[400], why[400];
+    char body[600], why[400];
     snprintf(body, sizeof body,
-             "{\"deviceId\":\"%s\",\"authentication\":{\"type\":\"selfSigned\",\"x509Thumbprint\":"
-             "{\"primaryThumbprint\":\"%s\",\"secondaryThumbprint\":null}}}", id, thumb);
+             "{\"deviceId\":\"%.128s\",\"authentication\":{\"type\":\"selfSigned\",\"x509Thumbprint\":"
+             "{\"primaryThumbprint\":\"%.80s\",\"secondaryThumbprint\":null}}}", id, thumb);
     tr_http_req_t *req = NULL;
     assert_int_equal(tr_rest_identity_put(&f->rest, id, NULL, body, NULL, &req, why, sizeof why), HS_EOK);
     const tr_http_response_t *resp = dv_http_wait(f, req);

@@ -279,6 +279,40 @@ static void device_outcomes(conf_ctx_t *c)
     json_decref(doc);
 }
 
+/* A device that never answers: its call ends failed at the method's response timeout (the 504 is
+ * METHOD-504-TIMEOUT's; checked with a second's slack so that rule's switches stay its own). */
+static void device_silent(conf_ctx_t *c)
+{
+    target_conn_t conn;
+    const char *body = "{\"jobId\":\"quiet\",\"type\":\"scheduleDeviceMethod\",\"queryCondition\":\"tags.kind = 'a'\","
+                       "\"cloudToDeviceMethod\":{\"methodName\":\"reboot\",\"payload\":{},\"responseTimeoutInSeconds\":5,"
+                       "\"connectTimeoutInSeconds\":0},\"maxExecutionTimeInSeconds\":600}";
+    if (!conf_rest_setup(c, NULL) || !conf_online(c, "d1", NULL, TARGET_SUB_METHODS, &conn) || !tag(c, "d1", "a"))
+        return;
+    json_t *doc = create_job(c, "quiet", body, "PUT /jobs/v2/quiet (responseTimeoutInSeconds 5): 200");
+    if (!doc)
+        return;
+    json_decref(doc);
+    conf_advance(c, 4 * SEC);
+    if (!(doc = get_job(c, "quiet", "4 s after the start")))
+        return;
+    bool ok = conf_check(c, strcmp(status_of(doc), "running") == 0 && stat_of(doc, "runningCount") == 1,
+                         "4 s in: running, d1's call in flight (runningCount 1)", "%s, runningCount %lld",
+                         status_of(doc), stat_of(doc, "runningCount"));
+    json_decref(doc);
+    if (!ok)
+        return;
+    conf_advance(c, 3 * SEC);
+    if (!(doc = get_job(c, "quiet", "7 s after the start")))
+        return;
+    conf_check(c,
+               strcmp(status_of(doc), "completed") == 0 && stat_of(doc, "failedCount") == 1 &&
+                   stat_of(doc, "succeededCount") == 0,
+               "past the 5 s response timeout: d1 failed (failedCount 1), the job completed", "%s, failedCount %lld, "
+               "succeededCount %lld", status_of(doc), stat_of(doc, "failedCount"), stat_of(doc, "succeededCount"));
+    json_decref(doc);
+}
+
 /* ---- JOB-NOT-FOUND --------------------------------------------------------------------- */
 
 static void not_found(conf_ctx_t *c)
@@ -342,6 +376,8 @@ const conf_case_t conf_cases_jobs[] = {
       WIRE | VT, NULL, true },
     { "JOB-DEVICE-OUTCOMES", "method job over an answering and an offline device: 1 succeeded, 1 failed, job completed",
       device_outcomes, WIRE | VT, NULL, false },
+    { "JOB-DEVICE-OUTCOMES", "method job, device silent, responseTimeout 5: running at 4 s, d1 failed by 7 s",
+      device_silent, WIRE | VT, NULL, false },
     { "JOB-NOT-FOUND", "GET and cancel of an unknown job id: 404", not_found, WIRE, NULL, true },
     { "JOB-ZERO-DEVICES", "job whose condition matches no device: completed, deviceCount 0", zero_devices,
       WIRE | VT, NULL, true },

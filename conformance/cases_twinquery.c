@@ -15,13 +15,14 @@
 #define WIRE TARGET_CAP_WIRE
 #define NOHDR ((conf_rest_header_t){ NULL, NULL })
 
-/* The fleet: d1 {region US, floor 1} with module m1, d2 {EU}, d3 {US}, d4 no tags, d5 {ASIA}. */
+/* The fleet: d1 {region US, floor 1; desired mode eco} with module m1, d2 {EU}, d3 {US}, d4 no tags,
+ * d5 {ASIA}. */
 static bool fleet(conf_ctx_t *c)
 {
     static const struct {
         const char *id, *tags;
     } devs[] = {
-        { "d1", "{\"tags\":{\"region\":\"US\",\"floor\":1}}" },
+        { "d1", "{\"tags\":{\"region\":\"US\",\"floor\":1},\"properties\":{\"desired\":{\"mode\":\"eco\"}}}" },
         { "d2", "{\"tags\":{\"region\":\"EU\"}}" },
         { "d3", "{\"tags\":{\"region\":\"US\"}}" },
         { "d4", NULL },
@@ -114,8 +115,9 @@ static bool expect_ids(conf_ctx_t *c, const char *sql, const char *want)
 
 static void where_tags(conf_ctx_t *c)
 {
-    if (fleet(c) && expect_ids(c, "SELECT * FROM devices WHERE tags.region = 'US'", "d1,d3"))
-        expect_ids(c, "SELECT * FROM devices WHERE tags.region = 'US' AND tags.floor = 1", "d1");
+    if (fleet(c) && expect_ids(c, "SELECT * FROM devices WHERE tags.region = 'US'", "d1,d3") &&
+        expect_ids(c, "SELECT * FROM devices WHERE tags.region = 'US' AND tags.floor = 1", "d1"))
+        expect_ids(c, "SELECT * FROM devices WHERE properties.desired.mode = 'eco'", "d1");
 }
 
 /* ---- TWINQ-IN-NIN ------------------------------------------------------------------- */
@@ -245,7 +247,7 @@ static void bad_query(conf_ctx_t *c)
 /* ---- the table ---------------------------------------------------------------------- */
 
 const conf_case_t conf_cases_twinquery[] = {
-    { "TWINQ-WHERE", "WHERE tags.region = 'US' (and AND tags.floor = 1): exactly d1,d3 (d1)", where_tags, WIRE, NULL,
+    { "TWINQ-WHERE", "WHERE tags.region = 'US': d1,d3; AND tags.floor = 1: d1; properties.desired.mode = 'eco': d1", where_tags, WIRE, NULL,
       true },
     { "TWINQ-IN-NIN", "tags.region IN ['US','EU']: d1,d2,d3; NIN: d5", in_nin, WIRE, NULL, true },
     { "TWINQ-IS-DEFINED", "IS_DEFINED(tags.floor): d1 only", is_defined, WIRE, NULL, true },

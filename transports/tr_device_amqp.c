@@ -49,6 +49,7 @@ typedef struct {
     uint64_t next; /* message ids, delivery tags, locks, calls */
     char cbs_id[32];
     bool authed;
+    bool in_dispatch;
     int64_t token_expiry;  /* unix s; 0 = a given token (no renewal) */
     struct event *renew;   /* put-token again before the token ends */
     char desired_rid[32];  /* the PUT /notifications/... request in flight */
@@ -102,6 +103,22 @@ static void flush(tr_device_t *d)
                 pn_connection_driver_write_done(&a->drv, b.size); /* nobody will read them */
             return;
         }
+        tr_stream_write(a->st, b.start, b.size);
+        pn_connection_driver_write_done(&a->drv, b.size);
+    }
+}
+
+/* Hand proton's output to the stream without dispatching events: what the
+ * operations use, so no callback runs inside the caller's call. */
+static void write_out(tr_device_t *d)
+{
+    aq_t *a = aq(d);
+    if (!a->drv_ok || !a->st || tr_stream_state(a->st) != TR_STREAM_OPEN)
+        return; /* before the stream opens the bytes wait in proton; on_opened flushes them */
+    for (int i = 0; i < 64; i++) {
+        pn_bytes_t b = pn_connection_driver_write_buffer(&a->drv);
+        if (!b.size)
+            return;
         tr_stream_write(a->st, b.start, b.size);
         pn_connection_driver_write_done(&a->drv, b.size);
     }
@@ -581,6 +598,9 @@ static void on_delivery(tr_device_t *d, pn_delivery_t *dl)
 static void dispatch(tr_device_t *d)
 {
     aq_t *a = aq(d);
+    if (a->in_dispatch)
+        return;
+    a->in_dispatch = true;
     pn_event_t *e;
     while (!d->free_pending && d->proto && a->drv_ok && (e = pn_connection_driver_next_event(&a->drv)) != NULL) {
         char why[500];
@@ -609,6 +629,7 @@ static void dispatch(tr_device_t *d)
             break;
         }
     }
+    a->in_dispatch = false;
 }
 
 /* ---- stream callbacks --------------------------------------------------------- */
@@ -725,7 +746,7 @@ static hs_err_t aq_subscribe(tr_device_t *d, unsigned subs)
         tr_dev_op_take(d, TR_OP_SUBSCRIBE, call, NULL);
         tr_dev_post(d, TR_OP_SUBSCRIBE, subs, 0, 0, 0, "");
     }
-    flush(d);
+    write_out(d);
     return HS_EOK;
 }
 
@@ -764,7 +785,7 @@ static hs_err_t aq_send(tr_device_t *d, const tr_device_msg_t *msg, uint64_t tag
         pn_delivery_settle(dl);
         return e;
     }
-    flush(d);
+    write_out(d);
     return HS_EOK;
 }
 
@@ -789,7 +810,7 @@ static hs_err_t aq_method_respond(tr_device_t *d, const char *rid, int status, c
     pn_message_free(m);
     if (!dl)
         return HS_EINVAL;
-    flush(d);
+    write_out(d);
     return HS_EOK;
 }
 
@@ -807,7 +828,7 @@ static hs_err_t aq_settle(tr_device_t *d, uint64_t lock, tr_settle_t how)
     pn_delivery_update(dl, outcome[how]);
     pn_delivery_settle(dl);
     pn_link_flow(a->c2d, 1);
-    flush(d);
+    write_out(d);
     /* a receiver's disposition has no answer: done once sent */
     tr_dev_post(d, TR_OP_SETTLE, lock, 0, 0, 0, "");
     return HS_EOK;
@@ -824,7 +845,7 @@ static hs_err_t aq_report(tr_device_t *d, const char *json, size_t n, uint64_t t
     if (e != HS_EOK)
         return e;
     twin_request(d, "PATCH", "/properties/reported", rid, json, n);
-    flush(d);
+    write_out(d);
     return HS_EOK;
 }
 
@@ -832,16 +853,9 @@ static void aq_close(tr_device_t *d)
 {
     aq_t *a = aq(d);
     event_del(a->renew);
-    if (a->drv_ok && a->st && tr_stream_state(a->st) == TR_STREAM_OPEN) {
+    if (a->drv_ok && !d->ended) {
         pn_connection_close(a->drv.connection);
-        /* written while the owner pumps the loop before tr_device_free */
-        for (int i = 0; i < 8; i++) {
-            pn_bytes_t b = pn_connection_driver_write_buffer(&a->drv);
-            if (!b.size)
-                break;
-            tr_stream_write(a->st, b.start, b.size);
-            pn_connection_driver_write_done(&a->drv, b.size);
-        }
+        write_out(d); /* goes out while the owner pumps the loop before tr_device_free */
     }
 }
 

@@ -220,6 +220,19 @@ static inline int dv_fix_setup(void **state, const char *const *extra)
     return 0;
 }
 
+/* The same with a hub config file (JSON text) written to the build dir as `name`. */
+static inline int dv_fix_setup_config(void **state, const char *name, const char *json)
+{
+    static char path[600];
+    snprintf(path, sizeof path, "%s/%s", tu_build_dir(), name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(json, fp);
+    fclose(fp);
+    const char *const extra[] = { "--config", path, NULL };
+    return dv_fix_setup(state, extra);
+}
+
 static inline int dv_fix_teardown(void **state)
 {
     dv_fix_t *f = *state;
@@ -563,6 +576,48 @@ static inline void dv_case_drop(dv_fix_t *f, tr_device_protocol_t proto, const c
     assert_false(tr_device_is_open(d));
     assert_int_equal(r.closed, 1);
     tr_device_free(d);
+}
+
+/* A hub admitting one connection per second: of n clients opened at once,
+ * the refused ones end in connected() with 429001 / 429. */
+static inline void dv_case_connect_throttled(dv_fix_t *f, tr_device_protocol_t proto, const char *prefix)
+{
+    enum { N = 5 };
+    dv_rec_t recs[N];
+    tr_device_t *devs[N];
+    char ids[N][32];
+    memset(recs, 0, sizeof recs);
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "%s-%d", prefix, i);
+        dv_register(f, ids[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        tr_device_opts_t o;
+        dv_opts(f, proto, ids[i], DV_KEY, &o);
+        char why[300];
+        assert_int_equal(tr_device_open(f->loop, &o, &dv_cb, &recs[i], &devs[i], why, sizeof why), HS_EOK);
+    }
+    int done = 0, ok = 0, throttled = 0;
+    int64_t end = tr_now_ms() + DV_WAIT_MS;
+    while (done < N && tr_now_ms() < end) {
+        tr_loop_wait(f->loop, NULL, NULL, 20);
+        done = 0;
+        for (int i = 0; i < N; i++)
+            done += recs[i].connected;
+    }
+    assert_int_equal(done, N);
+    for (int i = 0; i < N; i++) {
+        ok += recs[i].last_connect.code == 0;
+        if (recs[i].last_connect.code == 429001 && recs[i].last_connect.status == 429)
+            throttled++;
+        else if (recs[i].last_connect.code != 0)
+            fprintf(stderr, "%s: %d %s\n", ids[i], recs[i].last_connect.code, recs[i].last_connect.why);
+    }
+    assert_true(ok >= 1);
+    assert_true(throttled >= 1);
+    assert_int_equal(ok + throttled, N);
+    for (int i = 0; i < N; i++)
+        tr_device_free(devs[i]);
 }
 
 /* A client freed from inside its own callback with free_later. */

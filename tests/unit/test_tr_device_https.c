@@ -1,8 +1,6 @@
 /* The asynchronous device client over HTTPS against `hubsim serve`: credential probe, telemetry with properties, C2D polling with every settlement, what HTTPS cannot do, throttled telemetry. */
 #include "test_tr_device_fixture.h"
 
-#include <unistd.h>
-
 #define P TR_DEV_HTTPS
 
 static int setup(void **state)
@@ -79,24 +77,10 @@ static void test_many(void **state)
 
 /* ---- a hub that admits one D2C message per second ------------------------- */
 
-static char throttle_cfg[512];
-
 static int setup_throttled(void **state)
 {
-    snprintf(throttle_cfg, sizeof throttle_cfg, "%s/tr-device-https-throttle.json", tu_build_dir());
-    FILE *fp = fopen(throttle_cfg, "w");
-    assert_non_null(fp);
-    fputs("{\"name\":\"hubsim\",\"throttling\":{\"profile\":\"s1\",\"rates\":{\"d2cPerSecond\":1}}}\n", fp);
-    fclose(fp);
-    const char *const extra[] = { "--config", throttle_cfg, NULL };
-    return dv_fix_setup(state, extra);
-}
-
-static int teardown_throttled(void **state)
-{
-    dv_fix_teardown(state);
-    unlink(throttle_cfg);
-    return 0;
+    return dv_fix_setup_config(state, "tr-device-https-throttle.json",
+                               "{\"name\":\"hubsim\",\"throttling\":{\"profile\":\"s1\",\"rates\":{\"d2cPerSecond\":1}}}\n");
 }
 
 /* Telemetry past the hub's rate answers 429 + ThrottlingException: code 429001. */
@@ -133,6 +117,6 @@ int main(void)
     };
     const struct CMUnitTest throttled[] = { cmocka_unit_test(test_throttle) };
     int rc = cmocka_run_group_tests(tests, setup, dv_fix_teardown);
-    rc += cmocka_run_group_tests_name("throttled hub", throttled, setup_throttled, teardown_throttled);
+    rc += cmocka_run_group_tests_name("throttled hub", throttled, setup_throttled, dv_fix_teardown);
     return rc;
 }

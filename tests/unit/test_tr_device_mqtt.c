@@ -83,6 +83,19 @@ static void test_many(void **state)
     dv_case_many(*state, P, "mq-many", 200);
 }
 
+/* ---- a hub that admits one connection per second --------------------------- */
+
+static int setup_throttled(void **state)
+{
+    return dv_fix_setup_config(state, "tr-device-mqtt-throttle.json", "{\"name\":\"hubsim\",\"throttling\":{\"profile\":\"s1\",\"rates\":{\"connectionsPerSecond\":1}}}\n");
+}
+
+/* Connects past the hub's rate come back 429001 (CONNACK 3). */
+static void test_connect_throttled(void **state)
+{
+    dv_case_connect_throttled(*state, P, "mq-cthr");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -91,5 +104,8 @@ int main(void)
         cmocka_unit_test(test_free_later), cmocka_unit_test(test_settle_limits), cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_many),
     };
-    return cmocka_run_group_tests(tests, setup, dv_fix_teardown);
+    const struct CMUnitTest throttled[] = { cmocka_unit_test(test_connect_throttled) };
+    int rc = cmocka_run_group_tests(tests, setup, dv_fix_teardown);
+    rc += cmocka_run_group_tests_name("throttled connects", throttled, setup_throttled, dv_fix_teardown);
+    return rc;
 }

@@ -16,13 +16,27 @@
  * (429xxx = throttled: the caller reports it as such), or -1 for a
  * transport failure without a code (why says which).
  *
- * Per-protocol limits (each documented in docs/live.md):
+ * A call that returns anything but HS_EOK queued nothing and owes no
+ * callback: HS_ESTATE when the client is not open (before connected(0),
+ * after closed or tr_device_close), HS_EINVAL for bad arguments,
+ * HS_EUNSUPPORTED for what the protocol cannot do, HS_ENOTFOUND for an
+ * unknown C2D lock.  tr_device_close writes the goodbye; pump the loop once
+ * before tr_device_free so it leaves (freeing at once drops it: the hub
+ * then sees a lost connection).
+ *
+ * Per-protocol behaviour, code mapping and limits: docs/live-devices.md.
  *  - MQTT cannot reject or abandon a C2D message: settle returns
- *    HS_EUNSUPPORTED for those (complete = PUBACK).
- *  - HTTPS devices receive no method calls and no desired patches (the hub
- *    offers neither over HTTPS): subscribe with those bits returns
- *    HS_EUNSUPPORTED; C2D arrives by polling every c2d_poll_ms.
- *  - AMQP: CBS put-token per device, then the device links.
+ *    HS_EUNSUPPORTED for those (complete = PUBACK).  A telemetry message the
+ *    hub refuses (throttled, too large) is not acknowledged: the hub closes
+ *    the connection, so sent() fails with -1 and closed() follows.
+ *  - HTTPS devices receive no method calls and no desired patches and have
+ *    no twin (the hub offers none over HTTPS): subscribe with those bits and
+ *    report return HS_EUNSUPPORTED; C2D arrives by polling every
+ *    c2d_poll_ms; connected() follows a first C2D poll that checks the
+ *    credentials; closed() never comes (there is no connection).
+ *  - AMQP: CBS put-token per device (one connection each), renewed before
+ *    the token ends, then the device links; X.509 is refused at open
+ *    (HS_EUNSUPPORTED: serve authenticates AMQP identities by token only).
  */
 
 #include <stdbool.h>
@@ -114,7 +128,9 @@ typedef struct {
     int64_t timeout_ms;    /* per operation; 0 = 30000 */
 } tr_device_opts_t;
 
-/* Starts connecting.  HS_EINVAL (why) for bad options; the outcome of the
+/* Starts connecting.  HS_EINVAL (why) for bad options (no TLS context, no
+ * host/port/device id, a key that is not base64), HS_EUNSUPPORTED (why)
+ * for AMQP without a key or token; the outcome of the
  * connection itself comes through cb->connected. */
 hs_err_t tr_device_open(tr_loop_t *l, const tr_device_opts_t *o, const tr_device_cb_t *cb, void *ctx,
                         tr_device_t **out, char *why, size_t cap);

@@ -57,6 +57,46 @@ static void test_settle_limits(void **state)
     dv_close(f, d);
 }
 
+/* Bad options are refused at open with the reason; transport failures come through connected(-1). */
+static void test_bad_options_and_transport_failures(void **state)
+{
+    dv_fix_t *f = *state;
+    tr_device_opts_t o;
+    tr_device_t *d = NULL;
+    char why[300];
+    dv_opts(f, P, "mq-bad", DV_KEY, &o);
+    o.tls = NULL;
+    assert_int_equal(tr_device_open(f->loop, &o, &dv_cb, NULL, &d, why, sizeof why), HS_EINVAL);
+    assert_non_null(strstr(why, "TLS"));
+    dv_opts(f, P, "", DV_KEY, &o);
+    assert_int_equal(tr_device_open(f->loop, &o, &dv_cb, NULL, &d, why, sizeof why), HS_EINVAL);
+    dv_opts(f, P, "mq-bad", "not base64 !!", &o);
+    assert_int_equal(tr_device_open(f->loop, &o, &dv_cb, NULL, &d, why, sizeof why), HS_EINVAL);
+    assert_non_null(strstr(why, "base64"));
+    assert_null(d);
+    /* a host that does not resolve: connected(-1) on a later turn, never inside open */
+    dv_rec_t r;
+    memset(&r, 0, sizeof r);
+    dv_opts(f, P, "mq-bad", DV_KEY, &o);
+    o.dial_host = "no-such-host.invalid";
+    assert_int_equal(tr_device_open(f->loop, &o, &dv_cb, &r, &d, why, sizeof why), HS_EOK);
+    assert_int_equal(r.connected, 0);
+    assert_true(dv_wait(f, &r.connected, 1));
+    assert_int_equal(r.last_connect.code, -1);
+    assert_non_null(strstr(r.last_connect.why, "no-such-host.invalid"));
+    tr_device_free(d);
+    /* a port that does not speak TLS (the plain-HTTP admin API): the handshake fails */
+    memset(&r, 0, sizeof r);
+    dv_opts(f, P, "mq-bad", DV_KEY, &o);
+    o.port = f->sp.admin;
+    assert_int_equal(tr_device_open(f->loop, &o, &dv_cb, &r, &d, why, sizeof why), HS_EOK);
+    assert_true(dv_wait(f, &r.connected, 1));
+    assert_int_equal(r.last_connect.code, -1);
+    assert_non_null(strstr(r.last_connect.why, "TLS"));
+    assert_int_equal(r.closed, 0);
+    tr_device_free(d);
+}
+
 /* A throttled hub answers reported patches 429 (twin/res/429): the result carries 429001. */
 static void test_throttle(void **state)
 {
@@ -102,7 +142,7 @@ int main(void)
         cmocka_unit_test(test_connect),   cmocka_unit_test(test_telemetry), cmocka_unit_test(test_method),
         cmocka_unit_test(test_c2d),       cmocka_unit_test(test_twin),      cmocka_unit_test(test_drop),
         cmocka_unit_test(test_free_later), cmocka_unit_test(test_settle_limits), cmocka_unit_test(test_throttle),
-        cmocka_unit_test(test_many),
+        cmocka_unit_test(test_many),      cmocka_unit_test(test_bad_options_and_transport_failures),
     };
     const struct CMUnitTest throttled[] = { cmocka_unit_test(test_connect_throttled) };
     int rc = cmocka_run_group_tests(tests, setup, dv_fix_teardown);

@@ -37,7 +37,7 @@ static const char *const live_kills[] = {
     "METHOD-404-UNKNOWN", "METHOD-404-OFFLINE", "METHOD-TIMEOUT-RANGE", "METHOD-PAYLOAD-LIMIT",
     "METHOD-RESPONSE-PASSTHROUGH", "METHOD-MODULE",
     /* D2C */
-    "MSG-ANTISPOOF", "MSG-SIZE-LIMIT", "MSG-PROP-CHARSET",
+    "MSG-ANTISPOOF", "MSG-MESSAGEID:off-by-one", "MSG-PROP-CHARSET",
     /* C2D */
     "C2D-QUEUE-DEPTH:off-by-one", "C2D-SIZE-LIMIT",
     /* twins */
@@ -53,6 +53,10 @@ typedef struct {
     serve_proc_t sp; /* the unbroken hub */
     char cs[1400];
     catalogue_t *cat;
+    /* the unbroken live run of the last rule: a rule's switches are adjacent
+     * (RULE, RULE:off-by-one), and some rules wait 90 s live */
+    char cached_rule[128];
+    report_result_t *cached;
 } fixture_t;
 
 static void address_of(const serve_proc_t *sp, char *out, size_t cap)
@@ -91,6 +95,7 @@ static int teardown(void **state)
     if (rc != 0)
         fprintf(stderr, "serve exit %d:\n%s\n", rc, f->sp.output);
     sp_free(&f->sp);
+    report_result_free(f->cached);
     catalogue_free(f->cat);
     free(f);
     return rc == 0 ? 0 : -1;
@@ -137,9 +142,9 @@ static const report_case_t *kill_by(const report_result_t *broken, const report_
     return NULL;
 }
 
-/* Why no case that kills the switch in-process can kill it live ("" when
- * one can): each such case SKIPs live (the reason) or is red live already
- * on the unbroken hub (a known live difference). */
+/* Why the cases that kill the switch in-process cannot kill it live (""
+ * when one can): each SKIPs live (the reason) or is red live already on
+ * the unbroken hub (a known live difference). */
 static void not_live(const report_result_t *ib, const report_result_t *ip, const report_result_t *lp, char *why,
                      size_t cap)
 {
@@ -162,9 +167,20 @@ static void not_live(const report_result_t *ib, const report_result_t *ip, const
         snprintf(why, cap, "no case kills it in-process either");
 }
 
+static bool runs_live(const report_result_t *lp)
+{
+    for (size_t i = 0; i < report_result_case_count(lp); i++)
+        if (report_result_case_at(lp, i)->verdict != REPORT_SKIP)
+            return true;
+    return false;
+}
+
 typedef enum { KILL_LIVE, KILL_NOT_LIVE, KILL_SURVIVED, KILL_NO_SERVE } kill_class_t;
 
-/* One switch: its class live; *inproc_killed the in-process outcome. */
+/* One switch: its class live; *inproc_killed the in-process outcome.  The
+ * broken hub runs whenever a case of the rule runs live: live, a case that
+ * cannot kill the switch in-process may (serve's own REST layer carries the
+ * live target's registry calls, so an HTTPS wire switch reaches them). */
 static kill_class_t one_switch(fixture_t *f, const char *name, bool *inproc_killed, char *note, size_t cap)
 {
     conform_switch_t sw;
@@ -174,14 +190,17 @@ static kill_class_t one_switch(fixture_t *f, const char *name, bool *inproc_kill
     report_result_t *ib = run_rule(f, &target_inproc, NULL, sw.rule_id, name);
     *inproc_killed = kill_by(ib, ip) != NULL;
 
-    report_result_t *lp = run_rule(f, &target_live_admin, f->cs, sw.rule_id, NULL);
+    if (!f->cached || strcmp(f->cached_rule, sw.rule_id) != 0) {
+        report_result_free(f->cached);
+        f->cached = run_rule(f, &target_live_admin, f->cs, sw.rule_id, NULL);
+        snprintf(f->cached_rule, sizeof f->cached_rule, "%s", sw.rule_id);
+    }
+    const report_result_t *lp = f->cached;
     char why[400];
     not_live(ib, ip, lp, why, sizeof why);
-    kill_class_t k;
-    if (why[0]) {
-        snprintf(note, cap, "%s %s", sw.rule_id, why);
-        k = KILL_NOT_LIVE;
-    } else {
+    kill_class_t k = KILL_NOT_LIVE;
+    snprintf(note, cap, "%s %s", sw.rule_id, why);
+    if (runs_live(lp)) {
         serve_proc_t sp;
         const char *extra[] = { "--break", name, NULL };
         if (sp_start(&sp, extra) != 0) {
@@ -197,7 +216,7 @@ static kill_class_t one_switch(fixture_t *f, const char *name, bool *inproc_kill
                 snprintf(note, cap, "%s [%s] turned %s", lk->id, lk->name ? lk->name : "",
                          report_verdict_name(lk->verdict));
                 k = KILL_LIVE;
-            } else {
+            } else if (!why[0]) {
                 snprintf(note, cap, "no case of %s turned red live (%s)", sw.rule_id, sw.description);
                 k = KILL_SURVIVED;
             }
@@ -206,7 +225,6 @@ static kill_class_t one_switch(fixture_t *f, const char *name, bool *inproc_kill
             sp_free(&sp);
         }
     }
-    report_result_free(lp);
     report_result_free(ip);
     report_result_free(ib);
     return k;

@@ -17,7 +17,7 @@
 #include <proton/terminus.h>
 #include <proton/transport.h>
 
-#include "serve/amqp/amqp_codec.h" /* amqp_map_find, amqp_data_text, amqp_atom_text, amqp_condition_for */
+#include "serve/amqp/amqp_codec.h" /* amqp_map_find, amqp_data_text, amqp_atom_text */
 #include "sim/hub/auth.h"
 #include "transports/tr_device_impl.h"
 #include "transports/tr_stream.h"
@@ -67,17 +67,39 @@ static aq_t *aq(const tr_device_t *d)
 
 /* ---- codes ---------------------------------------------------------------- */
 
-/* An AMQP error condition -> hub code: "ErrorCode:Name;" in the
- * description first, else the first hub error whose condition it is. */
+/* AMQP error condition -> hub code, for descriptions without "ErrorCode:"
+ * (serve/amqp's AMQP_CONDITION_MAP read backwards, one row per condition:
+ * where several hub errors share a condition, the most common one). */
+static const struct {
+    const char *condition;
+    int code;
+} cond_codes[] = {
+    { "amqp:unauthorized-access", 401002 },
+    { "com.microsoft:device-container-throttled", 429001 },
+    { "com.microsoft:quota-exceeded", 403002 },
+    { "amqp:resource-limit-exceeded", 403004 },
+    { "amqp:not-found", 404001 },
+    { "com.microsoft:precondition-failed", 412001 },
+    { "com.microsoft:message-lock-lost", 412002 },
+    { "amqp:link:message-size-exceeded", 413001 },
+    { "com.microsoft:argument-error", 400004 },
+    { "com.microsoft:device-already-exists", 409001 },
+    { "amqp:link:stolen", 400027 },
+    { "amqp:internal-error", 500001 },
+    { "com.microsoft:timeout", 504101 },
+};
+
+/* An AMQP error condition -> a result: "ErrorCode:Name;" in the
+ * description first, else the condition's row above, else -1. */
 static tr_device_result_t cond_result(pn_condition_t *c, const char *what, char *why, size_t cap)
 {
     const char *name = c && pn_condition_is_set(c) ? pn_condition_get_name(c) : NULL;
     const char *desc = c && pn_condition_is_set(c) ? pn_condition_get_description(c) : NULL;
     snprintf(why, cap, "%s: %s%s%s", what, name ? name : "no condition", desc ? " " : "", desc ? desc : "");
     int code = desc && strstr(desc, "ErrorCode:") ? tr_dev_code_for(0, desc) : -1;
-    for (int e = 1; code < 0 && name && e < HUB_E__COUNT; e++)
-        if (strcmp(amqp_condition_for((hub_err_t)e), name) == 0)
-            code = hub_error_info((hub_err_t)e)->code;
+    for (size_t i = 0; code < 0 && name && i < sizeof cond_codes / sizeof cond_codes[0]; i++)
+        if (strcmp(cond_codes[i].condition, name) == 0)
+            code = cond_codes[i].code;
     int status = code > 0 ? code / 1000 : 0;
     return tr_dev_fail(code, status, why);
 }

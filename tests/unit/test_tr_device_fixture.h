@@ -573,6 +573,9 @@ static inline void dv_case_drop(dv_fix_t *f, tr_device_protocol_t proto, const c
     snprintf(path, sizeof path, "/devices/%s/drop", id);
     dv_admin_post(f, path, "{\"reason\":\"test drop\"}");
     assert_true(dv_wait(f, &r.closed, 1));
+    /* MQTT: -1 (the socket just closes); AMQP: the detach condition's code (500001 amqp:internal-error) */
+    assert_int_equal(r.last_close.code, proto == TR_DEV_AMQP ? 500001 : -1);
+    assert_non_null(strstr(r.last_close.why, proto == TR_DEV_AMQP ? "test drop" : "closed"));
     assert_false(tr_device_is_open(d));
     assert_int_equal(r.closed, 1);
     tr_device_free(d);

@@ -53,9 +53,11 @@ void hub_io_free(hub_t *hub)
     hub->io = NULL;
 }
 
-static void path_join(char *out, size_t cap, const char *dir, const char *name)
+/* dir + "/" + name; false when it does not fit. */
+static bool path_join(char *out, size_t cap, const char *dir, const char *name)
 {
-    snprintf(out, cap, "%s/%s", dir, name ? name : DEFAULT_BLOB);
+    int n = snprintf(out, cap, "%s/%s", dir, name ? name : DEFAULT_BLOB);
+    return n >= 0 && (size_t)n < cap;
 }
 
 static bool dir_exists(const char *dir)
@@ -129,7 +131,10 @@ hs_err_t hub_identity_export(hub_t *hub, const char *dir, const char *blob, bool
         return HS_EIO;
     }
     char path[HUB_CONFIG_PATH_MAX + 256];
-    path_join(path, sizeof path, dir, blob);
+    if (!path_join(path, sizeof path, dir, blob)) {
+        snprintf(why, cap, "blob path too long");
+        return HS_EIO;
+    }
     FILE *f = fopen(path, "w");
     if (!f) {
         snprintf(why, cap, "cannot write \"%s\": %s", path, strerror(errno));
@@ -507,7 +512,10 @@ hs_err_t hub_identity_import(hub_t *hub, const char *dir, const char *blob, cons
     }
     const char *name = blob ? blob : DEFAULT_BLOB;
     char path[HUB_CONFIG_PATH_MAX + 256];
-    path_join(path, sizeof path, dir, name);
+    if (!path_join(path, sizeof path, dir, name)) {
+        snprintf(why, cap, "blob path too long");
+        return HS_EIO;
+    }
     import_line_t *ls = NULL;
     size_t n = 0;
     hs_err_t rc = load_lines(hub, path, name, &ls, &n, why, cap);
@@ -520,8 +528,8 @@ hs_err_t hub_identity_import(hub_t *hub, const char *dir, const char *blob, cons
     FILE *log = NULL;
     if (out_dir) {
         char lpath[HUB_CONFIG_PATH_MAX + 256];
-        path_join(lpath, sizeof lpath, out_dir, ERRORS_BLOB);
-        log = fopen(lpath, "w");
+        if (path_join(lpath, sizeof lpath, out_dir, ERRORS_BLOB))
+            log = fopen(lpath, "w");
     }
     size_t ok = 0, bad = 0;
     for (size_t i = 0; i < n && ls[i].ok; i++) {
@@ -588,7 +596,14 @@ static bool container_dir(const hub_t *hub, const char *uri, char *out, size_t c
         snprintf(why, wcap, "container name \"%s\" is not allowed", seg);
         return false;
     }
-    snprintf(out, cap, "%s/%s", base, seg);
+    size_t bl = strlen(base), sl = strlen(seg);
+    if (bl + 1 + sl + 1 > cap) {
+        snprintf(why, wcap, "container folder path for \"%s\" is too long", seg);
+        return false;
+    }
+    memcpy(out, base, bl);
+    out[bl] = '/';
+    memcpy(out + bl + 1, seg, sl + 1);
     return true;
 }
 

@@ -507,8 +507,9 @@ size_t tr_device_footprint(const tr_device_t *d)
     if (!d)
         return 0;
     size_t n = sizeof *d;
-    for (const char *const *s = &d->host; s <= &d->sas_token; s++)
-        n += *s ? strlen(*s) + 1 : 0;
+    const char *strs[] = { d->host, d->dial_host, d->device_id, d->module_id, d->sas_key, d->sas_token };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        n += strs[i] ? strlen(strs[i]) + 1 : 0;
     n += d->cap_pend * sizeof *d->pend + d->cap_notes * sizeof *d->notes;
     n += 2 * event_get_struct_event_size(); /* deadline_ev, defer_ev */
     if (d->proto)

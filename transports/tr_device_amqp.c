@@ -433,6 +433,8 @@ static void twin_links(tr_device_t *d)
 static void on_link_up(tr_device_t *d, pn_link_t *l)
 {
     aq_t *a = aq(d);
+    if (pn_link_state(l) & PN_REMOTE_CLOSED)
+        return; /* serve refuses a link with an attach and a detach in one go: the detach tells */
     switch (role_of(l)) {
     case L_C2D:
         sub_part_done(d, TR_DEV_SUB_C2D, tr_dev_ok());

@@ -165,6 +165,13 @@ hub_err_t hub_gw_check_spec(hub_t *hub, uint32_t rec, const hub_identity_spec_t 
         return HUB_EARGUMENT_INVALID;
     if (!hub_gw_is_edge(hub, p) && !hub_faults_on(&hub->faults, HUB_FAULT_GATEWAY_SCOPE_REGISTRY))
         return HUB_EARGUMENT_INVALID; /* the parent must be an IoT Edge device [doc] */
+    /* Nested edge devices: no cycle (the chain is at most nrecs long). */
+    uint32_t up = p;
+    for (uint32_t steps = 0; up != HUB_NONE && steps <= hub->nrecs; steps++) {
+        if (up == rec)
+            return HUB_EARGUMENT_INVALID;
+        up = gw_parent(hub, up);
+    }
     return HUB_EOK;
 }
 

@@ -370,6 +370,14 @@ static void test_registry_scope_fields(void **state)
     assert_int_equal(hub_error_info(hub_identity_create(f.hub, &bad, NULL))->code, 400004);
     hub_identity_spec_t self = { .device_id = "edge1", .parent_id = "edge1" };
     assert_int_equal(hub_error_info(hub_identity_update(f.hub, &self, NULL, NULL))->code, 400004);
+    /* nested edge devices, but no cycle */
+    make_device(&f, "edge2", true, "edge1");
+    hub_identity_spec_t cyc = { .device_id = "edge1", .parent_id = "edge2" };
+    assert_int_equal(hub_error_info(hub_identity_update(f.hub, &cyc, NULL, NULL))->code, 400004);
+    hub_identity_t e2;
+    assert_int_equal(hub_identity_get(f.hub, "edge2", NULL, &e2), HUB_EOK);
+    assert_string_equal(e2.parent_scope, want);
+    assert_string_not_equal(e2.device_scope, want);
     /* modules have no scope of their own */
     hub_identity_spec_t mod = { .device_id = "leaf", .module_id = "m", .parent_id = "edge1" };
     assert_int_equal(hub_error_info(hub_identity_create(f.hub, &mod, NULL))->code, 400004);

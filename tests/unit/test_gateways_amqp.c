@@ -16,7 +16,6 @@
 #include <proton/event.h>
 #include <proton/link.h>
 #include <proton/message.h>
-#include <proton/sasl.h>
 #include <proton/session.h>
 #include <proton/terminus.h>
 #include <proton/transport.h>
@@ -37,7 +36,6 @@
 #define HOST "hubsim.azure-devices.net"
 
 
-enum { MODE_NO_SASL, MODE_ANON, MODE_PLAIN };
 
 typedef struct {
     pn_link_t *link;
@@ -181,17 +179,9 @@ static void pump(fx_t *f)
 
 /* ---- fixture ------------------------------------------------------------------------- */
 
-static fx_t *fx_new_cfg(int mode, const char *user, const char *pass, const hub_config_t *cfg,
-                        unsigned breaks)
+/* A fresh server session and client connection (no SASL, CBS next). */
+static void open_client(fx_t *f)
 {
-    fx_t *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    f->k = sim_kernel_new(7, EPOCH);
-    char why[200];
-    assert_int_equal(hub_new(f->k, cfg, &f->hub, why, sizeof why), HS_EOK);
-        assert_int_equal(amqp_feeds_new(f->hub, NULL, &f->feeds), HS_EOK);
-    amqp_session_opts_default(&f->opts);
-    f->opts.breaks = breaks;
     wire_peer_t peer = { .address = "127.0.0.1:5671", .x509_thumbprint = NULL, .tls = false };
     f->s = amqp_session_new(f->hub, f->feeds, &f->opts, &peer, &io_ops, f, &obs_ops, f);
     assert_non_null(f->s);
@@ -199,20 +189,36 @@ static fx_t *fx_new_cfg(int mode, const char *user, const char *pass, const hub_
     pn_connection_t *conn = f->c.connection;
     pn_connection_set_container(conn, "test-client");
     pn_connection_set_hostname(conn, HOST);
-    if (mode != MODE_NO_SASL) {
-        pn_sasl_t *sasl = pn_sasl(f->c.transport);
-        pn_sasl_set_allow_insecure_mechs(sasl, true);
-        pn_sasl_allowed_mechs(sasl, mode == MODE_ANON ? "ANONYMOUS" : "PLAIN");
-        if (mode == MODE_PLAIN) {
-            pn_connection_set_user(conn, user);
-            pn_connection_set_password(conn, pass);
-        }
-    }
     pn_connection_open(conn);
     f->ssn = pn_session(conn);
     pn_session_open(f->ssn);
     pump(f);
+}
+
+static fx_t *fx_new_hub(void)
+{
+    fx_t *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->k = sim_kernel_new(7, EPOCH);
+    char why[200];
+    assert_int_equal(hub_new(f->k, NULL, &f->hub, why, sizeof why), HS_EOK);
+    assert_int_equal(amqp_feeds_new(f->hub, NULL, &f->feeds), HS_EOK);
+    amqp_session_opts_default(&f->opts);
+    open_client(f);
     return f;
+}
+
+/* The AMQP connection is gone; the same client comes back on a new one. */
+static void reconnect(fx_t *f)
+{
+    for (int i = 0; i < f->n_rx; i++)
+        pn_message_free(f->rx[i].m);
+    f->n_rx = 0;
+    pn_connection_driver_destroy(&f->c);
+    amqp_session_free(f->s);
+    f->out_len = 0;
+    f->closes = 0;
+    open_client(f);
 }
 
 static void fx_free(fx_t *f)
@@ -400,7 +406,7 @@ static void make_ident(fx_t *f, const char *id, bool edge, const char *parent)
 
 static fx_t *gw_fx(void)
 {
-    fx_t *f = fx_new_cfg(MODE_NO_SASL, NULL, NULL, NULL, 0);
+    fx_t *f = fx_new_hub();
     make_ident(f, "gw", true, NULL);
     make_ident(f, "leaf1", false, "gw");
     make_ident(f, "leaf2", false, "gw");
@@ -525,6 +531,22 @@ static void test_transport_close_offline_together(void **state)
     assert_int_equal(hub_counter(f->hub, "gateway.leaf_opened"),
                      hub_counter(f->hub, "gateway.leaf_dropped_gateway") +
                          hub_counter(f->hub, "gateway.leaf_closed"));
+    /* The gateway comes back on a new connection with its leaf: the queued
+     * message is delivered on the leaf's C2D link and completed. */
+    reconnect(f);
+    c = cbs_open(f);
+    assert_int_equal(put_for(f, &c, "gw", "gw"), 200);
+    assert_int_equal(put_for(f, &c, "leaf1", "gw"), 200);
+    rx = c_receiver(f, "c2d", "/devices/leaf1/messages/devicebound", 5);
+    rx_t *got = last_on(f, rx);
+    assert_non_null(got);
+    pn_delivery_update(got->d, PN_ACCEPTED);
+    pn_delivery_settle(got->d);
+    pump(f);
+    hub_c2d_stats_t cs;
+    hub_c2d_stats(hub_c2d_store(f->hub), &cs);
+    assert_int_equal(cs.completed, 1);
+    assert_int_equal(hub_c2d_depth(hub_c2d_store(f->hub), l1.device_no), 0);
     fx_free(f);
 }
 

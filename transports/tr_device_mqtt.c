@@ -387,6 +387,8 @@ static hs_err_t mq_start(tr_device_t *d, char *why, size_t cap)
 
 static hs_err_t mq_subscribe(tr_device_t *d, unsigned subs)
 {
+    if ((subs & TR_DEV_SUB_C2D) && d->module_id)
+        return HS_EUNSUPPORTED; /* modules have no C2D queue (serve would close on the filter) */
     char pre[300], c2d[340];
     identity_prefix(d, pre, sizeof pre);
     snprintf(c2d, sizeof c2d, "%s/messages/devicebound/#", pre);

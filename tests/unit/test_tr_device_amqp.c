@@ -48,6 +48,11 @@ static void test_drop(void **state)
     dv_case_drop(*state, P, "aq-drop");
 }
 
+static void test_module(void **state)
+{
+    dv_case_module(*state, P, "aq-mod");
+}
+
 static void test_free_later(void **state)
 {
     dv_case_free_later(*state, P, "aq-later");
@@ -97,7 +102,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect),     cmocka_unit_test(test_telemetry),  cmocka_unit_test(test_method),
         cmocka_unit_test(test_c2d_complete), cmocka_unit_test(test_c2d_reject), cmocka_unit_test(test_c2d_abandon),
-        cmocka_unit_test(test_twin),        cmocka_unit_test(test_drop),       cmocka_unit_test(test_free_later),
+        cmocka_unit_test(test_twin),        cmocka_unit_test(test_drop),       cmocka_unit_test(test_free_later), cmocka_unit_test(test_module),
         cmocka_unit_test(test_throttle),    cmocka_unit_test(test_many),
     };
     const struct CMUnitTest throttled[] = { cmocka_unit_test(test_connect_throttled) };

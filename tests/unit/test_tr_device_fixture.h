@@ -623,6 +623,59 @@ static inline void dv_case_connect_throttled(dv_fix_t *f, tr_device_protocol_t p
         tr_device_free(devs[i]);
 }
 
+/* A module identity: its own token scope and topics/links; telemetry is routed
+ * with the module id, a module method is answered, reported patches work. */
+static inline void dv_case_module(dv_fix_t *f, tr_device_protocol_t proto, const char *id)
+{
+    dv_register(f, id);
+    char body[600], why[400];
+    snprintf(body, sizeof body,
+             "{\"deviceId\":\"%.128s\",\"moduleId\":\"m1\",\"authentication\":{\"type\":\"sas\","
+             "\"symmetricKey\":{\"primaryKey\":\"%s\",\"secondaryKey\":\"%s\"}}}", id, DV_KEY, DV_KEY);
+    tr_http_req_t *req = NULL;
+    assert_int_equal(tr_rest_identity_put(&f->rest, id, "m1", body, NULL, &req, why, sizeof why), HS_EOK);
+    assert_int_equal(dv_http_wait(f, req)->status, 200);
+    tr_http_free(req);
+    tr_device_opts_t o;
+    dv_opts(f, proto, id, DV_KEY, &o);
+    o.module_id = "m1";
+    dv_rec_t r;
+    memset(&r, 0, sizeof r);
+    tr_device_t *d = NULL;
+    assert_int_equal(tr_device_open(f->loop, &o, &dv_cb, &r, &d, why, sizeof why), HS_EOK);
+    assert_true(dv_wait(f, &r.connected, 1));
+    if (r.last_connect.code)
+        fprintf(stderr, "module connect: %s\n", r.last_connect.why);
+    assert_int_equal(r.last_connect.code, 0);
+    char mid[80];
+    snprintf(mid, sizeof mid, "mod-%s", id);
+    tr_device_msg_t m = { .body = "m", .body_len = 1, .message_id = mid };
+    assert_int_equal(tr_device_send(d, &m, 3), HS_EOK);
+    assert_true(dv_wait(f, &r.sent_ok, 1));
+    json_t *msg = dv_routed(f, mid);
+    assert_non_null(msg);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(msg, "systemProperties"), "connectionModuleId")), "m1");
+    json_decref(msg);
+    if (proto != TR_DEV_HTTPS) {
+        assert_int_equal(tr_device_subscribe(d, TR_DEV_SUB_METHODS), HS_EOK);
+        assert_true(dv_wait(f, &r.subscribed, 1));
+        assert_int_equal(r.last_sub.code, 0);
+        char mbody[200];
+        int n = snprintf(mbody, sizeof mbody, "{\"methodName\":\"mm\",\"payload\":1,\"responseTimeoutInSeconds\":10}");
+        assert_int_equal(tr_rest_method_invoke(&f->rest, id, "m1", mbody, (size_t)n, &req, why, sizeof why), HS_EOK);
+        assert_true(dv_wait(f, &r.methods, 1));
+        assert_string_equal(r.method_name, "mm");
+        assert_int_equal(tr_device_method_respond(d, r.method_rid, 200, "2", 1), HS_EOK);
+        assert_int_equal(dv_http_wait(f, req)->status, 200);
+        tr_http_free(req);
+        assert_int_equal(tr_device_report(d, "{\"a\":1}", 7, 9), HS_EOK);
+        assert_true(dv_wait(f, &r.reported, 1));
+        assert_int_equal(r.last_report.code, 0);
+    }
+    assert_int_equal(tr_device_subscribe(d, TR_DEV_SUB_C2D), HS_EUNSUPPORTED); /* modules have no C2D queue */
+    dv_close(f, d);
+}
+
 /* A client freed from inside its own callback with free_later. */
 static inline void dv_free_later_cb(void *ctx, tr_device_result_t x)
 {

@@ -64,6 +64,11 @@ static void test_limits(void **state)
     dv_close(f, d);
 }
 
+static void test_module(void **state)
+{
+    dv_case_module(*state, P, "hx-mod");
+}
+
 static void test_free_later(void **state)
 {
     dv_case_free_later(*state, P, "hx-later");
@@ -113,7 +118,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect),     cmocka_unit_test(test_telemetry),   cmocka_unit_test(test_c2d_complete),
         cmocka_unit_test(test_c2d_reject),  cmocka_unit_test(test_c2d_abandon), cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_free_later),  cmocka_unit_test(test_many),
+        cmocka_unit_test(test_free_later), cmocka_unit_test(test_module),  cmocka_unit_test(test_many),
     };
     const struct CMUnitTest throttled[] = { cmocka_unit_test(test_throttle) };
     int rc = cmocka_run_group_tests(tests, setup, dv_fix_teardown);

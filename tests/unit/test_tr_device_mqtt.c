@@ -38,6 +38,11 @@ static void test_drop(void **state)
     dv_case_drop(*state, P, "mq-drop");
 }
 
+static void test_module(void **state)
+{
+    dv_case_module(*state, P, "mq-mod");
+}
+
 static void test_free_later(void **state)
 {
     dv_case_free_later(*state, P, "mq-later");
@@ -141,7 +146,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect),   cmocka_unit_test(test_telemetry), cmocka_unit_test(test_method),
         cmocka_unit_test(test_c2d),       cmocka_unit_test(test_twin),      cmocka_unit_test(test_drop),
-        cmocka_unit_test(test_free_later), cmocka_unit_test(test_settle_limits), cmocka_unit_test(test_throttle),
+        cmocka_unit_test(test_free_later), cmocka_unit_test(test_module), cmocka_unit_test(test_settle_limits), cmocka_unit_test(test_throttle),
         cmocka_unit_test(test_many),      cmocka_unit_test(test_bad_options_and_transport_failures),
     };
     const struct CMUnitTest throttled[] = { cmocka_unit_test(test_connect_throttled) };

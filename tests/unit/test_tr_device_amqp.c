@@ -97,6 +97,35 @@ static void test_connect_throttled(void **state)
     dv_case_connect_throttled(*state, P, "aq-cthr");
 }
 
+/* ---- a hub whose put-token replies carry no correlation-id ------------------- */
+
+static int setup_no_corr(void **state)
+{
+    const char *const extra[] = { "--break", "AMQP-CBS-NO-CORRELATION", NULL };
+    return dv_fix_setup(state, extra);
+}
+
+/* The reply is not recognisably ours: the connect deadline ends it with -1 and says so. */
+static void test_connect_deadline(void **state)
+{
+    dv_fix_t *f = *state;
+    dv_register(f, "aq-dl");
+    tr_device_opts_t o;
+    dv_opts(f, P, "aq-dl", DV_KEY, &o);
+    o.timeout_ms = 500;
+    dv_rec_t r;
+    memset(&r, 0, sizeof r);
+    tr_device_t *d = NULL;
+    char why[300];
+    assert_int_equal(tr_device_open(f->loop, &o, &dv_cb, &r, &d, why, sizeof why), HS_EOK);
+    assert_true(dv_wait(f, &r.connected, 1));
+    assert_int_equal(r.last_connect.code, -1);
+    assert_non_null(strstr(r.last_connect.why, "no answer"));
+    assert_non_null(strstr(r.last_connect.why, "500 ms"));
+    assert_false(tr_device_is_open(d));
+    tr_device_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -108,5 +137,8 @@ int main(void)
     const struct CMUnitTest throttled[] = { cmocka_unit_test(test_connect_throttled) };
     int rc = cmocka_run_group_tests(tests, setup, dv_fix_teardown);
     rc += cmocka_run_group_tests_name("throttled connects", throttled, setup_throttled, dv_fix_teardown);
+    const struct CMUnitTest no_corr[] = { cmocka_unit_test(test_connect_deadline) };
+    rc += cmocka_run_group_tests_name("put-token replies without correlation-id", no_corr, setup_no_corr,
+                                      dv_fix_teardown);
     return rc;
 }

@@ -53,6 +53,7 @@ extern const conf_case_t conf_cases_uploads[];   /* file uploads over REST and A
 extern const conf_case_t conf_cases_twinquery[]; /* POST /devices/query (TARGET_CAP_WIRE) */
 extern const conf_case_t conf_cases_eventhubs[]; /* the Event Hubs-compatible endpoint (TARGET_CAP_WIRE) */
 extern const conf_case_t conf_cases_gateways[];  /* field gateways (the optional device_connect_leaf op) */
+extern const conf_case_t conf_cases_identity_io[]; /* identity import/export jobs on local folders (TARGET_CAP_WIRE) */
 
 /* ---- what the runner sets up and reads back ------------------------------ */
 

@@ -4,12 +4,13 @@
 
 #include "conformance/case.h"
 
-/* Literals from issue 10 (endpoints.txt "field gateways"): "when the
- * gateway goes offline every leaf is offline for direct methods (404 after
- * connectTimeout) while their C2D messages queue"; the registry's device
- * scope: a leaf's parent is an IoT Edge device and a leaf connects through
- * the gateway its scope names.  Codes: offline 404 (the method code is
- * METHOD-404-OFFLINE's), a refused leaf 401, a refused parent 400. */
+/* Literals from docs/gateways.md (issue 10: "when the gateway goes offline
+ * every leaf is offline for direct methods (404 after connectTimeout) while
+ * their C2D messages queue"): a leaf's parent is an IoT Edge device [doc],
+ * only an IoT Edge device's connection carries leaves [doc], a leaf connects
+ * through the gateway its scope names [edge].  Codes: offline 404 (the
+ * method code is METHOD-404-OFFLINE's), a refused leaf 401, a refused
+ * parent 400. */
 
 /* The target can carry leaves, else SKIP. */
 static bool can_leaf(conf_ctx_t *c)
@@ -139,6 +140,26 @@ static void leaf_scope(conf_ctx_t *c)
     conf_refused(c, &st, 401, "l2 (scope g2) over g1's connection: refused 401");
 }
 
+/* ---- GATEWAY-EDGE-ONLY --------------------------------------------------------------------------- */
+
+static void edge_only(conf_ctx_t *c)
+{
+    target_conn_t g, l;
+    target_status_t st;
+    if (!can_leaf(c) || !create(c, "g1", true, NULL, NULL) || !create(c, "l1", false, "g1", NULL))
+        return;
+    /* g1 stops being an IoT Edge device; l1 still names it */
+    target_identity_spec_t s = { .device_id = "g1", .primary_key = CONF_KEY_A, .secondary_key = CONF_KEY_B,
+                                 .iot_edge = false };
+    c->ops->identity_update(c->t, &s, "*", NULL, &st);
+    if (st.http != 200) {
+        conf_error(c, "cannot turn g1 into a plain device: %d %s %s", st.http, st.name, st.detail);
+        return;
+    }
+    if (conf_connect(c, "g1", NULL, &g, NULL) && leaf_connect(c, g, "l1", &l, &st))
+        conf_refused(c, &st, 401, "l1 over the connection of g1, no longer an IoT Edge device: refused 401");
+}
+
 /* ---- GATEWAY-SCOPE-REGISTRY ------------------------------------------------------------------- */
 
 static void scope_registry(conf_ctx_t *c)
@@ -158,6 +179,8 @@ const conf_case_t conf_cases_gateways[] = {
       leaf_c2d_queue, 0, NULL, false },
     { "GATEWAY-SCOPE", "a leaf whose scope names another gateway is refused 401 on this one", leaf_scope, 0, NULL,
       false },
+    { "GATEWAY-EDGE-ONLY", "g1 no longer an IoT Edge device: l1 (scope g1) refused 401 on its connection", edge_only,
+      0, NULL, false },
     { "GATEWAY-SCOPE-REGISTRY", "a leaf whose parent is not an IoT Edge device is refused 400", scope_registry, 0,
       NULL, true },
     { NULL, NULL, NULL, 0, NULL, false },

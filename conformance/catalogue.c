@@ -38,7 +38,8 @@ static const char *const known_areas[] = { "methods",     "messages", "c2d", "tw
 static const char *const known_docs[] = { "direct-methods.txt", "message-format.txt",
                                           "routing-query.txt", "endpoints.txt", "NOTES.md",
                                           "docs/jobs.md", "docs/file-uploads.md", "docs/twin-query.md",
-                                          "docs/eventhubs.md", "docs/gateways.md" };
+                                          "docs/eventhubs.md", "docs/gateways.md",
+                                          "docs/identity-import-export.md" };
 static const char *const known_confidence[] = { "doc", "sdk", "edge", "?" };
 
 static void set_err(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

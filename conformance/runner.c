@@ -32,7 +32,7 @@ static const conf_case_t *const *case_tables(void)
         conf_cases_methods, conf_cases_messages, conf_cases_c2d, conf_cases_twins,
         conf_cases_routing, conf_cases_access,   conf_cases_wire,     conf_cases_wire_amqp,
         conf_cases_jobs,    conf_cases_uploads,  conf_cases_twinquery, conf_cases_eventhubs,
-        conf_cases_gateways,
+        conf_cases_gateways, conf_cases_identity_io,
         NULL,
     };
     return tables;

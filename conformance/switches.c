@@ -48,15 +48,22 @@ static const struct {
 
 #define N_KNOBS (sizeof knob_switches / sizeof knob_switches[0])
 
-/* The hub's staged switches (faults.h HUB_FAULT_STAGED_MAP) whose rules have
- * catalogue entries and cases: they join the matrix from here until the
+/* The hub's staged switches (faults.h HUB_FAULT_STAGED_MAP: field gateways,
+ * identity import/export) whose rules have catalogue entries and cases:
+ * they join the matrix from here until the
  * model moves them into HUB_FAULT_MAP (then they are no longer staged and
  * this list skips them by itself). */
 static const char *const staged_covered[] = {
     "GATEWAY-LEAF-OFFLINE",
     "GATEWAY-LEAF-C2D-QUEUE",
     "GATEWAY-SCOPE",
+    "GATEWAY-EDGE-ONLY",
     "GATEWAY-SCOPE-REGISTRY",
+    "IDENTITY-EXPORT-ROUNDTRIP",
+    "IDENTITY-EXPORT-EXCLUDE-KEYS",
+    "IDENTITY-IMPORT-MALFORMED",
+    "IDENTITY-IMPORT-DUPLICATE",
+    "IDENTITY-IMPORT-MODE",
 };
 
 static bool staged_is_covered(const hub_fault_info_t *fi)

@@ -703,7 +703,7 @@ static void ident_spec(const target_identity_spec_t *s, hub_identity_spec_t *h)
     h->primary_thumbprint = s->primary_thumbprint;
     h->secondary_thumbprint = s->secondary_thumbprint;
     if (!s->module_id || !s->module_id[0]) {
-        h->has_iot_edge = s->iot_edge;
+        h->has_iot_edge = true; /* an update sets the flag as given (false for every plain device) */
         h->iot_edge = s->iot_edge;
         h->parent_id = s->parent_id;
     }

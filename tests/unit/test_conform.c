@@ -90,9 +90,10 @@ static void test_kill_matrix(void **state)
     assert_int_equal(conform_kill_matrix(&o, r, stdout, &killed, &total), HS_EOK);
     printf("kill rate %zu/%zu\n", killed, total);
     /* 89 hub switches + 11 MQTT + 9 HTTPS + 11 AMQP wire breaks + 6 knob
-     * flips + 17 harness mutants (jobs, uploads, twin queries) + 4 staged
-     * gateway switches when this was written; a new switch must be killed too */
-    assert_true(total >= 147);
+     * flips + 17 harness mutants (jobs, uploads, twin queries) + 10 staged
+     * gateway and import/export switches when this was written; a new switch
+     * must be killed too */
+    assert_true(total >= 153);
     assert_int_equal(total, conform_switch_count());
     assert_true(total > (size_t)HUB_FAULT__COUNT);
     assert_int_equal(killed, total);

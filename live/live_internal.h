@@ -36,6 +36,8 @@ typedef struct live_dev {
     uint32_t ident;         /* index into p->idents */
     tr_device_t *conn;
     bool connecting;
+    bool queued;            /* waiting for a connect slot */
+    bool q_bad_key, q_expired;
     uint32_t unacked;       /* sends without an answer */
     live_lock_t *c2d;       /* received, not yet taken by the fleet */
     size_t nc2d, capc2d, c2d_head;
@@ -97,6 +99,9 @@ struct live_port {
     bool amqp_failed;
 
     bool wake;               /* something for the fleet arrived during this pump */
+    size_t nconnecting;      /* connects under way (TLS handshakes on the one loop) */
+    uint32_t *connect_queue; /* devices waiting for a connect slot, FIFO */
+    size_t cq_head, cq_len, cq_cap;
     uint64_t unacked_total;
 
     struct { char *counter, *why; } causes[LIVE_MAX_CAUSES];
@@ -124,6 +129,8 @@ void live_dev_c2d_settle(void *port, uint32_t dev, const char *lock, unsigned ho
 void live_dev_report(void *port, uint32_t dev, const char *patch, size_t len);
 void live_dev_disconnect(void *port, uint32_t dev);
 void live_dev_release(struct live_port *p, live_dev_t *d);
+/* Start queued connects while slots are free. */
+void live_dev_start_queued(struct live_port *p);
 
 /* live_service.c */
 hs_err_t live_svc_provision(void *port, const hub_identity_spec_t *spec, char *why, size_t cap);

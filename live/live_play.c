@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -90,6 +91,15 @@ static void stamp_wallclock(report_result_t *r, live_outcome_t *out, report_hist
     report_result_set_info(r, "wallclock.run_s", buf);
     snprintf(buf, sizeof buf, "%zu", out->client_bytes);
     report_result_set_info(r, "wallclock.client_bytes", buf);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        out->client_maxrss_kb = ru.ru_maxrss;
+    snprintf(buf, sizeof buf, "%ld", out->client_maxrss_kb);
+    report_result_set_info(r, "wallclock.client_maxrss_kb", buf);
+    if (out->all_online_s >= 0) {
+        snprintf(buf, sizeof buf, "%.3f", out->all_online_s);
+        report_result_set_info(r, "wallclock.all_online_s", buf);
+    }
 }
 
 static void record_causes(report_result_t *r, live_port_t *port, live_outcome_t *out)
@@ -135,6 +145,7 @@ static void wall_loop(const scenario_t *s, const live_play_options_t *o, sim_ker
                       live_port_t *port, report_hist_t *late, live_outcome_t *out)
 {
     int64_t t0 = mono_ns();
+    out->all_online_s = -1;
     double scale = o->time_scale > 0 ? o->time_scale : 1.0;
     sim_time_t step = s->duration / 200 ? s->duration / 200 : 1, next_progress = step;
     for (;;) {
@@ -153,6 +164,12 @@ static void wall_loop(const scenario_t *s, const live_play_options_t *o, sim_ker
             report_hist_record(late, (uint64_t)((double)wall > due_wall ? (double)wall - due_wall : 0));
         }
         fleet_run_until(fleet, now);
+        if (out->all_online_s < 0) {
+            fleet_progress_t pr;
+            fleet_progress(fleet, &pr);
+            if (pr.devices && pr.online == pr.devices)
+                out->all_online_s = (double)(mono_ns() - t0) / 1e9;
+        }
         if (o->progress && (now >= next_progress || now == s->duration)) {
             fleet_progress_t pr;
             fleet_progress(fleet, &pr);

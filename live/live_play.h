@@ -44,6 +44,8 @@ typedef struct {
     double wall_s;
     uint64_t jitter_p50_ns, jitter_p99_ns, jitter_max_ns, jitter_samples;
     size_t client_bytes;            /* tr_device footprint at the end of the run */
+    double all_online_s;            /* wall seconds until every device was online once; -1: never */
+    long client_maxrss_kb;          /* this process's peak resident set */
     char cleanup_why[400];          /* non-empty when deleting failed */
     char causes[16][320];           /* "counter: first cause" of each failure counter */
     size_t ncauses;

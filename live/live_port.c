@@ -469,6 +469,7 @@ void live_port_free(live_port_t *p)
     free(p->devs);
     free(p->dev_ident);
     free(p->by_sid);
+    free(p->connect_queue);
     free(p->list_ids);
     free(p->list_keys);
     tr_tls_free(p->tls);
@@ -497,20 +498,24 @@ void live_port_pump(live_port_t *p, int64_t max_ms)
     else
         tr_loop_poll(p->loop);
     live_svc_service(p);
+    live_dev_start_queued(p);
 }
 
 size_t live_port_outstanding(const live_port_t *p)
 {
     size_t n = p->nops + p->nc2d_out;
     for (size_t i = 0; i < p->ndevs; i++)
-        n += p->devs[i].unacked + p->devs[i].nsettling + (p->devs[i].connecting ? 1 : 0);
-    return n;
+        n += p->devs[i].unacked + p->devs[i].nsettling;
+    return n + p->nconnecting + p->cq_len;
 }
 
 void live_port_disconnect_all(live_port_t *p)
 {
-    for (size_t i = 0; i < p->ndevs; i++)
+    for (size_t i = 0; i < p->ndevs; i++) {
+        p->devs[i].queued = false;
         live_dev_release(p, &p->devs[i]);
+    }
+    p->cq_len = p->cq_head = 0;
     tr_loop_wait(p->loop, NULL, NULL, 50); /* let the goodbyes out */
 }
 

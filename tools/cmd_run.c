@@ -207,6 +207,8 @@ static void print_wallclock(const live_outcome_t *lo)
     printf("%-34s %14.3fms\n", "timer late p50", (double)lo->jitter_p50_ns / 1e6);
     printf("%-34s %14.3fms\n", "timer late p99", (double)lo->jitter_p99_ns / 1e6);
     printf("%-34s %14.3fms\n", "timer late max", (double)lo->jitter_max_ns / 1e6);
+    if (lo->all_online_s >= 0)
+        printf("%-34s %14.3fs\n", "all devices online after", lo->all_online_s);
     printf("%-34s %16zu\n", "identities", lo->identities);
     printf("%-34s %16zu\n", "deleted at the end", lo->deleted);
     if (lo->identities)

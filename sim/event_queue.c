@@ -96,6 +96,8 @@ struct sim_queue {
     size_t lazy_dead;   /* cancelled entries still held (run, buckets, far heap) */
     uint64_t next_seq;
     uint64_t seq_limit; /* SEQ_MASK; lowered only by tests to reach the renumbering path */
+    sim_queue_load_fn load_hook; /* NULL: none */
+    void *load_ctx;
 };
 
 static inline int entry_less(const heap_entry_t *a, const heap_entry_t *b)
@@ -310,6 +312,19 @@ static int next_bucket(const sim_queue_t *q, uint64_t *idx_out)
     return 0;
 }
 
+/* Start fetching the slots of the next non-empty bucket, so that when it
+ * loads the hook reads slots already in cache: a two-stage pipeline (slots
+ * one bucket ahead, the owners' state one bucket ahead of firing). */
+static void preload_next_bucket(const sim_queue_t *q)
+{
+    uint64_t idx;
+    if (!next_bucket(q, &idx))
+        return;
+    const bucket_t *bk = &q->buckets[idx & ((1ULL << q->nbits) - 1)];
+    for (uint32_t i = 0; i < bk->len; i++)
+        __builtin_prefetch(&q->slots[bk->v[i].key & SLOT_MASK]);
+}
+
 /* Place an entry (its slot already holds handler/arg) by its bucket index. */
 static hs_err_t place(sim_queue_t *q, sim_time_t t, uint64_t key)
 {
@@ -495,9 +510,17 @@ static int advance(sim_queue_t *q)
         if (run_reserve(q, q->run_len + bk->len) != HS_EOK)
             return -1;
         /* The slots are read when each entry fires: start fetching them now,
-         * all at once, rather than one cache miss per pop. */
-        for (uint32_t i = 0; i < bk->len; i++)
-            __builtin_prefetch(&q->slots[bk->v[i].key & SLOT_MASK]);
+         * all at once, rather than one cache miss per pop (with a load hook
+         * they were fetched one bucket earlier: see preload_next_bucket). */
+        if (!q->load_hook)
+            for (uint32_t i = 0; i < bk->len; i++)
+                __builtin_prefetch(&q->slots[bk->v[i].key & SLOT_MASK]);
+        else
+            for (uint32_t i = 0; i < bk->len; i++) {
+                const slot_t *s = &q->slots[bk->v[i].key & SLOT_MASK];
+                if (s->handler != HANDLER_DEAD)
+                    q->load_hook(q->load_ctx, s->handler, s->arg);
+            }
         memcpy(q->run + q->run_len, bk->v, bk->len * sizeof *bk->v);
         q->run_len += bk->len;
         q->in_buckets -= bk->len;
@@ -507,10 +530,17 @@ static int advance(sim_queue_t *q)
         free(bk->v);
         *bk = (bucket_t){ NULL, 0, 0 };
         q->bucket_bits[b >> 6] &= ~(1ULL << (b & 63));
+        if (q->load_hook)
+            preload_next_bucket(q);
     }
     while (q->heap_len && bucket_of(q, q->heap[0].time) == c) {
         if (run_reserve(q, q->run_len + 1) != HS_EOK)
             return -1;
+        if (q->load_hook) {
+            const slot_t *s = &q->slots[q->heap[0].key & SLOT_MASK];
+            if (s->handler != HANDLER_DEAD)
+                q->load_hook(q->load_ctx, s->handler, s->arg);
+        }
         q->run[q->run_len++] = q->heap[0];
         remove_root(q->heap, q->heap_len--);
     }
@@ -695,6 +725,12 @@ int sim_queue_peek_next(sim_queue_t *q, uint32_t *handler, uint64_t *arg)
 }
 
 size_t sim_queue_size(const sim_queue_t *q) { return q->live; }
+
+void sim_queue_set_load_hook(sim_queue_t *q, sim_queue_load_fn fn, void *ctx)
+{
+    q->load_hook = fn;
+    q->load_ctx = ctx;
+}
 
 size_t sim_queue_bytes(const sim_queue_t *q)
 {

@@ -45,6 +45,14 @@ int sim_queue_pop(sim_queue_t *q, sim_event_t *out);
 int sim_queue_peek_time(sim_queue_t *q, sim_time_t *out);
 /* Handler and argument of the next live event without popping; 0 when empty. */
 int sim_queue_peek_next(sim_queue_t *q, uint32_t *handler, uint64_t *arg);
+/* Optional: called with the handler and argument of every event of a time
+ * bucket as the bucket becomes the next to fire (a bucket's worth of events
+ * ahead of its turn), so owners can start fetching their state early.  Only
+ * reads and prefetches; it never changes state.  The slots of the bucket
+ * after it are prefetched at the same moment, so this hook reads slots that
+ * are already on their way. */
+typedef void (*sim_queue_load_fn)(void *ctx, uint32_t handler, uint64_t arg);
+void sim_queue_set_load_hook(sim_queue_t *q, sim_queue_load_fn fn, void *ctx);
 /* Live (not cancelled) pending events. */
 size_t sim_queue_size(const sim_queue_t *q);
 /* Bytes held by the queue's arrays (for the memory figures). */

@@ -7,6 +7,7 @@ typedef struct {
     sim_handler_fn fn;
     void *ctx;
     sim_prefetch_fn prefetch;
+    sim_prefetch_fn preload;
 } handler_entry_t;
 
 struct sim_kernel {
@@ -62,7 +63,7 @@ uint32_t sim_kernel_register(sim_kernel_t *k, sim_handler_fn fn, void *ctx)
         k->handlers = h;
         k->handler_cap = cap;
     }
-    k->handlers[k->nhandlers] = (handler_entry_t){ fn, ctx, NULL };
+    k->handlers[k->nhandlers] = (handler_entry_t){ fn, ctx, NULL, NULL };
     return k->nhandlers++;
 }
 
@@ -73,6 +74,24 @@ hs_err_t sim_kernel_set_prefetch(sim_kernel_t *k, uint32_t handler, sim_prefetch
     k->handlers[handler].prefetch = fn;
     if (fn)
         k->prefetching = 1;
+    return HS_EOK;
+}
+
+static void preload_event(void *ctx, uint32_t handler, uint64_t arg)
+{
+    const sim_kernel_t *k = ctx;
+    const handler_entry_t *h = &k->handlers[handler];
+    if (h->preload)
+        h->preload(h->ctx, arg);
+}
+
+hs_err_t sim_kernel_set_preload(sim_kernel_t *k, uint32_t handler, sim_prefetch_fn fn)
+{
+    if (handler == 0 || handler >= k->nhandlers)
+        return HS_ERANGE;
+    k->handlers[handler].preload = fn;
+    if (fn)
+        sim_queue_set_load_hook(k->queue, preload_event, k);
     return HS_EOK;
 }
 

@@ -39,6 +39,11 @@ uint32_t sim_kernel_register(sim_kernel_t *k, sim_handler_fn fn, void *ctx);
  * current one runs.  It must only read and prefetch, never change state. */
 typedef void (*sim_prefetch_fn)(void *ctx, uint64_t arg);
 hs_err_t sim_kernel_set_prefetch(sim_kernel_t *k, uint32_t handler, sim_prefetch_fn fn);
+/* Optional, per handler: called earlier, when the event's time bucket is
+ * loaded for firing (typically 8-16 events ahead), with the same contract.
+ * Together with the hint above it makes a pipeline: the preload fetches the
+ * owner's record, the next-event hint follows a pointer out of it. */
+hs_err_t sim_kernel_set_preload(sim_kernel_t *k, uint32_t handler, sim_prefetch_fn fn);
 
 /* Schedule at an absolute time (>= now, else HS_ERANGE) or after a delay. */
 hs_err_t sim_kernel_at(sim_kernel_t *k, sim_time_t t, uint32_t prio, uint32_t handler,

@@ -798,11 +798,22 @@ static void prefetch_by_dev(void *ctx, uint64_t arg)
     prefetch_device(ctx, (uint32_t)(arg >> 32));
 }
 
-static void prefetch_arrive(void *ctx, uint64_t slot)
+/* A pipeline over the kernel's two hints: when the event's time bucket loads
+ * (a bucket of events ahead) the device record is fetched; just before the
+ * event fires the record is in cache and its hub connection slot is fetched;
+ * the handler then fetches the identity behind the slot (hub_prefetch_conn). */
+static void preload_arrive(void *ctx, uint64_t slot)
 {
     const struct fleet *f = ctx;
     if (slot < f->inflight_cap)
         prefetch_device(f, f->inflight[slot].dev);
+}
+
+static void prefetch_arrive(void *ctx, uint64_t slot)
+{
+    const struct fleet *f = ctx;
+    if (slot < f->inflight_cap && f->inflight[slot].dev < f->ndevices)
+        hub_prefetch_conn_slot(f->hub, f->devices[f->inflight[slot].dev].conn);
 }
 
 /* ---- start ---------------------------------------------------------------------- */
@@ -815,6 +826,9 @@ void fleet_device_handlers(struct fleet *f)
     sim_kernel_set_prefetch(f->k, f->h_connect, prefetch_by_dev);
     sim_kernel_set_prefetch(f->k, f->h_telemetry, prefetch_by_dev);
     sim_kernel_set_prefetch(f->k, f->h_arrive, prefetch_arrive);
+    sim_kernel_set_preload(f->k, f->h_connect, prefetch_by_dev);
+    sim_kernel_set_preload(f->k, f->h_telemetry, prefetch_by_dev);
+    sim_kernel_set_preload(f->k, f->h_arrive, preload_arrive);
     f->h_outage_start = sim_kernel_register(f->k, on_outage_start, f);
     f->h_outage_end = sim_kernel_register(f->k, on_outage_end, f);
     f->h_window = sim_kernel_register(f->k, on_window, f);

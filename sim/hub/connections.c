@@ -30,6 +30,13 @@ void hub_prefetch_conn(hub_t *hub, hub_conn_t conn)
     __builtin_prefetch(hub->arena + r->key_off); /* waits for the record, not the key */
 }
 
+void hub_prefetch_conn_slot(const hub_t *hub, hub_conn_t conn)
+{
+    uint32_t slot = (uint32_t)(conn & 0xffffffffu);
+    if (slot && slot <= hub->nconns)
+        __builtin_prefetch(&hub->conns[slot - 1]);
+}
+
 bool hub_device_is_connected(const hub_t *hub, hub_conn_t conn)
 {
     return hub_conn_get((hub_t *)hub, conn) != NULL;

@@ -206,6 +206,10 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg);
  * caller can overlap those memory misses with building the message.  Any
  * handle is accepted (a stale one is ignored). */
 void hub_prefetch_conn(hub_t *hub, hub_conn_t conn);
+/* The first stage of the same hint: start loading only the connection's
+ * slot (no memory is read), for a pipeline that follows it up later with
+ * hub_prefetch_conn. */
+void hub_prefetch_conn_slot(const hub_t *hub, hub_conn_t conn);
 
 /* C2D, device side: lock the oldest visible message (MESSAGE_NOT_FOUND when
  * none), then settle it by lock token. */

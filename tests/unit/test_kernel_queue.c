@@ -301,6 +301,61 @@ static void test_calendar_autotune_matches_heap(void **state)
     sim_queue_free(heap);
 }
 
+typedef struct { uint8_t *seen; uint64_t calls, wrong_handler; } preload_t;
+
+static void on_preload(void *ctx, uint32_t handler, uint64_t arg)
+{
+    preload_t *p = ctx;
+    p->calls++;
+    if (handler != 3)
+        p->wrong_handler++;
+    p->seen[arg] = 1;
+}
+
+/* The load hook (the kernel's preload pipeline) hears every live event of
+ * the calendar before it fires, with its own handler and argument, never a
+ * cancelled one, and does not change the order. */
+static void test_calendar_load_hook_precedes_firing(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    sim_queue_t *q = sim_queue_new(), *ref = sim_queue_new();
+    assert_int_equal(sim_queue_set_calendar(q, 24, 12), HS_EOK);
+    assert_int_equal(sim_queue_set_calendar(ref, 0, 0), HS_EOK);
+    preload_t p = { calloc(N, 1), 0, 0 };
+    sim_queue_set_load_hook(q, on_preload, &p);
+    sim_rng_t r;
+    sim_rng_init(&r, 5, 2);
+    sim_event_id_t victim = 0;
+    for (uint64_t i = 0; i < N; i++) {
+        sim_time_t t = sim_rng_below(&r, 600ULL * 1000000000ULL); /* some land in the far heap */
+        sim_event_id_t id;
+        assert_int_equal(sim_queue_push(q, t, 8, 3, i, &id), HS_EOK);
+        assert_int_equal(sim_queue_push(ref, t, 8, 3, i, NULL), HS_EOK);
+        if (i == N / 2)
+            victim = id;
+    }
+    assert_int_equal(sim_queue_cancel(q, victim), HS_EOK);
+    sim_event_t a, b;
+    uint64_t popped = 0;
+    while (sim_queue_pop(q, &a)) {
+        assert_int_equal(sim_queue_pop(ref, &b), 1);
+        if (b.arg == N / 2) /* the cancelled one */
+            assert_int_equal(sim_queue_pop(ref, &b), 1);
+        assert_int_equal(a.arg, b.arg);
+        assert_int_equal(a.time, b.time);
+        assert_true(p.seen[a.arg]); /* heard before it fired */
+        popped++;
+    }
+    assert_int_equal(popped, N - 1);
+    assert_int_equal(p.seen[N / 2], 0);
+    assert_int_equal(p.calls, N - 1);
+    assert_int_equal(p.wrong_handler, 0);
+    free(p.seen);
+    sim_queue_free(q);
+    sim_queue_free(ref);
+}
+
 typedef struct { int fired; sim_time_t at[8]; uint32_t self; } kctx_t;
 
 static void on_event(sim_kernel_t *k, void *ctx, uint64_t arg)
@@ -345,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_randomized_against_reference),
         cmocka_unit_test(test_calendar_against_reference),
         cmocka_unit_test(test_calendar_autotune_matches_heap),
+        cmocka_unit_test(test_calendar_load_hook_precedes_firing),
         cmocka_unit_test(test_kernel_clock_and_run_until),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -243,6 +243,35 @@ static void cancel_scheduled(conf_ctx_t *c)
         conf_check(c, !done, "past the startTime: the cancelled job never ran (no tags.done)", "tags.done is set");
 }
 
+/* A running method job (its only call in flight) cancelled: status cancelled at once. */
+static void cancel_running(conf_ctx_t *c)
+{
+    target_conn_t conn;
+    char body[600];
+    if (!conf_rest_setup(c, NULL) || !conf_online(c, "d1", NULL, TARGET_SUB_METHODS, &conn) || !tag(c, "d1", "a"))
+        return;
+    method_job_body(body, sizeof body, "run", "a", 600);
+    json_t *doc = create_job(c, "run", body, "PUT /jobs/v2/run: 200");
+    if (!doc)
+        return;
+    json_decref(doc);
+    conf_advance(c, SEC);
+    if (!expect_status(c, "run", "running", "1 s in, d1 silent"))
+        return;
+    target_http_response_t r;
+    if (!conf_rest_service(c, "POST", "/jobs/v2/run/cancel", NULL, NOHDR, &r) ||
+        !conf_rest_status(c, &r, 200, "POST /jobs/v2/run/cancel: 200") ||
+        !(doc = conf_rest_json(c, &r, "the cancel answer is the job document")))
+        return;
+    bool ok = conf_check(c, strcmp(status_of(doc), "cancelled") == 0, "the cancel answer: status cancelled", "%s",
+                         status_of(doc));
+    json_decref(doc);
+    if (ok) {
+        conf_advance(c, 10 * SEC);
+        expect_status(c, "run", "cancelled", "10 s later");
+    }
+}
+
 /* ---- JOB-DEVICE-OUTCOMES --------------------------------------------------------------- */
 
 static void device_outcomes(conf_ctx_t *c)
@@ -374,6 +403,8 @@ const conf_case_t conf_cases_jobs[] = {
       max_execution, WIRE | VT, NULL, false },
     { "JOB-CANCEL", "scheduled job cancelled: status cancelled, never runs at its startTime", cancel_scheduled,
       WIRE | VT, NULL, true },
+    { "JOB-CANCEL", "running method job (a call in flight) cancelled: status cancelled, still cancelled 10 s later",
+      cancel_running, WIRE | VT, NULL, false },
     { "JOB-DEVICE-OUTCOMES", "method job over an answering and an offline device: 1 succeeded, 1 failed, job completed",
       device_outcomes, WIRE | VT, NULL, false },
     { "JOB-DEVICE-OUTCOMES", "method job, device silent, responseTimeout 5: running at 4 s, d1 failed by 7 s",

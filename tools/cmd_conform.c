@@ -488,7 +488,8 @@ static int run_conform(const hs_command_t *cmd, int argc, char **argv)
         double k0 = run_mono_s();
         hs_err_t e = conform_kill_matrix(&o, r, a.quiet ? NULL : stdout, &killed, &total);
         if (e == HS_EUNSUPPORTED) {
-            fprintf(stderr, "hubsim conform: --kill-matrix needs a target that can break rules (inproc)\n");
+            fprintf(stderr, "hubsim conform: --kill-matrix needs a target that can break rules (inproc); against "
+                            "hubsim serve, scripts/live-kill-matrix.sh starts serve --break SWITCH per switch\n");
             kill_failed = 1;
         } else if (e != HS_EOK) {
             fprintf(stderr, "hubsim conform: kill matrix: %s\n", hs_strerror(e));

@@ -1,6 +1,7 @@
 /* The whole conformance suite against `hubsim serve` on loopback (`hubsim conform --target CS --quick`) gives the in-process verdicts, case by case, but for a table of explained differences. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "reports/jschema.h"
 #include "serve_proc.h"
 #include "test_util.h"
 
@@ -81,33 +83,64 @@ static const char *jstr(const json_t *o, const char *key)
     return s ? s : "";
 }
 
-/* `hubsim conform ARGS --json FILE`: the report's cases (caller decrefs). */
-static json_t *conform_cases(const char *const *args, size_t n_args, const char *tag, char **console, double *secs)
+/* `hubsim conform ARGS --out DIR`: the report's cases (caller decrefs); the
+ * JSON report follows reports/report.schema.json, and with want_tolerance
+ * the HTML and JUnit reports show the tolerance too. */
+static json_t *conform_cases(const char *const *args, size_t n_args, const char *tag, bool want_tolerance,
+                             char **console, double *secs)
 {
-    char path[256];
-    snprintf(path, sizeof path, "/tmp/hubsim-live-suite-%d-%s.json", (int)getpid(), tag);
+    char dir[256], path[400];
+    snprintf(dir, sizeof dir, "/tmp/hubsim-live-suite-%d-%s", (int)getpid(), tag);
     const char *argv[24];
     assert_true(n_args + 4 < sizeof argv / sizeof argv[0]);
     size_t k = 0;
     argv[k++] = "conform";
     for (size_t i = 0; i < n_args; i++)
         argv[k++] = args[i];
-    argv[k++] = "--json";
-    argv[k++] = path;
+    argv[k++] = "--out";
+    argv[k++] = dir;
     argv[k] = NULL;
     char *out = NULL, *err = NULL;
     double t0 = mono_s();
     int rc = tu_run_hubsim(&out, &err, argv);
     *secs = mono_s() - t0;
-    /* exit 1: some case failed (the known live differences do) */
-    if (rc != 0 && rc != 1)
-        fail_msg("hubsim conform (%s) exit %d:\n%s\n%s", tag, rc, out ? out : "", err ? err : "");
+    /* exit 1: some case failed (the known live differences do); the
+     * caller fails on NULL once serve is stopped */
+    if (rc != 0 && rc != 1) {
+        printf("hubsim conform (%s) exit %d:\n%s\n%s\n", tag, rc, out ? out : "", err ? err : "");
+        free(out);
+        free(err);
+        return NULL;
+    }
     free(err);
     json_error_t je;
+    snprintf(path, sizeof path, "%s/report.json", dir);
     json_t *doc = json_load_file(path, 0, &je);
+    if (!doc) {
+        printf("%s: %s\n", path, je.text);
+        free(out);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/reports/report.schema.json", tu_source_dir());
+    json_t *schema = json_load_file(path, 0, &je);
+    assert_non_null(schema);
+    char verr[512] = "";
+    if (jschema_validate(schema, doc, verr, sizeof verr) != HS_EOK)
+        fail_msg("%s report.json: %s", tag, verr);
+    json_decref(schema);
+    const char *files[] = { "report.html", "junit.xml" };
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        char *text = tu_read_file(path, NULL);
+        assert_non_null(text);
+        if (want_tolerance != (strstr(text, i == 0 ? "<dt>tolerance</dt>" : "tolerance: wall clock") != NULL))
+            fail_msg("%s %s: tolerance %s", tag, files[i], want_tolerance ? "missing" : "present in-process");
+        free(text);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/report.json", dir);
     unlink(path);
-    if (!doc)
-        fail_msg("%s: %s", path, je.text);
+    rmdir(dir);
     json_t *cases = json_incref(json_object_get(doc, "cases"));
     json_decref(doc);
     assert_true(json_is_array(cases));
@@ -127,28 +160,51 @@ static const json_t *case_find(const json_t *cases, const char *id, const char *
     return NULL;
 }
 
+/* The served hub: started and stopped by the group fixture, so a failing
+ * check never leaves it running; it checks its books at exit. */
+static int setup(void **state)
+{
+    serve_proc_t *sp = calloc(1, sizeof *sp);
+    if (!sp || sp_start(sp, NULL) != 0) {
+        fprintf(stderr, "hubsim serve did not start:\n%s\n", sp && sp->output ? sp->output : "");
+        if (sp)
+            sp_free(sp);
+        free(sp);
+        return -1;
+    }
+    *state = sp;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    serve_proc_t *sp = *state;
+    if (!sp)
+        return 0;
+    int rc = sp_stop(sp);
+    if (rc != 0) /* every live case left the hub's books balanced */
+        fprintf(stderr, "serve exit %d:\n%s\n", rc, sp->output);
+    sp_free(sp);
+    free(sp);
+    return rc == 0 ? 0 : -1;
+}
+
 static void test_whole_suite_matches_inproc(void **state)
 {
-    (void)state;
-    serve_proc_t sp;
-    if (sp_start(&sp, NULL) != 0)
-        fail_msg("hubsim serve did not start:\n%s", sp.output ? sp.output : "");
+    serve_proc_t *sp = *state;
     char cs[1400], ca[600];
-    snprintf(cs, sizeof cs, "%s;MqttPort=%d;HttpsPort=%d;AmqpPort=%d;AdminPort=%d", sp.service_cs, sp.mqtt,
-             sp.https, sp.amqp, sp.admin);
+    snprintf(cs, sizeof cs, "%s;MqttPort=%d;HttpsPort=%d;AmqpPort=%d;AdminPort=%d", sp->service_cs, sp->mqtt,
+             sp->https, sp->amqp, sp->admin);
     snprintf(ca, sizeof ca, "%s/fixtures/certs/ca.pem", tu_source_dir());
 
     char *live_out = NULL, *ref_out = NULL;
     double live_s = 0, ref_s = 0;
     const char *live_args[] = { "--target", cs, "--ca", ca, "--quick" };
-    json_t *live = conform_cases(live_args, 5, "live", &live_out, &live_s);
+    json_t *live = conform_cases(live_args, 5, "live", true, &live_out, &live_s);
+    assert_non_null(live);
     const char *ref_args[] = { "--quick" };
-    json_t *ref = conform_cases(ref_args, 1, "inproc", &ref_out, &ref_s);
-
-    int rc = sp_stop(&sp);
-    if (rc != 0) /* serve checks its books at exit: every live case left them balanced */
-        fail_msg("serve exit %d:\n%s", rc, sp.output);
-    sp_free(&sp);
+    json_t *ref = conform_cases(ref_args, 1, "inproc", false, &ref_out, &ref_s);
+    assert_non_null(ref);
 
     /* the same cases in both runs */
     assert_int_equal(json_array_size(live), json_array_size(ref));
@@ -222,5 +278,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_suite_matches_inproc),
     };
-    return cmocka_run_group_tests_name("live_suite", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("live_suite", tests, setup, teardown);
 }

@@ -287,7 +287,8 @@ static void test_live_kills(void **state)
             missed++;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    printf("live kill matrix: %zu switches: %zu killed live, %zu not killable live (their rule's cases all SKIP), "
+    printf("live kill matrix: %zu switches: %zu killed live, %zu not killable live (the cases that kill them "
+           "in-process SKIP live or differ live already), "
            "%zu survived live, %zu serve refused; %zu killed in-process; %.1f s\n",
            n, counts[KILL_LIVE], counts[KILL_NOT_LIVE], counts[KILL_SURVIVED], counts[KILL_NO_SERVE], inproc_kills,
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);

@@ -3,6 +3,9 @@
 #include <string.h>
 
 #include "conformance/case.h"
+#include "conformance/wire_amqp_client.h"
+
+#include <proton/disposition.h>
 
 /* Literals from docs/gateways.md (issue 10: "when the gateway goes offline
  * every leaf is offline for direct methods (404 after connectTimeout) while
@@ -140,6 +143,42 @@ static void leaf_scope(conf_ctx_t *c)
     conf_refused(c, &st, 401, "l2 (scope g2) over g1's connection: refused 401");
 }
 
+/* Over AMQP (serve's multiplexing): on g1's connection l2 (scope g2) gets no telemetry link after its
+ * put-token, l1 (scope g1) does and its message is accepted.  Judged by the link, not by the
+ * put-token's status-code (that is AMQP-CBS-PUT-TOKEN's rule). */
+static bool leaf_can_send(conf_ctx_t *c, wa_t *a, const char *leaf)
+{
+    char tok[1024], aud[600], addr[200];
+    if (!conf_token(c, CONF_KEY_A, leaf, NULL, c->ops->unix_now(c->t) + 86400, tok, sizeof tok))
+        return false;
+    snprintf(aud, sizeof aud, "%s/devices/%s", c->ops->host(c->t), leaf);
+    wa_cbs_reply_t r;
+    wa_put_token(a, aud, tok, &r);
+    snprintf(addr, sizeof addr, "/devices/%s/messages/events", leaf);
+    pn_link_t *l = wa_sender(a, leaf, addr);
+    if (wa_link_closed(l))
+        return false;
+    pn_message_t *m = wa_message("m-1", "x", 1);
+    wa_outcome_t o;
+    wa_send(a, l, m, &o);
+    pn_message_free(m);
+    return o.state == PN_ACCEPTED;
+}
+
+static void leaf_scope_amqp(conf_ctx_t *c)
+{
+    wa_t a;
+    memset(&a, 0, sizeof a);
+    if (create(c, "g1", true, NULL, NULL) && create(c, "g2", true, NULL, NULL) && create(c, "l1", false, "g1", NULL) &&
+        create(c, "l2", false, "g2", NULL) && wa_open(c, &a, WA_AUTH_NONE, NULL, NULL) && wa_auth_device(&a, "g1") &&
+        conf_check(c, !leaf_can_send(c, &a, "l2"),
+                   "on g1's AMQP connection l2 (scope g2) cannot send telemetry after its put-token",
+                   "l2's message accepted"))
+        conf_check(c, leaf_can_send(c, &a, "l1"), "on g1's AMQP connection l1 (scope g1) sends, accepted",
+                   "l1 refused");
+    wa_free(&a);
+}
+
 /* ---- GATEWAY-EDGE-ONLY --------------------------------------------------------------------------- */
 
 static void edge_only(conf_ctx_t *c)
@@ -179,6 +218,8 @@ const conf_case_t conf_cases_gateways[] = {
       leaf_c2d_queue, 0, NULL, false },
     { "GATEWAY-SCOPE", "a leaf whose scope names another gateway is refused 401 on this one", leaf_scope, 0, NULL,
       false },
+    { "GATEWAY-SCOPE", "over AMQP: on g1's connection l2 (scope g2) cannot send, l1 (scope g1) can",
+      leaf_scope_amqp, TARGET_CAP_WIRE, NULL, false },
     { "GATEWAY-EDGE-ONLY", "g1 no longer an IoT Edge device: l1 (scope g1) refused 401 on its connection", edge_only,
       0, NULL, false },
     { "GATEWAY-SCOPE-REGISTRY", "a leaf whose parent is not an IoT Edge device is refused 400", scope_registry, 0,

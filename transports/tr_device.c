@@ -234,6 +234,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 
 void tr_dev_connected(tr_device_t *d)
 {
+    if (d->ended || d->up)
+        return; /* an answer after the connect deadline already ended it */
     tr_dev_op_take(d, TR_OP_CONNECT, 0, NULL);
     d->up = true;
     tr_dev_emit(d, TR_OP_CONNECT, 0, 0, tr_dev_ok());

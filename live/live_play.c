@@ -204,7 +204,9 @@ live_status_t live_play_scenario(const scenario_t *s, const live_play_options_t 
     sim_kernel_t *k = NULL;
     fleet_t *fleet = NULL;
     json_t *served_before = NULL;
-    hs_err_t e = live_port_open(&o->port, &port, po->why, sizeof po->why);
+    live_port_opts_t popts = o->port;
+    popts.stop = o->stop;
+    hs_err_t e = live_port_open(&popts, &port, po->why, sizeof po->why);
     if (e != HS_EOK) {
         out->status = e == HS_EPARSE ? LIVE_BAD_INPUT : LIVE_TARGET_FAILED;
         return out->status;
@@ -246,11 +248,11 @@ live_status_t live_play_scenario(const scenario_t *s, const live_play_options_t 
                 o->time_scale, live_port_prefix(port));
     served_before = live_port_served_counters(port);
     e = live_port_register(port, po->why, sizeof po->why);
+    out->registered = live_port_registered(port);
     if (e != HS_EOK) {
         out->status = LIVE_TARGET_FAILED;
         goto cleanup;
     }
-    out->registered = o->port.device_list ? 0 : out->identities;
 
     wall_loop(s, o, k, fleet, port, late, out);
 

@@ -227,7 +227,7 @@ static hs_err_t registry_sweep(struct live_port *p, bool put, bool keep_going, s
     size_t next = 0, busy = 0, done = 0;
     hs_err_t first = HS_EOK;
     for (;;) {
-        bool stop = first != HS_EOK && !keep_going;
+        bool stop = (first != HS_EOK && !keep_going) || (put && p->o.stop && *p->o.stop);
         while (!stop && next < p->nidents && busy < LIVE_REGISTRY_WINDOW) {
             live_ident_t *id = &p->idents[next];
             if (put ? id->registered : (!id->registered || id->module)) {
@@ -304,6 +304,14 @@ hs_err_t live_port_register(live_port_t *p, char *why, size_t cap)
     if (p->nlist)
         return HS_EOK; /* pre-provisioned: nothing to create */
     return registry_sweep(p, true, false, NULL, why, cap);
+}
+
+size_t live_port_registered(const live_port_t *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->nidents; i++)
+        n += p->idents[i].registered;
+    return n;
 }
 
 hs_err_t live_port_unregister(live_port_t *p, size_t *deleted, char *why, size_t cap)

@@ -15,6 +15,7 @@
  * devices take them in order, nothing is registered or deleted).
  */
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@ typedef struct {
     const char *prefix;      /* NULL: a random "hsXXXXXX-" */
     const char *device_list; /* NULL: register identities */
     int64_t op_timeout_ms;   /* one network operation; 0 = 30000 */
+    volatile sig_atomic_t *stop; /* non-zero: register no more identities (a signal came) */
 } live_port_opts_t;
 
 /* Parses the string, sets up TLS and checks the service endpoint (GET
@@ -56,6 +58,8 @@ size_t live_port_identity_count(const live_port_t *p);
  * cause of the first refusal; those registered so far are still deleted by
  * live_port_unregister. */
 hs_err_t live_port_register(live_port_t *p, char *why, size_t cap);
+/* Identities this run created and has not deleted yet. */
+size_t live_port_registered(const live_port_t *p);
 /* Delete what live_port_register created; *deleted counts them. */
 hs_err_t live_port_unregister(live_port_t *p, size_t *deleted, char *why, size_t cap);
 

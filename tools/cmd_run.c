@@ -30,7 +30,7 @@ static const cli_opt_t run_options[] = {
     { "break", 0, "RULE-ID", "arm a hub fault switch before the run (see hubsim rules)" },
     { "target", 0, "CS", "play in wall time against the hub of this service connection string (docs/run-live.md)" },
     { "ca", 0, "FILE", "live: trust the CAs in this PEM file (default: the string's CaFile=, else the system store)" },
-    { "protocol", 0, "mqtt|amqp|https", "live: every device uses this protocol (default: each group's)" },
+    { "protocol", 0, "PROTO", "live: mqtt, amqp or https for every device (default: each group's protocol)" },
     { "time-scale", 0, "X", "live: virtual seconds per wall second (default 1; 10 plays 60 s in 6 s)" },
     { "yes", 'y', NULL, "live: go ahead on a hub that is not hubsim serve (registers devices, sends messages)" },
     { "device-list", 0, "FILE", "live: pre-provisioned devices, one 'deviceId;base64key' per line, taken in order" },

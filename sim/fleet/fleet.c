@@ -131,6 +131,11 @@ static hs_err_t fleet_create(sim_kernel_t *k, hub_t *hub, const fleet_port_ops_t
     if (!f->devices || report_result_hist(result, "d2c.latency", &f->d2c_latency) != HS_EOK ||
         report_result_hist(result, "method.latency", &f->method_latency) != HS_EOK)
         goto nomem;
+    hs_err_t gerr = fleet_gateways_init(f, why, cap);
+    if (gerr) {
+        fleet_free(f);
+        return gerr;
+    }
     /* Room for each device's telemetry, connect and outage timers up front. */
     sim_queue_reserve(sim_kernel_queue(k), sim_kernel_pending(k) + 3 * f->ndevices + 1024);
     fleet_device_handlers(f);
@@ -156,6 +161,8 @@ static hs_err_t fleet_create(sim_kernel_t *k, hub_t *hub, const fleet_port_ops_t
             int n = (int)(7 + idn);
             sim_kernel_stream(k, sim_rng_stream_id(stream, (size_t)n), &d->rng);
             hub_identity_spec_t spec = { .device_id = id, .x509 = grp->auth == SCN_AUTH_X509 };
+            char parent[HUB_CONFIG_ID_MAX + 1];
+            fleet_gateway_spec(f, dev, &spec, parent, sizeof parent);
             char thumb[65];
             if (spec.x509) {
                 /* a stable per-device thumbprint derived from the id */
@@ -224,6 +231,7 @@ void fleet_free(fleet_t *f)
     if (!f)
         return;
     fleet_calls_free(f);
+    fleet_gateways_free(f);
     free(f->devices);
     free(f->group_first);
     free(f->group_count);
@@ -275,6 +283,7 @@ bool fleet_finish(fleet_t *f, char *why, size_t cap)
     for (size_t i = 0; i < sizeof hot / sizeof hot[0]; i++)
         fleet_count(f, hot[i].name, (int64_t) * (const uint64_t *)((const char *)f + hot[i].off));
     fleet_count(f, "devices", (int64_t)f->ndevices);
+    fleet_gateways_finish(f);
     /* Messages still on the wire at the end never reached the hub. */
     uint64_t in_flight = f->d2c_sent - f->d2c_skipped_offline - f->d2c_lost_offline -
                          f->d2c_accepted - f->d2c_rejected;

@@ -46,9 +46,12 @@ static uint32_t pick_target(const scn_actor_t *a, actor_state_t *st)
     return (uint32_t)(st->first + i);
 }
 
+/* The target's id; *dev (may be NULL) gets its fleet number, UINT32_MAX for an explicit id. */
 static const char *target_id(struct fleet *f, const scn_actor_t *a, actor_state_t *st, char *buf,
-                             size_t cap)
+                             size_t cap, uint32_t *dev_out)
 {
+    if (dev_out)
+        *dev_out = UINT32_MAX;
     if (a->pick.kind == SCN_PICK_EXPLICIT) {
         if (a->pick.nids == 0)
             return NULL;
@@ -57,6 +60,8 @@ static const char *target_id(struct fleet *f, const scn_actor_t *a, actor_state_
     uint32_t dev = pick_target(a, st);
     if (dev == UINT32_MAX)
         return NULL;
+    if (dev_out)
+        *dev_out = dev;
     return fleet_device_id(f, dev, buf, cap);
 }
 
@@ -67,6 +72,11 @@ void fleet_port_invoked(struct fleet *f, void *call_ctx, const fleet_port_method
     sim_time_t lat = sim_kernel_now(f->k) - c->invoked;
     fleet_countf(f, 1, "method.%s.status.%d", a->method, r->http_status);
     fleet_countf(f, 1, "method.status.%d", r->http_status);
+    if (c->leaf != UINT32_MAX) {
+        fleet_countf(f, 1, "gateway.leaf_method.status.%d", r->http_status);
+        if (c->gateway_down)
+            fleet_countf(f, 1, "gateway.leaf_method_gateway_down.status.%d", r->http_status);
+    }
     if (r->code != 0) {
         char code[16];
         f->errors++;
@@ -93,7 +103,8 @@ static void invoke_method(struct fleet *f, uint32_t ai, actor_state_t *st)
 {
     const scn_actor_t *a = &f->s->actors[ai];
     char id[HUB_CONFIG_ID_MAX + 1];
-    const char *target = target_id(f, a, st, id, sizeof id);
+    uint32_t dev;
+    const char *target = target_id(f, a, st, id, sizeof id, &dev);
     if (!target)
         return;
     char *payload = a->payload_size > 4 ? filled_json(a->payload_size, "input") : NULL;
@@ -124,7 +135,11 @@ static void invoke_method(struct fleet *f, uint32_t ai, actor_state_t *st)
         fleet_count(f, "fleet.out_of_memory", 1);
         return;
     }
-    *c = (call_t){ .fleet = f, .actor = ai, .index = f->ncalls, .invoked = sim_kernel_now(f->k) };
+    *c = (call_t){ .fleet = f, .actor = ai, .index = f->ncalls, .invoked = sim_kernel_now(f->k), .leaf = UINT32_MAX };
+    if (dev != UINT32_MAX && fleet_is_leaf(f, dev)) {
+        c->leaf = dev;
+        c->gateway_down = f->devices[fleet_leaf_gateway(f, dev)].state != DEV_ONLINE;
+    }
     f->calls[f->ncalls++] = c;
     fleet_countf(f, 1, "method.%s.invoked", a->method);
     f->port->invoke(f->port_ctx, &call, c);
@@ -135,7 +150,7 @@ static void send_c2d(struct fleet *f, uint32_t ai, actor_state_t *st)
 {
     const scn_actor_t *a = &f->s->actors[ai];
     char id[HUB_CONFIG_ID_MAX + 1], mid[64];
-    const char *target = target_id(f, a, st, id, sizeof id);
+    const char *target = target_id(f, a, st, id, sizeof id, NULL);
     if (!target)
         return;
     hub_msg_t *msg = hub_msg_new();
@@ -171,7 +186,7 @@ static void update_twin(struct fleet *f, uint32_t ai, actor_state_t *st)
 {
     const scn_actor_t *a = &f->s->actors[ai];
     char id[HUB_CONFIG_ID_MAX + 1];
-    const char *target = target_id(f, a, st, id, sizeof id);
+    const char *target = target_id(f, a, st, id, sizeof id, NULL);
     if (!target)
         return;
     char *patch = malloc(a->patch_size + 96);

@@ -50,11 +50,14 @@ static sim_time_t backoff_delay(struct fleet *f, uint32_t dev)
 static void go_offline(struct fleet *f, uint32_t dev)
 {
     fleet_device_t *d = &f->devices[dev];
-    if (d->state == DEV_ONLINE)
+    bool was_online = d->state == DEV_ONLINE;
+    if (was_online)
         f->online--;
     d->state = DEV_OFFLINE;
     d->conn = 0;
     d->epoch++;
+    if (f->gateways)
+        fleet_gateway_offline(f, dev, was_online);
 }
 
 static void schedule_reconnect(struct fleet *f, uint32_t dev)
@@ -76,7 +79,10 @@ static void do_connect(struct fleet *f, uint32_t dev)
     const scn_misbehaviour_t *mb = &group_of(f, dev)->misbehaviour;
     f->conn_attempts++;
     d->state = DEV_CONNECTING;
-    f->port->connect(f->port_ctx, dev, id, u_bad < mb->p_bad_sas, u_expired < mb->p_expired_sas);
+    bool bad = u_bad < mb->p_bad_sas, expired = u_expired < mb->p_expired_sas;
+    if (f->gateways && fleet_gateway_connect(f, dev, id, bad, expired))
+        return; /* a leaf: through its gateway's connection */
+    f->port->connect(f->port_ctx, dev, id, bad, expired);
 }
 
 void fleet_port_connected(struct fleet *f, uint32_t dev, fleet_port_result_t r)
@@ -95,6 +101,10 @@ void fleet_port_connected(struct fleet *f, uint32_t dev, fleet_port_result_t r)
         d->state = DEV_OFFLINE;
         if (d->failures < 250)
             d->failures++;
+        if (r.code == FLEET_PORT_UNSUPPORTED && fleet_is_leaf(f, dev)) {
+            d->hold = (uint8_t)(d->hold | HOLD_GATEWAY); /* retried when its gateway reconnects */
+            return;
+        }
         schedule_reconnect(f, dev);
         return;
     }
@@ -123,6 +133,8 @@ void fleet_port_connected(struct fleet *f, uint32_t dev, fleet_port_result_t r)
         subs |= HUB_SUB_DESIRED;
     if (subs)
         f->port->subscribe(f->port_ctx, dev, subs);
+    if (f->gateways)
+        fleet_gateway_online(f, dev);
 }
 
 void fleet_port_subscribed(struct fleet *f, uint32_t dev, fleet_port_result_t r)
@@ -846,6 +858,8 @@ void fleet_device_start(struct fleet *f, uint32_t dev)
     const scn_group_t *g = group_of(f, dev);
     const scn_connectivity_t *c = &g->connectivity;
     sim_time_t first = c->connect_at + (c->connect_spread ? sim_rng_below(&d->rng, c->connect_spread) : 0);
+    if (fleet_is_leaf(f, dev))
+        d->hold = (uint8_t)(d->hold | HOLD_GATEWAY); /* until its gateway is online */
     sim_kernel_at(f->k, first, SIM_PRIO_DEVICE, f->h_connect, fleet_ev_arg(dev, d->epoch), NULL);
     if (g->telemetry.enabled) {
         if (g->telemetry.nschedule)

@@ -11,7 +11,8 @@
 /* Device connection state. */
 enum { DEV_OFFLINE = 0, DEV_CONNECTING, DEV_ONLINE, DEV_GONE /* deleted or disabled */ };
 /* Why a device is held offline (bits): it reconnects when none remain. */
-enum { HOLD_WINDOW = 1u, HOLD_OUTAGE = 2u, HOLD_DISABLED = 4u, HOLD_DELETED = 8u };
+enum { HOLD_WINDOW = 1u, HOLD_OUTAGE = 2u, HOLD_DISABLED = 4u, HOLD_DELETED = 8u,
+       HOLD_GATEWAY = 16u /* a leaf whose gateway is offline */ };
 
 /* Per virtual device: ~80 bytes, in one array indexed by fleet device number. */
 typedef struct {
@@ -63,6 +64,8 @@ typedef struct {
     uint32_t actor;
     size_t index;          /* position in fleet.calls, for O(1) removal */
     sim_time_t invoked;
+    uint32_t leaf;         /* the target when it is a gateway leaf, else UINT32_MAX */
+    bool gateway_down;     /* the leaf's gateway was offline when the call was made */
 } call_t;
 
 typedef struct {
@@ -123,6 +126,12 @@ struct fleet {
     sim_time_t last_sample_at;
     uint64_t last_method_count, last_method_sum;
 
+    /* field gateways (fleet_gateways.c); all NULL/0 when no group is a gateway */
+    bool gateways;
+    sim_time_t *leaf_down_since; /* per device: 1 + when a leaf lost its connection, 0 = online/never */
+    report_hist_t *leaf_offline; /* gateway.leaf_offline: leaf offline periods */
+    uint64_t gateway_outages, leaf_drops, leaf_stranded;
+
     hub_sink_ops_t sink;
     struct hub_sas_signer *signer; /* the devices' SAS tokens; NULL: slower, same tokens */
     char scratch[512];
@@ -134,6 +143,21 @@ void fleet_device_start(struct fleet *f, uint32_t dev);
 void fleet_device_hold(struct fleet *f, uint32_t dev, unsigned hold_bit, bool on);
 void fleet_device_drop(struct fleet *f, uint32_t dev, const char *why);
 const char *fleet_device_id(struct fleet *f, uint32_t dev, char *buf, size_t cap);
+
+/* fleet_gateways.c: leaves connect through their gateway's connection. */
+hs_err_t fleet_gateways_init(struct fleet *f, char *why, size_t cap);
+bool fleet_is_leaf(const struct fleet *f, uint32_t dev);
+/* The leaf's gateway device (fleet number). */
+uint32_t fleet_leaf_gateway(const struct fleet *f, uint32_t dev);
+/* Identity spec fields for a gateway (iotEdge) or leaf (parent) device. */
+void fleet_gateway_spec(struct fleet *f, uint32_t dev, hub_identity_spec_t *spec, char *parent, size_t cap);
+/* The device is about to connect: true when a leaf connect was handled. */
+bool fleet_gateway_connect(struct fleet *f, uint32_t dev, const char *id, bool bad_key, bool expired);
+/* A connection came up / went down (after the fleet's own state change). */
+void fleet_gateway_online(struct fleet *f, uint32_t dev);
+void fleet_gateway_offline(struct fleet *f, uint32_t dev, bool was_online);
+void fleet_gateways_finish(struct fleet *f);
+void fleet_gateways_free(struct fleet *f);
 
 /* fleet_actors.c */
 void fleet_actor_handlers(struct fleet *f);

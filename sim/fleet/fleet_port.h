@@ -91,6 +91,13 @@ typedef struct {
     hs_err_t (*hub_fault)(void *port, const scn_fault_t *ft, bool on);
     /* The hub's conservation check at the end; false with why. */
     bool (*check)(void *port, char *why, size_t cap);
+
+    /* ---- optional operations: NULL = this port cannot (the fleet counts
+     * `<area>.unsupported` and completes with FLEET_PORT_UNSUPPORTED) ---- */
+    /* Field gateways: connect leaf device dev through the open connection of
+     * gateway device gateway_dev (hub_gateway_leaf_connect) -> fleet_port_connected. */
+    void (*leaf_connect)(void *port, uint32_t dev, uint32_t gateway_dev, const char *device_id, bool bad_key,
+                         bool expired);
 } fleet_port_ops_t;
 
 /* A fleet over any port (fleet_new in fleet.h is this with the in-process

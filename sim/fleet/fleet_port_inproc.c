@@ -78,9 +78,10 @@ void fleet_port_inproc_attach(struct fleet *f)
 
 /* ---- device side ------------------------------------------------------------------ */
 
-static void p_connect(void *port, uint32_t dev, const char *id, bool bad_key, bool expired)
+/* Connect device dev directly (gateway 0) or as a leaf over gateway device gateway_dev's connection. */
+static void connect_device(struct fleet *f, uint32_t dev, const uint32_t *gateway_dev, const char *id, bool bad_key,
+                           bool expired)
 {
-    struct fleet *f = port;
     fleet_device_t *d = &f->devices[dev];
     const scn_group_t *g = &f->s->groups[d->group];
     char token[1024], resource[512];
@@ -102,9 +103,23 @@ static void p_connect(void *port, uint32_t dev, const char *id, bool bad_key, bo
             if (hub_sas_make_with(f->signer, key, resource, expiry, NULL, token, sizeof token) == HS_EOK)
                 p.sas_token = token;
         }
-        err = hub_device_connect(f->hub, &p, &f->sink, d, &d->conn);
+        if (gateway_dev)
+            err = hub_gateway_leaf_connect(f->hub, f->devices[*gateway_dev].conn, &p, &f->sink, d, &d->conn);
+        else
+            err = hub_device_connect(f->hub, &p, &f->sink, d, &d->conn);
     }
     fleet_port_connected(f, dev, result_of(err));
+}
+
+static void p_connect(void *port, uint32_t dev, const char *id, bool bad_key, bool expired)
+{
+    connect_device(port, dev, NULL, id, bad_key, expired);
+}
+
+static void p_leaf_connect(void *port, uint32_t dev, uint32_t gateway_dev, const char *id, bool bad_key,
+                           bool expired)
+{
+    connect_device(port, dev, &gateway_dev, id, bad_key, expired);
 }
 
 static void p_subscribe(void *port, uint32_t dev, unsigned subs)
@@ -297,4 +312,5 @@ const fleet_port_ops_t fleet_port_inproc = {
     .arm_break = p_arm_break,
     .hub_fault = p_hub_fault,
     .check = p_check,
+    .leaf_connect = p_leaf_connect,
 };

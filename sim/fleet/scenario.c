@@ -78,7 +78,8 @@ static const keyspec_t group_keys[] = {
     { "auth", NULL, 0 }, { "protocol", NULL, 0 }, { "linkLatency", NULL, 0 },
     { "telemetry", telemetry_keys, 0 }, { "connectivity", connectivity_keys, 0 },
     { "methods", method_keys, 1 }, { "twin", twin_keys, 0 }, { "c2d", c2d_keys, 0 },
-    { "misbehaviour", misbehaviour_keys, 0 }, { NULL, NULL, 0 } };
+    { "misbehaviour", misbehaviour_keys, 0 }, { "gateway", NULL, 0 }, { "behind", NULL, 0 },
+    { NULL, NULL, 0 } };
 static const keyspec_t actor_keys[] = {
     { "name", NULL, 0 }, { "kind", NULL, 0 }, { "group", NULL, 0 }, { "pick", NULL, 0 },
     { "interval", NULL, 0 }, { "start", NULL, 0 }, { "end", NULL, 0 }, { "method", NULL, 0 },
@@ -1191,6 +1192,40 @@ static void load_group(ctx_t *c, const json_t *o, const char *path, sim_time_t d
         get_prob(c, mis, sub, "expiredSas", &m->p_expired_sas);
         get_prob(c, mis, sub, "unknownRid", &m->p_unknown_rid);
     }
+    get_bool(c, o, path, "gateway", &g->gateway);
+    get_string(c, o, path, "behind", 1, &g->behind);
+}
+
+static int find_group(const scenario_t *s, const char *name, size_t *idx);
+static void group_names(const scenario_t *s, char *buf, size_t cap);
+
+/* Field gateways: a leaf group is behind an earlier gateway group (the
+ * registry creates a leaf's parent first); gateways are not nested. */
+static void check_gateways(ctx_t *c, scenario_t *s)
+{
+    char path[PATH_CAP], sub[PATH_CAP];
+    for (size_t i = 0; i < s->ngroups; i++) {
+        scn_group_t *g = &s->groups[i];
+        if (!g->behind)
+            continue;
+        path_index(path, "$.groups", i);
+        path_join(sub, path, "behind");
+        size_t gi;
+        if (g->gateway) {
+            diag(c, 0, HS_EINVAL, sub, "a gateway group cannot itself be behind a gateway (nested gateways are not modelled)");
+        } else if (!find_group(s, g->behind, &gi)) {
+            char names[512];
+            group_names(s, names, sizeof names);
+            diag(c, 0, HS_EINVAL, sub, "unknown gateway group \"%s\" (groups: %s)", g->behind, names[0] ? names : "none");
+        } else if (!s->groups[gi].gateway) {
+            diag(c, 0, HS_EINVAL, sub, "group \"%s\" is not a gateway group (it needs \"gateway\": true)", g->behind);
+        } else if (gi > i) {
+            diag(c, 0, HS_EINVAL, sub, "gateway group \"%s\" must come before its leaf group \"%s\" in \"groups\"",
+                 g->behind, g->name ? g->name : "");
+        } else {
+            g->behind_index = gi;
+        }
+    }
 }
 
 /* Id patterns: well formed, short enough, one id per device, no two groups
@@ -1924,6 +1959,7 @@ static void load_root(ctx_t *c, const json_t *root, scenario_t *s)
         /* ids only when every element was an object, so indexes line up */
         if (s->ngroups == json_array_size(groups))
             check_id_patterns(c, groups, s);
+        check_gateways(c, s);
     }
 
     json_t *actors = get_array(c, root, "$", "actors");
@@ -2121,6 +2157,7 @@ void scenario_free(scenario_t *s)
         for (size_t j = 0; j < g->nmethods; j++)
             free(g->methods[j].method);
         free(g->methods);
+        free(g->behind);
     }
     free(s->groups);
     for (size_t i = 0; i < s->nactors; i++) {
@@ -2250,6 +2287,10 @@ static json_t *j_group(const scn_group_t *g)
     json_object_set_new(o, "auth", json_string(auth_names[g->auth]));
     json_object_set_new(o, "protocol", json_string(protocol_names[g->protocol]));
     json_object_set_new(o, "linkLatency", j_dist(&g->link_latency, DIST_DURATION));
+    if (g->gateway)
+        json_object_set_new(o, "gateway", json_true());
+    if (g->behind)
+        json_object_set_new(o, "behind", json_string(g->behind));
 
     const scn_telemetry_t *t = &g->telemetry;
     json_t *to = json_object();

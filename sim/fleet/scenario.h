@@ -150,6 +150,12 @@ typedef struct {
     scn_twin_behaviour_t twin;
     scn_c2d_behaviour_t c2d;
     scn_misbehaviour_t misbehaviour;
+    /* Field gateways (docs/gateways.md): a gateway group's devices are IoT
+     * Edge devices; a leaf group's device n connects through device
+     * n mod count of the gateway group `behind` (its registry parent). */
+    bool gateway;
+    char *behind;                  /* NULL = connects directly */
+    size_t behind_index;           /* resolved index of `behind` in scenario_t.groups */
 } scn_group_t;
 
 /* ---- service actors ---------------------------------------------------------- */

@@ -57,6 +57,7 @@ static const example_t examples[] = {
     { "c2d-under-churn.json", NULL, drop_actors, "sent" },
     { "demo.json", NULL, slow_link, "d2c.latency.p99 < \"1s\"" },
     { "field-bug-example.json", "METHOD-504-TIMEOUT", NULL, "bug-reproduces" },
+    { "gateways-100x100.json", "GATEWAY-LEAF-OFFLINE", NULL, "leaves-follow-gateway" },
     { "fleet-10k-1h.json", NULL, slower_telemetry, "telemetry-flows" },
     { "live-fleet-10k.json", NULL, slower_telemetry, "telemetry-flows" },
     { "live-smoke.json", "AUTH-SAS-EXPIRED", NULL, "expired-tokens-refused" },

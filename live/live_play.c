@@ -131,7 +131,7 @@ static void add_served_deltas(report_result_t *r, json_t *before, json_t *after,
         snprintf(key, sizeof key, "served.%s", name);
         report_result_add_counter(r, key, d);
         if (strncmp(name, "throttled.", 10) == 0) {
-            report_result_add_counter(r, "throttled", d);
+            /* the hub's count; "throttled" is what the devices and actors saw answered 429 */
             if (out->ncauses < sizeof out->causes / sizeof out->causes[0])
                 snprintf(out->causes[out->ncauses++], sizeof out->causes[0],
                          "%.60s: %lld operations throttled by the hub (429; over MQTT the hub closes the connection)",

@@ -231,6 +231,7 @@ void fleet_free(fleet_t *f)
     if (!f)
         return;
     fleet_calls_free(f);
+    fleet_jobs_free(f);
     fleet_gateways_free(f);
     free(f->devices);
     free(f->group_first);

@@ -256,6 +256,11 @@ static void on_actor(sim_kernel_t *k, void *ctx, uint64_t arg)
     case SCN_ACTOR_C2D_SENDER: send_c2d(f, ai, st); break;
     case SCN_ACTOR_TWIN_UPDATER: update_twin(f, ai, st); break;
     case SCN_ACTOR_REGISTRY: registry_op(f, ai, st); return; /* one-shot */
+    case SCN_ACTOR_JOB:
+        fleet_job_create(f, ai);
+        if (!a->job_repeat)
+            return;
+        break;
     }
     sim_time_t gap = scn_dist_draw(&a->interval, &st->rng) * st->interval_scale;
     sim_kernel_after(f->k, gap ? gap : SIM_MS, SIM_PRIO_DEVICE, f->h_actor, ai, NULL);
@@ -317,6 +322,7 @@ void fleet_actor_handlers(struct fleet *f)
     f->h_actor = sim_kernel_register(f->k, on_actor, f);
     f->h_fault = sim_kernel_register(f->k, on_fault, f);
     f->h_fault_end = sim_kernel_register(f->k, on_fault_end, f);
+    fleet_jobs_handlers(f);
 }
 
 hs_err_t fleet_actors_start(struct fleet *f, char *why, size_t cap)
@@ -334,7 +340,7 @@ hs_err_t fleet_actors_start(struct fleet *f, char *why, size_t cap)
         st->first = f->group_first[a->group_index];
         st->count = f->group_count[a->group_index];
         st->interval_scale = f->opt.shard_count ? f->opt.shard_count : 1;
-        if (a->kind == SCN_ACTOR_REGISTRY)
+        if (a->kind == SCN_ACTOR_REGISTRY || a->kind == SCN_ACTOR_JOB)
             st->interval_scale = 1;
         sim_kernel_at(f->k, a->start, SIM_PRIO_DEVICE, f->h_actor, i, NULL);
     }

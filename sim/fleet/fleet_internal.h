@@ -73,6 +73,7 @@ typedef struct {
     uint64_t rr_next;      /* round-robin cursor */
     uint64_t first, count; /* the shard's slice of the target group */
     sim_time_t interval_scale; /* shards: each runs 1/N of the rate */
+    uint32_t jobs_created;     /* job actors: the next job's sequence number */
 } actor_state_t;
 
 #define NO_FREE UINT32_MAX
@@ -126,6 +127,10 @@ struct fleet {
     sim_time_t last_sample_at;
     uint64_t last_method_count, last_method_sum;
 
+    /* jobs (fleet_jobs.c): registered only when a scenario has job actors */
+    uint32_t h_job_poll;
+    struct hub_jobs *jobs;        /* the in-process port's job service, made on first use */
+
     /* field gateways (fleet_gateways.c); all NULL/0 when no group is a gateway */
     bool gateways;
     sim_time_t *leaf_down_since; /* per device: 1 + when a leaf lost its connection, 0 = online/never */
@@ -158,6 +163,11 @@ void fleet_gateway_online(struct fleet *f, uint32_t dev);
 void fleet_gateway_offline(struct fleet *f, uint32_t dev, bool was_online);
 void fleet_gateways_finish(struct fleet *f);
 void fleet_gateways_free(struct fleet *f);
+
+/* fleet_jobs.c: job actors create jobs and poll them to their end. */
+void fleet_jobs_handlers(struct fleet *f);
+void fleet_job_create(struct fleet *f, uint32_t actor);
+void fleet_jobs_free(struct fleet *f);
 
 /* fleet_actors.c */
 void fleet_actor_handlers(struct fleet *f);

@@ -98,7 +98,27 @@ typedef struct {
      * gateway device gateway_dev (hub_gateway_leaf_connect) -> fleet_port_connected. */
     void (*leaf_connect)(void *port, uint32_t dev, uint32_t gateway_dev, const char *device_id, bool bad_key,
                          bool expired);
+    /* Jobs: create job_id from its description (the PUT /jobs/v2/{id} body
+     * as JSON text) -> fleet_port_job_created(actor). */
+    void (*job_create)(void *port, const char *job_id, const char *desc, size_t len, uint32_t actor);
+    /* Read the job's status and per-device records -> fleet_port_job_status(actor). */
+    void (*job_poll)(void *port, const char *job_id, uint32_t actor);
 } fleet_port_ops_t;
+
+/* A job as read by job_poll (all strings borrowed for the call). */
+typedef struct {
+    const char *status;       /* "completed", "failed", "canceled", "pending", "running" */
+    const char *error;        /* the error code name when failed or canceled (DeviceNotOnline...), else NULL */
+    int http_status;          /* failed: the error's HTTP status when known; completed method: 200; else 0 */
+    int device_status;        /* completed method call: the device's status, else 0 */
+} fleet_port_job_device_t;
+typedef struct {
+    const char *status;       /* "queued" .. "cancelled" */
+    bool done;                /* completed, failed or cancelled */
+    double run_s;             /* done: endTime - startTime in seconds, else -1 */
+    const fleet_port_job_device_t *devices;
+    size_t ndevices;
+} fleet_port_job_t;
 
 /* A fleet over any port (fleet_new in fleet.h is this with the in-process
  * port over `hub`).  The port must outlive the fleet. */
@@ -122,6 +142,10 @@ void fleet_port_invoked(fleet_t *f, void *call_ctx, const fleet_port_method_resu
 void fleet_port_c2d_sent(fleet_t *f, fleet_port_result_t r);
 void fleet_port_twin_patched(fleet_t *f, fleet_port_result_t r);
 void fleet_port_registry_done(fleet_t *f, unsigned op, fleet_port_result_t r);
+void fleet_port_job_created(fleet_t *f, uint32_t actor, const char *job_id, fleet_port_result_t r);
+/* job is NULL when r.code != 0. */
+void fleet_port_job_status(fleet_t *f, uint32_t actor, const char *job_id, fleet_port_result_t r,
+                           const fleet_port_job_t *job);
 
 /* ---- what the hub delivers to a device (the port calls these) ---- */
 void fleet_port_method_request(fleet_t *f, uint32_t dev, const char *name, const char *rid);

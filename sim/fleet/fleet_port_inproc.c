@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "sim/hub/auth.h"
+#include "sim/hub/hub_errors.h"
+#include "sim/hub/jobs.h"
 
 static fleet_port_result_t result_of(hub_err_t err)
 {
@@ -287,6 +289,91 @@ static hs_err_t p_hub_fault(void *port, const scn_fault_t *ft, bool on)
     return HS_EUNSUPPORTED;
 }
 
+/* ---- jobs ------------------------------------------------------------------------------ */
+
+static fleet_port_result_t jobs_result(hub_jobs_err_t e, const char *why)
+{
+    static const struct { int code, http; } map[] = {
+        [HUB_JOBS_OK] = { 0, 200 },
+        [HUB_JOBS_EINVALID] = { 400004, 400 },
+        [HUB_JOBS_ENOTFOUND] = { 404001, 404 },
+        [HUB_JOBS_EEXISTS] = { 409001, 409 },
+        [HUB_JOBS_ENOMEM] = { 500001, 500 },
+    };
+    return (fleet_port_result_t){ map[e].code, map[e].http, why };
+}
+
+static void p_job_create(void *port, const char *job_id, const char *desc, size_t len, uint32_t actor)
+{
+    struct fleet *f = port;
+    char why[256] = "";
+    if (!f->jobs && !(f->jobs = hub_jobs_new(f->hub))) {
+        fleet_port_job_created(f, actor, job_id, jobs_result(HUB_JOBS_ENOMEM, "out of memory"));
+        return;
+    }
+    json_t *d = json_loadb(desc, len, 0, NULL);
+    hub_jobs_err_t e = d ? hub_jobs_create(f->jobs, job_id, d, NULL, why, sizeof why) : HUB_JOBS_EINVALID;
+    json_decref(d);
+    fleet_port_job_created(f, actor, job_id, jobs_result(e, why));
+}
+
+/* Seconds between two "YYYY-MM-DDTHH:MM:SS.mmmZ" texts; -1 when either does not parse. */
+static double seconds_between(const char *from, const char *to)
+{
+    int64_t a, b;
+    uint32_t na, nb;
+    if (!from || !to || sim_utc_parse(from, &a, &na) != HS_EOK || sim_utc_parse(to, &b, &nb) != HS_EOK)
+        return -1;
+    return (double)(b - a) + ((double)nb - (double)na) / 1e9;
+}
+
+static void p_job_poll(void *port, const char *job_id, uint32_t actor)
+{
+    struct fleet *f = port;
+    hub_job_status_t st;
+    hub_job_stats_t stats;
+    hub_jobs_err_t e = f->jobs ? hub_jobs_status(f->jobs, job_id, &st, &stats) : HUB_JOBS_ENOTFOUND;
+    if (e != HUB_JOBS_OK) {
+        fleet_port_job_status(f, actor, job_id, jobs_result(e, "no such job"), NULL);
+        return;
+    }
+    fleet_port_job_t job = { .status = hub_job_status_name(st), .run_s = -1 };
+    job.done = st == HUB_JOB_COMPLETED || st == HUB_JOB_FAILED || st == HUB_JOB_CANCELLED;
+    json_t *records = NULL, *doc = NULL;
+    fleet_port_job_device_t *devs = NULL;
+    if (job.done) {
+        if (hub_jobs_get(f->jobs, job_id, &doc) == HUB_JOBS_OK)
+            job.run_s = seconds_between(json_string_value(json_object_get(doc, "startTime")),
+                                        json_string_value(json_object_get(doc, "endTime")));
+        records = hub_jobs_device_records(f->jobs, job_id);
+        size_t n = json_array_size(records);
+        devs = calloc(n ? n : 1, sizeof *devs);
+        for (size_t i = 0; devs && i < n; i++) {
+            json_t *r = json_array_get(records, i);
+            fleet_port_job_device_t *d = &devs[i];
+            d->status = json_string_value(json_object_get(r, "status"));
+            if (!d->status)
+                d->status = "unknown";
+            d->error = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
+            if (d->error) {
+                int code = hub_error_by_name(d->error);
+                d->http_status = code >= 0 ? hub_error_info((hub_err_t)code)->http_status : 0;
+            }
+            json_t *resp = json_object_get(json_object_get(r, "outcome"), "deviceMethodResponse");
+            if (json_is_object(resp)) {
+                d->http_status = 200;
+                d->device_status = (int)json_integer_value(json_object_get(resp, "status"));
+            }
+            job.ndevices++;
+        }
+        job.devices = devs;
+    }
+    fleet_port_job_status(f, actor, job_id, (fleet_port_result_t){ 0, 200, NULL }, &job);
+    free(devs);
+    json_decref(records);
+    json_decref(doc);
+}
+
 static bool p_check(void *port, char *why, size_t cap)
 {
     struct fleet *f = port;
@@ -313,4 +400,6 @@ const fleet_port_ops_t fleet_port_inproc = {
     .hub_fault = p_hub_fault,
     .check = p_check,
     .leaf_connect = p_leaf_connect,
+    .job_create = p_job_create,
+    .job_poll = p_job_poll,
 };

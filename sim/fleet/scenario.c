@@ -31,6 +31,7 @@
 #include "sim/fleet/expect.h"
 #include "sim/hub/faults.h"
 #include "sim/hub/message.h"
+#include "sim/route/twin_query.h"
 
 #define PATH_CAP 1024
 #define ID_MAX 128
@@ -85,7 +86,8 @@ static const keyspec_t actor_keys[] = {
     { "interval", NULL, 0 }, { "start", NULL, 0 }, { "end", NULL, 0 }, { "method", NULL, 0 },
     { "payloadSize", NULL, 0 }, { "responseTimeout", NULL, 0 }, { "connectTimeout", NULL, 0 },
     { "ack", NULL, 0 }, { "ttl", NULL, 0 }, { "messageSize", NULL, 0 }, { "patchSize", NULL, 0 },
-    { "op", NULL, 0 }, { "fraction", NULL, 0 }, { NULL, NULL, 0 } };
+    { "op", NULL, 0 }, { "fraction", NULL, 0 }, { "jobType", NULL, 0 }, { "queryCondition", NULL, 0 },
+    { "startTime", NULL, 0 }, { "maxExecutionTime", NULL, 0 }, { "pollInterval", NULL, 0 }, { NULL, NULL, 0 } };
 static const keyspec_t fault_keys[] = {
     { "kind", NULL, 0 }, { "at", NULL, 0 }, { "duration", NULL, 0 }, { "group", NULL, 0 },
     { "fraction", NULL, 0 }, { "units", NULL, 0 }, { "delay", NULL, 0 }, { "endpoint", NULL, 0 },
@@ -99,14 +101,17 @@ static const keyspec_t top_keys[] = {
 
 /* Which kind-specific keys an actor / fault kind takes (the common keys are
  * listed in `common`). */
-static const char *const actor_kind_names[] = { "methodInvoker", "c2dSender", "twinUpdater", "registry", NULL };
+static const char *const actor_kind_names[] = { "methodInvoker", "c2dSender", "twinUpdater", "registry", "job", NULL };
 static const char *const actor_common[] = { "name", "kind", "group", "pick", "start", "end", NULL };
-static const char *const actor_specific[][6] = {
+static const char *const actor_specific[][12] = {
     { "interval", "method", "payloadSize", "responseTimeout", "connectTimeout", NULL },
-    { "interval", "ack", "ttl", "messageSize", NULL, NULL },
-    { "interval", "patchSize", NULL, NULL, NULL, NULL },
-    { "op", "fraction", NULL, NULL, NULL, NULL },
+    { "interval", "ack", "ttl", "messageSize", NULL },
+    { "interval", "patchSize", NULL },
+    { "op", "fraction", NULL },
+    { "interval", "jobType", "queryCondition", "startTime", "maxExecutionTime", "pollInterval", "method",
+      "payloadSize", "responseTimeout", "connectTimeout", "patchSize", NULL },
 };
+static const char *const job_type_names[] = { "scheduleDeviceMethod", "scheduleUpdateTwin", NULL };
 static const char *const fault_kind_names[] = {
     "dropConnections", "throttle", "delayMethods", "endpointUnreachable", "break", NULL };
 static const char *const fault_common[] = { "kind", "at", "duration", NULL };
@@ -1418,6 +1423,112 @@ static void load_pick(ctx_t *c, const json_t *o, const char *path, scn_pick_t *p
     }
 }
 
+/* A method actor's method (one its group declares), payload and timeouts. */
+static void load_actor_method(ctx_t *c, const json_t *o, const char *path, scenario_t *s, scn_actor_t *a,
+                              int have_group)
+{
+    char sub[PATH_CAP];
+    long long t;
+    if (!json_object_get(o, "method")) {
+        diag(c, 0, HS_EPARSE, path, "missing required key \"method\"");
+    } else if (get_string(c, o, path, "method", 1, &a->method) && have_group) {
+        const scn_group_t *g = &s->groups[a->group_index];
+        int known = 0;
+        for (size_t i = 0; i < g->nmethods; i++)
+            known |= strcmp(g->methods[i].method, a->method) == 0;
+        if (!known) {
+            char names[512] = "";
+            size_t used = 0;
+            for (size_t i = 0; i < g->nmethods; i++) {
+                int n = snprintf(names + used, sizeof names - used, "%s\"%s\"", i ? ", " : "", g->methods[i].method);
+                if (n < 0 || (size_t)n >= sizeof names - used)
+                    break;
+                used += (size_t)n;
+            }
+            path_join(sub, path, "method");
+            diag(c, 0, HS_EINVAL, sub,
+                 "unknown method \"%s\" for group \"%s\" (methods: %s); declare it with \"subscribed\": false to call a device that never answers",
+                 a->method, g->name, used ? names : "none");
+        }
+    }
+    get_size(c, o, path, "payloadSize", &a->payload_size);
+    if (get_int(c, o, path, "responseTimeout", INT_MIN, INT_MAX, &t)) {
+        a->has_response_timeout = true;
+        a->response_timeout_s = t;
+    }
+    if (get_int(c, o, path, "connectTimeout", INT_MIN, INT_MAX, &t)) {
+        a->has_connect_timeout = true;
+        a->connect_timeout_s = t;
+    }
+}
+
+/* A job actor: its type, query (compiled here so a bad one is refused at
+ * load), start offset, time limit, poll period and the method or patch. */
+static void load_job(ctx_t *c, const json_t *o, const char *path, scenario_t *s, scn_actor_t *a, int have_group)
+{
+    char sub[PATH_CAP];
+    int e;
+    a->job_repeat = json_object_get(o, "interval") != NULL;
+    a->max_exec_s = 3600;
+    a->poll_interval = SIM_SEC;
+    a->patch_size = 64;
+    if (!json_object_get(o, "jobType"))
+        diag(c, 0, HS_EPARSE, path, "missing required key \"jobType\"");
+    else if (get_enum(c, o, path, "jobType", job_type_names, &e))
+        a->job_type = (scn_job_type_t)e;
+    if (!json_object_get(o, "queryCondition")) {
+        diag(c, 0, HS_EPARSE, path, "missing required key \"queryCondition\"");
+    } else if (get_string(c, o, path, "queryCondition", 1, &a->query_condition)) {
+        static const char prefix[] = "SELECT * FROM devices WHERE ";
+        size_t n = strlen(prefix) + strlen(a->query_condition) + 1;
+        char *text = malloc(n);
+        if (!text) {
+            c->nomem = 1;
+        } else {
+            snprintf(text, n, "%s%s", prefix, a->query_condition);
+            twin_query_t *q = NULL;
+            route_syntax_error_t se;
+            hs_err_t qe = twin_query_compile(text, &q, &se);
+            if (qe == HS_ENOMEM)
+                c->nomem = 1;
+            else if (qe) {
+                int col = se.line == 1 ? se.column - (int)strlen(prefix) : se.column;
+                path_join(sub, path, "queryCondition");
+                diag(c, 0, HS_EPARSE, sub, "expected a twin query WHERE condition, got a syntax error at column %d: %s",
+                     col < 1 ? 1 : col, se.message);
+            }
+            twin_query_free(q);
+            free(text);
+        }
+    }
+    get_duration(c, o, path, "startTime", &a->job_start_delay);
+    sim_time_t max_exec;
+    if (get_duration(c, o, path, "maxExecutionTime", &max_exec)) {
+        if (max_exec < SIM_SEC) {
+            path_join(sub, path, "maxExecutionTime");
+            diag(c, 0, HS_ERANGE, sub, "expected at least 1s (maxExecutionTimeInSeconds is whole seconds)");
+        } else {
+            a->max_exec_s = (int64_t)((max_exec + SIM_SEC - 1) / SIM_SEC);
+        }
+    }
+    if (get_duration(c, o, path, "pollInterval", &a->poll_interval) && a->poll_interval == 0) {
+        path_join(sub, path, "pollInterval");
+        diag(c, 0, HS_ERANGE, sub, "expected a poll interval above 0");
+        a->poll_interval = SIM_SEC;
+    }
+    if (a->job_type == SCN_JOB_METHOD) {
+        load_actor_method(c, o, path, s, a, have_group);
+    } else {
+        static const char *const method_only[] = { "method", "payloadSize", "responseTimeout", "connectTimeout", NULL };
+        for (size_t i = 0; method_only[i]; i++)
+            if (json_object_get(o, method_only[i])) {
+                path_join(sub, path, method_only[i]);
+                diag(c, 1, HS_EPARSE, sub, "key \"%s\" does not apply to jobType \"scheduleUpdateTwin\"", method_only[i]);
+            }
+        get_size(c, o, path, "patchSize", &a->patch_size);
+    }
+}
+
 static void load_actor(ctx_t *c, const json_t *o, const char *path, size_t index, scenario_t *s, scn_actor_t *a)
 {
     char sub[PATH_CAP];
@@ -1451,40 +1562,12 @@ static void load_actor(ctx_t *c, const json_t *o, const char *path, size_t index
         path_join(sub, path, "end");
         diag(c, 0, HS_ERANGE, sub, "expected an end after the start (or 0 for the end of the run)");
     }
-    long long t;
     switch (a->kind) {
+    case SCN_ACTOR_JOB:
+        load_job(c, o, path, s, a, have_group);
+        break;
     case SCN_ACTOR_METHOD_INVOKER:
-        if (!json_object_get(o, "method")) {
-            diag(c, 0, HS_EPARSE, path, "missing required key \"method\"");
-        } else if (get_string(c, o, path, "method", 1, &a->method) && have_group) {
-            const scn_group_t *g = &s->groups[a->group_index];
-            int known = 0;
-            for (size_t i = 0; i < g->nmethods; i++)
-                known |= strcmp(g->methods[i].method, a->method) == 0;
-            if (!known) {
-                char names[512] = "";
-                size_t used = 0;
-                for (size_t i = 0; i < g->nmethods; i++) {
-                    int n = snprintf(names + used, sizeof names - used, "%s\"%s\"", i ? ", " : "", g->methods[i].method);
-                    if (n < 0 || (size_t)n >= sizeof names - used)
-                        break;
-                    used += (size_t)n;
-                }
-                path_join(sub, path, "method");
-                diag(c, 0, HS_EINVAL, sub,
-                     "unknown method \"%s\" for group \"%s\" (methods: %s); declare it with \"subscribed\": false to call a device that never answers",
-                     a->method, g->name, used ? names : "none");
-            }
-        }
-        get_size(c, o, path, "payloadSize", &a->payload_size);
-        if (get_int(c, o, path, "responseTimeout", INT_MIN, INT_MAX, &t)) {
-            a->has_response_timeout = true;
-            a->response_timeout_s = t;
-        }
-        if (get_int(c, o, path, "connectTimeout", INT_MIN, INT_MAX, &t)) {
-            a->has_connect_timeout = true;
-            a->connect_timeout_s = t;
-        }
+        load_actor_method(c, o, path, s, a, have_group);
         break;
     case SCN_ACTOR_C2D_SENDER: {
         int ack = 0;
@@ -2168,6 +2251,7 @@ void scenario_free(scenario_t *s)
             free(a->pick.ids[j]);
         free(a->pick.ids);
         free(a->method);
+        free(a->query_condition);
         free(a->ack);
     }
     free(s->actors);
@@ -2419,7 +2503,7 @@ static json_t *j_actor(const scn_actor_t *a)
     json_object_set_new(o, "kind", json_string(actor_kind_names[a->kind]));
     json_object_set_new(o, "group", j_str(a->group));
     json_object_set_new(o, "pick", j_pick(&a->pick));
-    if (a->kind != SCN_ACTOR_REGISTRY)
+    if (a->kind != SCN_ACTOR_REGISTRY && (a->kind != SCN_ACTOR_JOB || a->job_repeat))
         json_object_set_new(o, "interval", j_dist(&a->interval, DIST_DURATION));
     json_object_set_new(o, "start", j_duration(a->start));
     json_object_set_new(o, "end", j_duration(a->end));
@@ -2439,6 +2523,23 @@ static json_t *j_actor(const scn_actor_t *a)
         break;
     case SCN_ACTOR_TWIN_UPDATER:
         json_object_set_new(o, "patchSize", j_size(a->patch_size));
+        break;
+    case SCN_ACTOR_JOB:
+        json_object_set_new(o, "jobType", json_string(job_type_names[a->job_type]));
+        json_object_set_new(o, "queryCondition", j_str(a->query_condition));
+        json_object_set_new(o, "startTime", j_duration(a->job_start_delay));
+        json_object_set_new(o, "maxExecutionTime", j_duration(a->max_exec_s * SIM_SEC));
+        json_object_set_new(o, "pollInterval", j_duration(a->poll_interval));
+        if (a->job_type == SCN_JOB_METHOD) {
+            json_object_set_new(o, "method", j_str(a->method));
+            json_object_set_new(o, "payloadSize", j_size(a->payload_size));
+            if (a->has_response_timeout)
+                json_object_set_new(o, "responseTimeout", json_integer(a->response_timeout_s));
+            if (a->has_connect_timeout)
+                json_object_set_new(o, "connectTimeout", json_integer(a->connect_timeout_s));
+        } else {
+            json_object_set_new(o, "patchSize", j_size(a->patch_size));
+        }
         break;
     case SCN_ACTOR_REGISTRY:
         json_object_set_new(o, "op", json_string(op_names[a->op]));

@@ -174,7 +174,10 @@ typedef enum {
     SCN_ACTOR_C2D_SENDER,
     SCN_ACTOR_TWIN_UPDATER,
     SCN_ACTOR_REGISTRY,
+    SCN_ACTOR_JOB,                 /* a scheduled job (sim/hub/jobs.h) over the devices its query selects */
 } scn_actor_kind_t;
+
+typedef enum { SCN_JOB_METHOD = 0, SCN_JOB_TWIN } scn_job_type_t;
 
 typedef enum { SCN_REG_DISABLE = 0, SCN_REG_ENABLE, SCN_REG_DELETE } scn_registry_op_t;
 
@@ -203,6 +206,15 @@ typedef struct {
     /* REGISTRY: one-shot at `start` */
     scn_registry_op_t op;
     double fraction;               /* of the group's devices, chosen by the actor's stream */
+    /* JOB: created at `start`, and again every `interval` when job_repeat.
+     * METHOD jobs use method/payload_size/response and connect timeouts,
+     * TWIN jobs patch_size. */
+    scn_job_type_t job_type;
+    char *query_condition;         /* twin query WHERE text (validated) */
+    sim_time_t job_start_delay;    /* startTime = creation + this */
+    int64_t max_exec_s;            /* maxExecutionTimeInSeconds */
+    sim_time_t poll_interval;      /* how often the actor reads the job's status */
+    bool job_repeat;               /* "interval" given */
 } scn_actor_t;
 
 /* ---- hub-side faults on the timeline ------------------------------------------ */

@@ -58,6 +58,7 @@ static const example_t examples[] = {
     { "demo.json", NULL, slow_link, "d2c.latency.p99 < \"1s\"" },
     { "field-bug-example.json", "METHOD-504-TIMEOUT", NULL, "bug-reproduces" },
     { "gateways-100x100.json", "GATEWAY-LEAF-OFFLINE", NULL, "leaves-follow-gateway" },
+    { "jobs-while-offline.json", NULL, no_offline_windows, "offline-devices-404" },
     { "fleet-10k-1h.json", NULL, slower_telemetry, "telemetry-flows" },
     { "live-fleet-10k.json", NULL, slower_telemetry, "telemetry-flows" },
     { "live-smoke.json", "AUTH-SAS-EXPIRED", NULL, "expired-tokens-refused" },

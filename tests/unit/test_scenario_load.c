@@ -530,7 +530,7 @@ static void test_error_actors(void **state)
     expect_error(MINI_HEAD MINI_TAIL ", \"actors\": [{\"kind\": \"methodInvoker\", \"group\": \"g\"}]}",
                  "{\"kind\"", "$.actors[0]", "missing required key \"method\"");
     expect_error(MINI_HEAD MINI_TAIL ", \"actors\": [{\"kind\": \"teleporter\", \"group\": \"g\"}]}",
-                 "\"teleporter\"", "$.actors[0].kind", "expected \"methodInvoker\", \"c2dSender\", \"twinUpdater\" or \"registry\"");
+                 "\"teleporter\"", "$.actors[0].kind", "expected \"methodInvoker\", \"c2dSender\", \"twinUpdater\", \"registry\" or \"job\"");
     expect_error(MINI_HEAD MINI_TAIL ", \"actors\": [{\"group\": \"g\"}]}", "{\"group\"", "$.actors[0]",
                  "missing required key \"kind\"");
     expect_error(MINI_HEAD MINI_TAIL ", \"actors\": [{\"kind\": \"c2dSender\"}]}", "{\"kind\"", "$.actors[0]",
@@ -662,7 +662,7 @@ static void test_many_errors_at_once(void **state)
         ":17:41: $.actors[0].group: unknown group \"nosuch\" (groups: \"a\", \"b\")",
         ":18:56: $.actors[1].method: unknown method \"shutdown\" for group \"b\" (methods: none)",
         ":18:68: $.actors[1].ttl: key \"ttl\" does not apply to kind \"methodInvoker\"",
-        ":19:15: $.actors[2].kind: expected \"methodInvoker\", \"c2dSender\", \"twinUpdater\" or \"registry\", got \"teleporter\"",
+        ":19:15: $.actors[2].kind: expected \"methodInvoker\", \"c2dSender\", \"twinUpdater\", \"registry\" or \"job\", got \"teleporter\"",
         ":22:43: $.faults[0].group: unknown group \"ghost\" (groups: \"a\", \"b\")",
         ":25:20: $.expectations[0]: expectation: expected a value (a number, or a quoted duration, size or string), got '>'",
         ":26:42: $.expectations[1]: expectation: expected end of expression, got 'e'",

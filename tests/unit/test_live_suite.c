@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "conformance/runner.h"
 #include "reports/jschema.h"
 #include "serve_proc.h"
 #include "test_util.h"
@@ -273,9 +274,62 @@ static void test_whole_suite_matches_inproc(void **state)
     json_decref(ref);
 }
 
+/* The runner's side of case_notes, with a target that says every case was
+ * throttled: a red verdict becomes ERROR with the cause first, a PASS
+ * stays PASS and says so, and the tolerance lands in the report. */
+static void fake_notes(conform_target_t *t, target_case_notes_t *out)
+{
+    (void)t;
+    snprintf(out->tolerance, sizeof out->tolerance, "wall clock +-7 ms (fake)");
+    snprintf(out->cause, sizeof out->cause, "throttled (429): 1 answer 429 ThrottlingException (429001)");
+}
+
+static void test_case_notes_in_the_runner(void **state)
+{
+    (void)state;
+    catalogue_t *cat = NULL;
+    char err[512];
+    assert_int_equal(catalogue_load_default(&cat, err, sizeof err), HS_EOK);
+    target_ops_t noted = target_inproc;
+    noted.case_notes = fake_notes;
+    const char *brk[] = { "C2D-QUEUE-DEPTH:off-by-one" };
+    for (int broken = 0; broken < 2; broken++) {
+        conform_options_t o;
+        conform_options_init(&o);
+        o.cat = cat;
+        o.target = &noted;
+        o.only = "C2D-QUEUE-DEPTH";
+        o.breaks = brk;
+        o.n_breaks = (size_t)broken;
+        report_result_t *r = report_result_new(REPORT_KIND_CONFORMANCE, "conformance");
+        conform_summary_t sum;
+        assert_int_equal(conform_run(&o, r, &sum), HS_EOK);
+        size_t errors = 0;
+        for (size_t i = 0; i < report_result_case_count(r); i++) {
+            const report_case_t *c = report_result_case_at(r, i);
+            assert_non_null(c->tolerance);
+            assert_string_equal(c->tolerance, "wall clock +-7 ms (fake)");
+            assert_non_null(c->message);
+            if (c->verdict == REPORT_ERROR) {
+                errors++;
+                assert_int_equal(strncmp(c->message, "throttled (429): ", 17), 0);
+            } else {
+                assert_int_equal(c->verdict, REPORT_PASS);
+                assert_non_null(strstr(c->message, "(passed although throttled (429): "));
+            }
+        }
+        /* unbroken: every case passes; the off-by-one hub fails one (51st accepted) */
+        assert_int_equal(errors, broken ? 1 : 0);
+        assert_int_equal(sum.by_verdict[REPORT_FAIL], 0);
+        report_result_free(r);
+    }
+    catalogue_free(cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_case_notes_in_the_runner),
         cmocka_unit_test(test_whole_suite_matches_inproc),
     };
     return cmocka_run_group_tests_name("live_suite", tests, setup, teardown);

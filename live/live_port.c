@@ -519,12 +519,28 @@ size_t live_port_outstanding(const live_port_t *p)
 
 void live_port_disconnect_all(live_port_t *p)
 {
+    /* close all, pump so the goodbyes leave (DISCONNECT, AMQP close), then
+     * free: freeing at once would look like lost connections to the hub */
     for (size_t i = 0; i < p->ndevs; i++) {
-        p->devs[i].queued = false;
-        live_dev_release(p, &p->devs[i]);
+        live_dev_t *d = &p->devs[i];
+        d->queued = false;
+        if (d->conn) {
+            p->unacked_total += d->unacked;
+            d->unacked = 0;
+            tr_device_close(d->conn);
+        }
     }
     p->cq_len = p->cq_head = 0;
-    tr_loop_wait(p->loop, NULL, NULL, 50); /* let the goodbyes out */
+    p->nconnecting = 0;
+    tr_loop_wait(p->loop, NULL, NULL, 50);
+    for (size_t i = 0; i < p->ndevs; i++) {
+        live_dev_t *d = &p->devs[i];
+        if (d->conn)
+            tr_device_free(d->conn);
+        d->conn = NULL;
+        d->connecting = false;
+        live_dev_release(p, d);
+    }
 }
 
 void live_port_abandon(live_port_t *p)

@@ -367,8 +367,13 @@ void live_dev_report(void *port, uint32_t dev, const char *patch, size_t len)
 {
     struct live_port *p = port;
     live_dev_t *d = &p->devs[dev];
-    if (protocol_of(p, dev) == TR_DEV_HTTPS || !d->conn || tr_device_report(d->conn, patch, len, 0) != HS_EOK)
-        fleet_port_reported(p->fleet, dev, (fleet_port_result_t){ FLEET_PORT_UNSUPPORTED, 0, NULL });
+    hs_err_t e = d->conn ? tr_device_report(d->conn, patch, len, 0) : HS_ESTATE;
+    if (e == HS_EOK)
+        return;
+    /* HTTPS devices have no twin: HS_EUNSUPPORTED; not open: the transport */
+    fleet_port_reported(p->fleet, dev,
+                        (fleet_port_result_t){ e == HS_EUNSUPPORTED ? FLEET_PORT_UNSUPPORTED : FLEET_PORT_TRANSPORT, 0,
+                                               NULL });
 }
 
 void live_dev_disconnect(void *port, uint32_t dev)

@@ -131,7 +131,9 @@ static hs_err_t fleet_create(sim_kernel_t *k, hub_t *hub, const fleet_port_ops_t
     if (!f->devices || report_result_hist(result, "d2c.latency", &f->d2c_latency) != HS_EOK ||
         report_result_hist(result, "method.latency", &f->method_latency) != HS_EOK)
         goto nomem;
-    hs_err_t gerr = fleet_gateways_init(f, why, cap);
+    hs_err_t gerr = fleet_uploads_init(f);
+    if (gerr == HS_EOK)
+        gerr = fleet_gateways_init(f, why, cap);
     if (gerr) {
         fleet_free(f);
         return gerr;
@@ -232,6 +234,7 @@ void fleet_free(fleet_t *f)
         return;
     fleet_calls_free(f);
     fleet_jobs_free(f);
+    fleet_uploads_free(f);
     fleet_gateways_free(f);
     free(f->devices);
     free(f->group_first);
@@ -285,6 +288,7 @@ bool fleet_finish(fleet_t *f, char *why, size_t cap)
         fleet_count(f, hot[i].name, (int64_t) * (const uint64_t *)((const char *)f + hot[i].off));
     fleet_count(f, "devices", (int64_t)f->ndevices);
     fleet_gateways_finish(f);
+    fleet_uploads_finish(f);
     /* Messages still on the wire at the end never reached the hub. */
     uint64_t in_flight = f->d2c_sent - f->d2c_skipped_offline - f->d2c_lost_offline -
                          f->d2c_accepted - f->d2c_rejected;

@@ -874,4 +874,6 @@ void fleet_device_start(struct fleet *f, uint32_t dev)
     if (g->twin.periodic)
         sim_kernel_at(f->k, first + scn_dist_draw(&g->twin.periodic_interval, &d->rng) + SIM_MS,
                       SIM_PRIO_DEVICE, f->h_twin_periodic, fleet_ev_arg(dev, 0), NULL);
+    if (g->uploads.enabled)
+        fleet_uploads_start(f, dev, first);
 }

@@ -127,6 +127,13 @@ struct fleet {
     sim_time_t last_sample_at;
     uint64_t last_method_count, last_method_sum;
 
+    /* uploads (fleet_uploads.c): registered only when a group uploads */
+    uint32_t h_upload, h_upload_done;
+    struct fleet_upload *uploads;
+    uint32_t uploads_cap, uploads_free;
+    report_hist_t *upload_duration;
+    uint64_t upload_completed, upload_notifications;
+
     /* jobs (fleet_jobs.c): registered only when a scenario has job actors */
     uint32_t h_job_poll;
     struct hub_jobs *jobs;        /* the in-process port's job service, made on first use */
@@ -163,6 +170,12 @@ void fleet_gateway_online(struct fleet *f, uint32_t dev);
 void fleet_gateway_offline(struct fleet *f, uint32_t dev, bool was_online);
 void fleet_gateways_finish(struct fleet *f);
 void fleet_gateways_free(struct fleet *f);
+
+/* fleet_uploads.c: devices upload files (start, timed transfer, notify). */
+hs_err_t fleet_uploads_init(struct fleet *f);
+void fleet_uploads_start(struct fleet *f, uint32_t dev, sim_time_t first);
+void fleet_uploads_free(struct fleet *f);
+void fleet_uploads_finish(struct fleet *f);
 
 /* fleet_jobs.c: job actors create jobs and poll them to their end. */
 void fleet_jobs_handlers(struct fleet *f);

@@ -103,6 +103,13 @@ typedef struct {
     void (*job_create)(void *port, const char *job_id, const char *desc, size_t len, uint32_t actor);
     /* Read the job's status and per-device records -> fleet_port_job_status(actor). */
     void (*job_poll)(void *port, const char *job_id, uint32_t actor);
+    /* File uploads: ask for a SAS URI (POST /devices/{id}/files) ->
+     * fleet_port_upload_started(tag) with the correlation id and blob name. */
+    void (*upload_start)(void *port, uint32_t dev, const char *device_id, const char *blob_name, uint64_t tag);
+    /* The blob of `size` bytes was transferred (when success) and the device
+     * notifies (POST /devices/{id}/files/notifications) -> fleet_port_upload_notified(tag). */
+    void (*upload_notify)(void *port, uint32_t dev, const char *device_id, const char *correlation_id,
+                          const char *blob_name, uint64_t size, bool success, int status, uint64_t tag);
 } fleet_port_ops_t;
 
 /* A job as read by job_poll (all strings borrowed for the call). */
@@ -142,6 +149,9 @@ void fleet_port_invoked(fleet_t *f, void *call_ctx, const fleet_port_method_resu
 void fleet_port_c2d_sent(fleet_t *f, fleet_port_result_t r);
 void fleet_port_twin_patched(fleet_t *f, fleet_port_result_t r);
 void fleet_port_registry_done(fleet_t *f, unsigned op, fleet_port_result_t r);
+void fleet_port_upload_started(fleet_t *f, uint32_t dev, uint64_t tag, fleet_port_result_t r,
+                               const char *correlation_id, const char *blob_name);
+void fleet_port_upload_notified(fleet_t *f, uint32_t dev, uint64_t tag, fleet_port_result_t r);
 void fleet_port_job_created(fleet_t *f, uint32_t actor, const char *job_id, fleet_port_result_t r);
 /* job is NULL when r.code != 0. */
 void fleet_port_job_status(fleet_t *f, uint32_t actor, const char *job_id, fleet_port_result_t r,

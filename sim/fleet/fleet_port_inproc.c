@@ -66,6 +66,14 @@ static void endpoint_deliver(void *ctx, const char *endpoint, const hub_msg_t *m
         report_hist_record(f->d2c_latency, sim_kernel_now(f->k) - f->arriving->created);
 }
 
+static void on_file_notification(void *ctx, const hub_file_notification_t *n)
+{
+    (void)n;
+    struct fleet *f = ctx;
+    f->upload_notifications++;
+    fleet_count(f, "upload.notifications", 1);
+}
+
 void fleet_port_inproc_attach(struct fleet *f)
 {
     f->sink = (hub_sink_ops_t){
@@ -76,6 +84,11 @@ void fleet_port_inproc_attach(struct fleet *f)
     };
     static const hub_endpoint_ops_t endpoint_ops = { .deliver = endpoint_deliver };
     hub_set_endpoint_sink(f->hub, &endpoint_ops, f);
+    for (size_t g = 0; g < f->s->ngroups; g++)
+        if (f->s->groups[g].uploads.enabled) {
+            hub_set_file_notification_sink(f->hub, on_file_notification, f);
+            break;
+        }
 }
 
 /* ---- device side ------------------------------------------------------------------ */
@@ -289,6 +302,28 @@ static hs_err_t p_hub_fault(void *port, const scn_fault_t *ft, bool on)
     return HS_EUNSUPPORTED;
 }
 
+/* ---- file uploads ------------------------------------------------------------------- */
+
+static void p_upload_start(void *port, uint32_t dev, const char *device_id, const char *blob_name, uint64_t tag)
+{
+    struct fleet *f = port;
+    hub_upload_t up;
+    hub_err_t err = hub_upload_start(f->hub, device_id, blob_name, &up);
+    fleet_port_upload_started(f, dev, tag, result_of(err), err == HUB_EOK ? up.correlation_id : NULL,
+                              err == HUB_EOK ? up.blob_name : NULL);
+}
+
+static void p_upload_notify(void *port, uint32_t dev, const char *device_id, const char *correlation_id,
+                            const char *blob_name, uint64_t size, bool success, int status, uint64_t tag)
+{
+    struct fleet *f = port;
+    if (success)
+        hub_upload_blob_written(f->hub, blob_name, size); /* the blob endpoint's part */
+    hub_err_t err = hub_upload_complete(f->hub, device_id, correlation_id, success, status,
+                                        success ? "uploaded" : "the device's transfer failed");
+    fleet_port_upload_notified(f, dev, tag, result_of(err));
+}
+
 /* ---- jobs ------------------------------------------------------------------------------ */
 
 static fleet_port_result_t jobs_result(hub_jobs_err_t e, const char *why)
@@ -402,4 +437,6 @@ const fleet_port_ops_t fleet_port_inproc = {
     .leaf_connect = p_leaf_connect,
     .job_create = p_job_create,
     .job_poll = p_job_poll,
+    .upload_start = p_upload_start,
+    .upload_notify = p_upload_notify,
 };

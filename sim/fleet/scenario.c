@@ -74,13 +74,16 @@ static const keyspec_t misbehaviour_keys[] = {
     { "oversized", NULL, 0 }, { "oversizedSize", NULL, 0 }, { "badProperty", NULL, 0 },
     { "spoofSystemProperties", NULL, 0 }, { "badSas", NULL, 0 }, { "expiredSas", NULL, 0 },
     { "unknownRid", NULL, 0 }, { NULL, NULL, 0 } };
+static const keyspec_t uploads_keys[] = {
+    { "interval", NULL, 0 }, { "fileSize", NULL, 0 }, { "bandwidth", NULL, 0 },
+    { "failureProbability", NULL, 0 }, { "noNotifyProbability", NULL, 0 }, { NULL, NULL, 0 } };
 static const keyspec_t group_keys[] = {
     { "name", NULL, 0 }, { "count", NULL, 0 }, { "idPattern", NULL, 0 }, { "modules", NULL, 0 },
     { "auth", NULL, 0 }, { "protocol", NULL, 0 }, { "linkLatency", NULL, 0 },
     { "telemetry", telemetry_keys, 0 }, { "connectivity", connectivity_keys, 0 },
     { "methods", method_keys, 1 }, { "twin", twin_keys, 0 }, { "c2d", c2d_keys, 0 },
     { "misbehaviour", misbehaviour_keys, 0 }, { "gateway", NULL, 0 }, { "behind", NULL, 0 },
-    { NULL, NULL, 0 } };
+    { "uploads", uploads_keys, 0 }, { NULL, NULL, 0 } };
 static const keyspec_t actor_keys[] = {
     { "name", NULL, 0 }, { "kind", NULL, 0 }, { "group", NULL, 0 }, { "pick", NULL, 0 },
     { "interval", NULL, 0 }, { "start", NULL, 0 }, { "end", NULL, 0 }, { "method", NULL, 0 },
@@ -466,12 +469,14 @@ static int get_enum(ctx_t *c, const json_t *obj, const char *path, const char *k
 
 /* ---- distributions ------------------------------------------------------------------ */
 
-typedef enum { DIST_DURATION, DIST_COUNT } dist_unit_t;
+typedef enum { DIST_DURATION, DIST_COUNT, DIST_SIZE } dist_unit_t;
 
 static int dist_value(ctx_t *c, const json_t *v, const char *path, dist_unit_t unit, uint64_t *out)
 {
     if (unit == DIST_DURATION)
         return value_duration(c, v, path, out);
+    if (unit == DIST_SIZE)
+        return value_size(c, v, path, out);
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
         char got[64];
         json_describe_value(v, got, sizeof got);
@@ -493,7 +498,7 @@ static int value_dist(ctx_t *c, const json_t *v, const char *path, dist_unit_t u
     if (!json_is_object(v)) {
         if (!json_is_string(v) && !json_is_number(v)) {
             diag(c, 0, HS_EPARSE, path, "expected a %s or a distribution object such as {\"uniform\": [\"1s\", \"3s\"]}, got %s",
-                 unit == DIST_DURATION ? "duration" : "count", json_type_label(v));
+                 unit == DIST_DURATION ? "duration" : unit == DIST_SIZE ? "size" : "count", json_type_label(v));
             return 0;
         }
         if (!dist_value(c, v, path, unit, &d.a))
@@ -1199,6 +1204,25 @@ static void load_group(ctx_t *c, const json_t *o, const char *path, sim_time_t d
     }
     get_bool(c, o, path, "gateway", &g->gateway);
     get_string(c, o, path, "behind", 1, &g->behind);
+    json_t *up = get_object(c, o, path, "uploads");
+    if (up) {
+        scn_uploads_t *u = &g->uploads;
+        path_join(sub, path, "uploads");
+        check_keys(c, up, sub, uploads_keys);
+        u->enabled = true;
+        u->interval = fixed(10 * SIM_MIN);
+        u->file_size = fixed(1024 * 1024);
+        u->bandwidth = 1024 * 1024;
+        get_dist(c, up, sub, "interval", DIST_DURATION, 1, &u->interval);
+        get_dist(c, up, sub, "fileSize", DIST_SIZE, 0, &u->file_size);
+        if (get_size(c, up, sub, "bandwidth", &u->bandwidth) && u->bandwidth == 0) {
+            char bp[PATH_CAP];
+            path_join(bp, sub, "bandwidth");
+            diag(c, 0, HS_ERANGE, bp, "expected a bandwidth above 0 (bytes per second, e.g. \"1MB\")");
+        }
+        get_prob(c, up, sub, "failureProbability", &u->p_failure);
+        get_prob(c, up, sub, "noNotifyProbability", &u->p_no_notify);
+    }
 }
 
 static int find_group(const scenario_t *s, const char *name, size_t *idx);
@@ -2375,6 +2399,15 @@ static json_t *j_group(const scn_group_t *g)
         json_object_set_new(o, "gateway", json_true());
     if (g->behind)
         json_object_set_new(o, "behind", json_string(g->behind));
+    if (g->uploads.enabled) {
+        json_t *u = json_object();
+        json_object_set_new(u, "interval", j_dist(&g->uploads.interval, DIST_DURATION));
+        json_object_set_new(u, "fileSize", j_dist(&g->uploads.file_size, DIST_SIZE));
+        json_object_set_new(u, "bandwidth", j_size(g->uploads.bandwidth));
+        json_object_set_new(u, "failureProbability", json_real(g->uploads.p_failure));
+        json_object_set_new(u, "noNotifyProbability", json_real(g->uploads.p_no_notify));
+        json_object_set_new(o, "uploads", u);
+    }
 
     const scn_telemetry_t *t = &g->telemetry;
     json_t *to = json_object();

@@ -131,6 +131,17 @@ typedef struct {
     double p_unknown_rid;          /* per method answer: also answer an unknown rid */
 } scn_misbehaviour_t;
 
+/* File uploads (docs/file-uploads.md): start -> SAS -> blob transfer of
+ * size / bandwidth in virtual time -> completion notification. */
+typedef struct {
+    bool enabled;                  /* "uploads" present */
+    scn_dist_t interval;           /* gap between uploads */
+    scn_dist_t file_size;          /* bytes */
+    uint64_t bandwidth;            /* bytes per second of the device's uplink, > 0 */
+    double p_failure;              /* the device notifies isSuccess false (statusCode 500) */
+    double p_no_notify;            /* the device never notifies (the upload's SAS expires) */
+} scn_uploads_t;
+
 typedef enum { SCN_AUTH_SAS = 0, SCN_AUTH_X509 } scn_auth_t;
 typedef enum { SCN_PROTO_MQTT = 0, SCN_PROTO_AMQP, SCN_PROTO_HTTPS } scn_protocol_t;
 
@@ -153,6 +164,7 @@ typedef struct {
     /* Field gateways (docs/gateways.md): a gateway group's devices are IoT
      * Edge devices; a leaf group's device n connects through device
      * n mod count of the gateway group `behind` (its registry parent). */
+    scn_uploads_t uploads;
     bool gateway;
     char *behind;                  /* NULL = connects directly */
     size_t behind_index;           /* resolved index of `behind` in scenario_t.groups */

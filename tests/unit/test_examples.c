@@ -39,6 +39,11 @@ static void drop_first_route(json_t *doc)
     json_array_remove(json_object_get(json_object_get(json_object_get(doc, "hub"), "routing"), "routes"), 0);
 }
 
+static void no_file_notifications(json_t *doc)
+{
+    json_object_set_new(json_object_get(json_object_get(doc, "hub"), "fileUpload"), "notifications", json_false());
+}
+
 static void slower_telemetry(json_t *doc)
 {
     for (size_t i = 0; i < json_array_size(json_object_get(doc, "groups")); i++)
@@ -57,6 +62,7 @@ static const example_t examples[] = {
     { "c2d-under-churn.json", NULL, drop_actors, "sent" },
     { "demo.json", NULL, slow_link, "d2c.latency.p99 < \"1s\"" },
     { "field-bug-example.json", "METHOD-504-TIMEOUT", NULL, "bug-reproduces" },
+    { "file-uploads.json", NULL, no_file_notifications, "one-notification-per-upload" },
     { "gateways-100x100.json", "GATEWAY-LEAF-OFFLINE", NULL, "leaves-follow-gateway" },
     { "jobs-while-offline.json", NULL, no_offline_windows, "offline-devices-404" },
     { "fleet-10k-1h.json", NULL, slower_telemetry, "telemetry-flows" },

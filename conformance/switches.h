@@ -36,12 +36,11 @@ enum {
     CONFORM_KNOB_EH_PARTITIONS_5 = 1u << 5,          /* 5 partitions on the events endpoint */
 };
 
-/* Harness mutants (conformance/harness_mutants.h): for rules whose model
- * code (sim/hub/jobs.c, sim/hub/uploads.c, serve/http) has no break switch
- * yet, the in-process target rewrites the REST request or answer the way a
- * hub breaking the rule would send it.  They prove that the rule's cases
- * notice the violation on the wire; they do not exercise the model's code
- * path (a model switch replaces each one when it exists). */
+/* Harness mutants (conformance/harness_mutants.h): for a rule whose model
+ * code cannot carry a break switch, the in-process target would rewrite the
+ * REST request or answer the way a hub breaking the rule sends it.  None
+ * today: the jobs, uploads and twin-query rules they covered have model
+ * switches (faults.h staged rows). */
 
 typedef struct {
     const char *name;        /* what --break takes */
@@ -52,7 +51,8 @@ typedef struct {
 } conform_switch_t;
 
 /* Hub switches first (faults.h order), then MQTT, HTTPS, AMQP, knobs, harness mutants,
- * and last the hub's staged switches whose rules have cases (gateways). */
+ * and last the hub's staged switches (gateways, import/export, jobs, uploads, twin
+ * queries, Event Hubs; faults.h HUB_FAULT_STAGED_MAP). */
 size_t conform_switch_count(void);
 /* false past the end. */
 bool conform_switch_at(size_t i, conform_switch_t *out);

@@ -9,21 +9,6 @@
 
 /* ---- where an events reader starts --------------------------------------------------- */
 
-typedef struct {
-    int64_t after_ms;
-    uint64_t found;
-} time_seek_t;
-
-static bool seek_time(void *ctx, const amqp_feed_entry_t *e)
-{
-    time_seek_t *t = ctx;
-    if (e->enqueued_unix_ms > t->after_ms) {
-        t->found = e->seq;
-        return false;
-    }
-    return true;
-}
-
 /* Event Hubs selector filter: "amqp.annotation.x-opt-offset > '12'",
  * ">= '12'", "'-1'" = start of stream, "'@latest'" = end; also
  * x-opt-sequence-number and x-opt-enqueued-time (Unix ms). */
@@ -65,11 +50,8 @@ static uint64_t start_from_filter(amqp_lnk_t *l)
     long long v = strtoll(q + 1, &end, 10);
     if (*end != '\'')
         return head;
-    if (what[0] == 't') {
-        time_seek_t t = { .after_ms = inclusive ? v - 1 : v, .found = 0 };
-        amqp_feeds_read(f, l->endpoint, head, seek_time, &t);
-        return t.found ? t.found : amqp_feeds_tail(f, l->endpoint);
-    }
+    if (what[0] == 't')
+        return amqp_feeds_seek_time(f, l->endpoint, inclusive ? v - 1 : v);
     if (v < 0)
         return head;
     uint64_t c = (uint64_t)v + (inclusive ? 0 : 1);

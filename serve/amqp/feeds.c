@@ -12,6 +12,7 @@ typedef struct {
     amqp_feed_entry_t *ring;
     hub_msg_t **msgs; /* owned clones, parallel to ring */
     amqp_feed_stats_t st;
+    uint64_t *shared; /* EH-CONSUMER-GROUPS broken: one cursor per partition (+1: all) for every reader */
 } feed_t;
 
 typedef struct {
@@ -72,10 +73,12 @@ static int feed_get(amqp_feeds_t *f, const char *name)
     fd->name = strdup(name);
     fd->ring = calloc(f->opts.retain, sizeof *fd->ring);
     fd->msgs = calloc(f->opts.retain, sizeof *fd->msgs);
-    if (!fd->name || !fd->ring || !fd->msgs) {
+    fd->shared = calloc((size_t)f->opts.partitions + 1, sizeof *fd->shared);
+    if (!fd->name || !fd->ring || !fd->msgs || !fd->shared) {
         free(fd->name);
         free(fd->ring);
         free(fd->msgs);
+        free(fd->shared);
         return -1;
     }
     fd->st.first_seq = fd->st.next_seq = 1;
@@ -96,6 +99,12 @@ static void notify(amqp_feeds_t *f, int feed)
                 f->w[k++] = f->w[i];
         f->n_w = k;
     }
+}
+
+/* The hub's armed break switch (faults.h, the staged EH-* rows). */
+static bool broken(const amqp_feeds_t *f, hub_fault_t fault)
+{
+    return hub_faults_on(hub_faults(f->hub), fault);
 }
 
 static int64_t unix_ms(const amqp_feeds_t *f, sim_time_t t)
@@ -129,11 +138,14 @@ static void on_deliver(void *ctx, const char *endpoint, const hub_msg_t *msg, ui
     uint64_t seq = fd->st.next_seq++;
     size_t slot = (size_t)((seq - 1) % cap);
     sim_time_t now = sim_kernel_now(hub_kernel(f->hub));
+    /* by the sender; EH-PARTITION-BY-DEVICE broken: round-robin */
+    uint32_t partition = broken(f, HUB_FAULT_EH_PARTITION_BY_DEVICE) ? (uint32_t)((seq - 1) % f->opts.partitions)
+                                                                       : device_no % f->opts.partitions;
     fd->msgs[slot] = copy;
     fd->ring[slot] = (amqp_feed_entry_t){ .seq = seq,
                                           .msg = copy,
                                           .device_no = device_no,
-                                          .partition = device_no % f->opts.partitions,
+                                          .partition = partition,
                                           .enqueued_at = now,
                                           .enqueued_unix_ms = unix_ms(f, now) };
     fd->st.retained++;
@@ -263,6 +275,7 @@ void amqp_feeds_free(amqp_feeds_t *f)
             hub_msg_free(f->feeds[i].msgs[j]);
         free(f->feeds[i].msgs);
         free(f->feeds[i].ring);
+        free(f->feeds[i].shared);
         free(f->feeds[i].name);
     }
     for (size_t j = 0; j < f->opts.feedback_retain; j++)
@@ -327,17 +340,54 @@ const amqp_feed_entry_t *amqp_feeds_next(amqp_feeds_t *f, const char *endpoint, 
     if (i < 0)
         return NULL;
     feed_t *fd = &f->feeds[i];
+    /* EH-CONSUMER-GROUPS broken: every reader of a partition (whatever its
+     * consumer group) moves one shared cursor */
+    uint64_t *shared = NULL;
+    if (broken(f, HUB_FAULT_EH_CONSUMER_GROUPS)) {
+        shared = &fd->shared[partition >= 0 && (uint32_t)partition < f->opts.partitions ? (size_t)partition
+                                                                                         : f->opts.partitions];
+        if (*cursor < *shared)
+            *cursor = *shared;
+    }
     if (*cursor < fd->st.first_seq) {
         fd->st.overrun += fd->st.first_seq - *cursor;
         *cursor = fd->st.first_seq;
     }
-    while (*cursor < fd->st.next_seq) {
+    const amqp_feed_entry_t *found = NULL;
+    while (!found && *cursor < fd->st.next_seq) {
         const amqp_feed_entry_t *e = &fd->ring[(*cursor - 1) % f->opts.retain];
         (*cursor)++;
         if (partition < 0 || e->partition == (uint32_t)partition)
-            return e;
+            found = e;
     }
-    return NULL;
+    if (shared)
+        *shared = *cursor;
+    return found;
+}
+
+typedef struct {
+    int64_t after_ms;
+    uint64_t found;
+} time_seek_t;
+
+static bool seek_time(void *ctx, const amqp_feed_entry_t *e)
+{
+    time_seek_t *t = ctx;
+    if (e->enqueued_unix_ms > t->after_ms) {
+        t->found = e->seq;
+        return false;
+    }
+    return true;
+}
+
+uint64_t amqp_feeds_seek_time(amqp_feeds_t *f, const char *endpoint, int64_t after_unix_ms)
+{
+    uint64_t head = amqp_feeds_head(f, endpoint);
+    if (broken(f, HUB_FAULT_EH_ENQUEUED_TIME_FILTER))
+        return head; /* the filter ignored: from the oldest retained event */
+    time_seek_t t = { .after_ms = after_unix_ms, .found = 0 };
+    amqp_feeds_read(f, endpoint, head, seek_time, &t);
+    return t.found ? t.found : amqp_feeds_tail(f, endpoint);
 }
 
 uint64_t amqp_feeds_tail(amqp_feeds_t *f, const char *endpoint)

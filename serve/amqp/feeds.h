@@ -89,6 +89,10 @@ const amqp_feed_entry_t *amqp_feeds_next(amqp_feeds_t *f, const char *endpoint, 
 uint64_t amqp_feeds_tail(amqp_feeds_t *f, const char *endpoint);
 /* The cursor of a reader that wants everything still retained. */
 uint64_t amqp_feeds_head(amqp_feeds_t *f, const char *endpoint);
+/* The cursor of a reader whose x-opt-enqueued-time filter asks for what
+ * was enqueued after after_unix_ms: the first such retained entry, else
+ * the tail. */
+uint64_t amqp_feeds_seek_time(amqp_feeds_t *f, const char *endpoint, int64_t after_unix_ms);
 
 /* ---- feedback log ------------------------------------------------------------ */
 

@@ -34,7 +34,10 @@ static void answer_err(http_ctx_t *c, http_resp_t *r, hub_jobs_err_t e, const ch
         break;
     case HUB_JOBS_ENOTFOUND:
         snprintf(detail, sizeof detail, "no job with id '%.200s'", c->token ? c->token : "");
-        http_resp_error(r, breaks, 404, "JobNotFound", "the job does not exist", detail);
+        if (hub_faults_on(hub_faults(c->api->hub), HUB_FAULT_JOB_NOT_FOUND)) /* the broken hub's answer */
+            http_resp_hub_error(r, breaks, HUB_EARGUMENT_INVALID, detail);
+        else
+            http_resp_error(r, breaks, 404, "JobNotFound", "the job does not exist", detail);
         break;
     case HUB_JOBS_EEXISTS:
         http_resp_error(r, breaks, 409, "JobAlreadyExists", "a job with this id exists", why);

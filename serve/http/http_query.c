@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "http_internal.h"
+#include "sim/hub/jobs.h"
 #include "sim/route/twin_query.h"
 
 /*
@@ -16,7 +17,13 @@
  * so the last page carries none [sdk].  The token is opaque to clients:
  * "hsq1.<offset>.<hash of the query text>", so a token from another query
  * is refused (400) rather than silently misread [our choice].
+ * FROM devices.jobs reads the per-device job records of the jobs created
+ * over this API (hub_jobs_device_records), paged the same way.
  * docs/twin-query.md has the facts and their marks.
+ *
+ * The hub's TWINQ-* break switches (sim/hub/faults.h) are honoured here:
+ * the language ones through twin_query_compile_broken, the collection,
+ * paging and error ones in this file.
  */
 
 #define QUERY_DEFAULT_PAGE 100u /* x-ms-max-item-count absent [?] */
@@ -69,6 +76,51 @@ static json_t *twin_document(hub_t *hub, const hub_identity_t *id, hub_err_t *er
     return o;
 }
 
+static bool broken(const http_ctx_t *c, hub_fault_t f)
+{
+    return hub_faults_on(hub_faults(c->api->hub), f);
+}
+
+/* The twin query language mutations of the armed TWINQ-* switches. */
+static unsigned language_breaks(const http_ctx_t *c)
+{
+    return (broken(c, HUB_FAULT_TWINQ_WHERE) ? TWIN_QUERY_BREAK_WHERE : 0u) |
+           (broken(c, HUB_FAULT_TWINQ_IN_NIN) ? TWIN_QUERY_BREAK_NIN_AS_IN : 0u) |
+           (broken(c, HUB_FAULT_TWINQ_IS_DEFINED) ? TWIN_QUERY_BREAK_IS_DEFINED : 0u) |
+           (broken(c, HUB_FAULT_TWINQ_COUNT_GROUP_BY) ? TWIN_QUERY_BREAK_GROUP_BY : 0u);
+}
+
+/* The documents of the FROM collection: twins in registration order
+ * (device or module twins), or the per-device job records.  NULL with *he
+ * set on failure. */
+static json_t *collection(http_ctx_t *c, twin_from_t from, hub_err_t *he)
+{
+    hub_t *hub = c->api->hub;
+    if (from == TWIN_FROM_JOBS) {
+        json_t *recs = hub_jobs_device_records(c->api->jobs, NULL); /* no jobs yet: [] */
+        *he = recs ? HUB_EOK : HUB_ESERVER_ERROR;
+        return recs;
+    }
+    /* TWINQ-MODULES broken: devices.modules searches the device twins (and so finds no module) */
+    bool modules = from == TWIN_FROM_MODULES && !broken(c, HUB_FAULT_TWINQ_MODULES);
+    json_t *docs = json_array();
+    hub_identity_t id;
+    uint32_t cursor = 0;
+    *he = docs ? HUB_EOK : HUB_ESERVER_ERROR;
+    while (*he == HUB_EOK && hub_identity_next(hub, &cursor, &id)) {
+        if ((id.module_id[0] != '\0') != modules)
+            continue;
+        json_t *doc = twin_document(hub, &id, he);
+        if (doc && json_array_append_new(docs, doc) != 0)
+            *he = HUB_ESERVER_ERROR;
+    }
+    if (*he) {
+        json_decref(docs);
+        return NULL;
+    }
+    return docs;
+}
+
 /* Parse "hsq1.<offset>.<hash>" for this query; false when it is not ours. */
 static bool token_parse(const char *tok, uint32_t hash, size_t *offset)
 {
@@ -84,7 +136,6 @@ static bool token_parse(const char *tok, uint32_t hash, size_t *offset)
 
 bool http_query_devices(http_ctx_t *c, http_resp_t *r)
 {
-    hub_t *hub = c->api->hub;
     unsigned breaks = c->api->opts.breaks;
     char why[200];
     json_t *body = http_body_json(c->req, false, why, sizeof why);
@@ -124,11 +175,13 @@ bool http_query_devices(http_ctx_t *c, http_resp_t *r)
 
     twin_query_t *q = NULL;
     route_syntax_error_t se;
-    hs_err_t e = twin_query_compile(text, &q, &se);
+    hs_err_t e = twin_query_compile_broken(text, language_breaks(c), &q, &se);
     json_decref(body);
     if (e) {
         char detail[256];
-        if (e == HS_EPARSE)
+        if (e == HS_EPARSE && broken(c, HUB_FAULT_TWINQ_BAD_QUERY))
+            snprintf(detail, sizeof detail, "query syntax error: %s", se.message);
+        else if (e == HS_EPARSE)
             snprintf(detail, sizeof detail, "query syntax error at line %d, column %d: %s", se.line,
                      se.column, se.message);
         else
@@ -138,19 +191,8 @@ bool http_query_devices(http_ctx_t *c, http_resp_t *r)
         return true;
     }
 
-    /* the documents of the FROM collection, in registration order */
-    json_t *docs = json_array();
-    bool modules = twin_query_from(q) == TWIN_FROM_MODULES;
-    hub_identity_t id;
-    uint32_t cursor = 0;
-    hub_err_t he = docs ? HUB_EOK : HUB_ESERVER_ERROR;
-    while (he == HUB_EOK && hub_identity_next(hub, &cursor, &id)) {
-        if ((id.module_id[0] != '\0') != modules)
-            continue;
-        json_t *doc = twin_document(hub, &id, &he);
-        if (doc && json_array_append_new(docs, doc) != 0)
-            he = HUB_ESERVER_ERROR;
-    }
+    hub_err_t he;
+    json_t *docs = collection(c, twin_query_from(q), &he);
     json_t *rows = he == HUB_EOK ? twin_query_run(q, docs) : NULL;
     if (he == HUB_EOK && !rows)
         he = HUB_ESERVER_ERROR;
@@ -162,8 +204,12 @@ bool http_query_devices(http_ctx_t *c, http_resp_t *r)
         for (size_t i = offset; slice && i < total && i < offset + page; i++)
             json_array_append(slice, json_array_get(rows, i));
         http_resp_header(r, "x-ms-item-type", twin_query_item_type(q));
+        size_t next = offset + page;
+        /* TWINQ-CONTINUATION broken: the token points at the page's last row */
+        if (broken(c, HUB_FAULT_TWINQ_CONTINUATION) && page > 1)
+            next--;
         if (offset + page < total)
-            http_resp_headerf(r, "x-ms-continuation", "hsq1.%zu.%08x", offset + page, (unsigned)hash);
+            http_resp_headerf(r, "x-ms-continuation", "hsq1.%zu.%08x", next, (unsigned)hash);
         if (slice)
             http_resp_json(r, slice);
         else

@@ -192,12 +192,20 @@
     X(LEDGER_LOSE_ONE, "LEDGER-LOSE-ONE", "HUB-CONSERVATION",                                      \
       "one accepted device-to-cloud message is silently lost (proves the conservation check)")
 
-/* Staged switches: armed by name like the others (hub_break), but not yet
- * in the kill matrix because the catalogue has no entries for their rules
- * yet (issue 10: field gateways and identity import/export; the rule texts
- * are in docs/gateways.md).  When the catalogue and the conformance cases
- * land, move each row into HUB_FAULT_MAP (one line each) and the kill matrix,
- * test_catalogue and test_hub_faults pick them up. */
+/* Staged switches (issue 10): armed by name like the others (hub_break,
+ * hubsim serve --break, hubsim conform --break) and proven by the kill
+ * matrix (conformance/switches.c lists every staged switch), but outside
+ * HUB_FAULT_MAP because the hub-core battery (tests/unit/test_hub_kill.c),
+ * the consulted-file check (test_hub_faults.c) and docs/hub-model.md cover
+ * that map only.  Where each is consulted: field gateways in gateways.c,
+ * import/export in identity_io.c, jobs in jobs.c (JOB-NOT-FOUND in
+ * serve/http/http_jobs.c), uploads in uploads.c, twin queries in
+ * sim/route/twin_query.c (the language; armed through
+ * twin_query_compile_broken) and serve/http/http_query.c (collections,
+ * paging, errors), the Event Hubs-compatible endpoint in
+ * serve/amqp/feeds.c.  docs/conformance.md lists them.  Moving a row into
+ * HUB_FAULT_MAP means a battery line in test_hub_kill.c and a row in
+ * docs/hub-model.md. */
 #define HUB_FAULT_STAGED_MAP(X)                                                                   \
     X(GATEWAY_LEAF_OFFLINE, "GATEWAY-LEAF-OFFLINE", "GATEWAY-LEAF-OFFLINE",                        \
       "leaf sub-connections stay online when their gateway's connection goes away")                \
@@ -218,7 +226,47 @@
     X(IDENTITY_IMPORT_DUPLICATE, "IDENTITY-IMPORT-DUPLICATE", "IDENTITY-IMPORT-DUPLICATE",         \
       "an import file naming an identity twice is applied (the last line wins)")                   \
     X(IDENTITY_IMPORT_MODE, "IDENTITY-IMPORT-MODE", "IDENTITY-IMPORT-MODE",                        \
-      "importMode create overwrites an existing identity instead of logging an error")
+      "importMode create overwrites an existing identity instead of logging an error")            \
+    X(JOB_STATUS_MACHINE, "JOB-STATUS-MACHINE", "JOB-STATUS-MACHINE",                              \
+      "a job whose devices all have an outcome stays running (until its maxExecutionTime)")       \
+    X(JOB_START_TIME, "JOB-START-TIME", "JOB-START-TIME",                                          \
+      "a job's startTime is ignored: it is queued and runs at once")                              \
+    X(JOB_MAX_EXECUTION, "JOB-MAX-EXECUTION", "JOB-MAX-EXECUTION",                                 \
+      "maxExecutionTimeInSeconds never passes: a job with calls in flight keeps running")         \
+    X(JOB_CANCEL, "JOB-CANCEL", "JOB-CANCEL",                                                      \
+      "cancel answers the job document but leaves the job as it was")                             \
+    X(JOB_DEVICE_OUTCOMES, "JOB-DEVICE-OUTCOMES", "JOB-DEVICE-OUTCOMES",                           \
+      "a device whose call failed (offline, timed out) is recorded succeeded")                    \
+    X(JOB_NOT_FOUND, "JOB-NOT-FOUND", "JOB-NOT-FOUND",                                             \
+      "an unknown job id is answered 400 ArgumentInvalid instead of 404 JobNotFound")             \
+    X(JOB_ZERO_DEVICES, "JOB-ZERO-DEVICES", "JOB-ZERO-DEVICES",                                    \
+      "a job whose condition selects no device stays running")                                    \
+    X(JOB_BAD_QUERY, "JOB-BAD-QUERY", "JOB-BAD-QUERY",                                             \
+      "a malformed queryCondition is refused without its line and column")                        \
+    X(UPLOAD_SAS_URI, "UPLOAD-SAS-URI", "UPLOAD-SAS-URI",                                          \
+      "the blobName handed out lacks its {deviceId}/ prefix")                                     \
+    X(UPLOAD_UNKNOWN_CORRELATION, "UPLOAD-UNKNOWN-CORRELATION", "UPLOAD-UNKNOWN-CORRELATION",      \
+      "a notification for a correlation id never handed out is accepted (204)")                   \
+    X(TWINQ_WHERE, "TWINQ-WHERE", "TWINQ-WHERE",                                                   \
+      "the WHERE condition of a twin query is ignored (every twin matches)")                      \
+    X(TWINQ_IN_NIN, "TWINQ-IN-NIN", "TWINQ-IN-NIN",                                                \
+      "x NIN [..] is evaluated as x IN [..]")                                                     \
+    X(TWINQ_IS_DEFINED, "TWINQ-IS-DEFINED", "TWINQ-IS-DEFINED",                                    \
+      "IS_DEFINED(path) in a twin query answers the opposite")                                    \
+    X(TWINQ_COUNT_GROUP_BY, "TWINQ-COUNT-GROUP-BY", "TWINQ-COUNT-GROUP-BY",                        \
+      "GROUP BY is ignored: an aggregate query answers one row over all twins")                   \
+    X(TWINQ_MODULES, "TWINQ-MODULES", "TWINQ-MODULES",                                             \
+      "FROM devices.modules searches the device twins, so no module twin is found")               \
+    X(TWINQ_CONTINUATION, "TWINQ-CONTINUATION", "TWINQ-CONTINUATION",                              \
+      "a continuation token points at the last row of its page, so that row comes twice")         \
+    X(TWINQ_BAD_QUERY, "TWINQ-BAD-QUERY", "TWINQ-BAD-QUERY",                                       \
+      "a query that does not compile is refused without its line and column")                     \
+    X(EH_PARTITION_BY_DEVICE, "EH-PARTITION-BY-DEVICE", "EH-PARTITION-BY-DEVICE",                  \
+      "events are spread over the partitions round-robin, not by device")                         \
+    X(EH_CONSUMER_GROUPS, "EH-CONSUMER-GROUPS", "EH-CONSUMER-GROUPS",                              \
+      "consumer groups share one cursor per partition: an event one group read is gone for the rest") \
+    X(EH_ENQUEUED_TIME_FILTER, "EH-ENQUEUED-TIME-FILTER", "EH-ENQUEUED-TIME-FILTER",               \
+      "a receiver's x-opt-enqueued-time filter is ignored: it reads from the oldest event")
 
 typedef enum {
 #define HUB_FAULT_ENUM(e, name, rule, desc) HUB_FAULT_##e,

@@ -57,6 +57,12 @@ struct hub_jobs {
     size_t n, cap;
 };
 
+/* The hub's armed break switch f (faults.h, staged JOB-* rows). */
+static bool broken(const hub_jobs_t *js, hub_fault_t f)
+{
+    return hub_faults_on(hub_faults(js->hub), f);
+}
+
 /* ---- time -------------------------------------------------------------------- */
 
 static int64_t now_ms(const hub_jobs_t *js)
@@ -236,8 +242,27 @@ static void job_end(job_t *j, hub_job_status_t status, const char *reason)
 
 static void job_maybe_finish(job_t *j)
 {
-    if (j->status == HUB_JOB_RUNNING && j->running == 0 && j->next == j->n_devs)
-        job_end(j, HUB_JOB_COMPLETED, NULL);
+    if (j->status != HUB_JOB_RUNNING || j->running != 0 || j->next != j->n_devs)
+        return;
+    /* the broken hubs leave a finished job running (its deadline still fails it) */
+    if (broken(j->owner, j->n_devs ? HUB_FAULT_JOB_STATUS_MACHINE : HUB_FAULT_JOB_ZERO_DEVICES))
+        return;
+    job_end(j, HUB_JOB_COMPLETED, NULL);
+}
+
+/* A device's call ended without an answer (error e).  JOB-DEVICE-OUTCOMES
+ * broken: recorded succeeded as if it had answered. */
+static void call_failed(job_t *j, job_dev_t *d, hub_err_t e)
+{
+    if (broken(j->owner, HUB_FAULT_JOB_DEVICE_OUTCOMES)) {
+        d->state = DEV_COMPLETED;
+        d->end_ms = now_ms(j->owner);
+        json_decref(d->outcome);
+        d->outcome = json_pack("{s:{s:i, s:n}}", "deviceMethodResponse", "status", 200, "payload");
+        return;
+    }
+    const hub_error_info_t *info = hub_error_info(e);
+    dev_fail(j, d, DEV_FAILED, info->name, info->message);
 }
 
 static void job_dispatch(job_t *j);
@@ -258,8 +283,7 @@ static void method_done(void *ctx, const hub_method_result_t *res)
         d->outcome = json_pack("{s:{s:i, s:o}}", "deviceMethodResponse", "status", res->device_status,
                                "payload", payload ? payload : json_null());
     } else {
-        const hub_error_info_t *info = hub_error_info(res->error);
-        dev_fail(j, d, DEV_FAILED, info->name, info->message);
+        call_failed(j, d, res->error);
     }
     if (!j->dispatching) {
         job_dispatch(j);
@@ -298,8 +322,7 @@ static void job_call_one(job_t *j, job_dev_t *d)
     hub_err_t e = hub_method_invoke(js->hub, &call, method_done, d, NULL);
     if (e != HUB_EOK) {
         j->running--;
-        const hub_error_info_t *info = hub_error_info(e);
-        dev_fail(j, d, DEV_FAILED, info->name, info->message);
+        call_failed(j, d, e);
     }
 }
 
@@ -373,7 +396,8 @@ static void job_start(job_t *j)
             return;
         }
     }
-    if (sim_kernel_after(js->k, (sim_time_t)j->max_exec_s * SIM_SEC, SIM_PRIO_DEVICE, js->handler,
+    if (!broken(js, HUB_FAULT_JOB_MAX_EXECUTION) &&
+        sim_kernel_after(js->k, (sim_time_t)j->max_exec_s * SIM_SEC, SIM_PRIO_DEVICE, js->handler,
                          (uint64_t)j->index << 1 | EV_DEADLINE, &j->deadline_ev) == HS_EOK)
         j->deadline_armed = true;
     job_dispatch(j);
@@ -593,6 +617,8 @@ static hub_jobs_err_t parse_desc(hub_jobs_t *js, job_t *j, const char *job_id, c
     free(text);
     if (qe == HS_ENOMEM)
         return HUB_JOBS_ENOMEM;
+    if (qe && broken(js, HUB_FAULT_JOB_BAD_QUERY))
+        FAIL("queryCondition: syntax error: %s", se.message);
     if (qe) {
         int col = se.line == 1 ? se.column - (int)plen : se.column;
         FAIL("queryCondition: syntax error at line %d, column %d: %s", se.line, col < 1 ? 1 : col,
@@ -612,6 +638,8 @@ static hub_jobs_err_t parse_desc(hub_jobs_t *js, job_t *j, const char *job_id, c
         FAIL("startTime must be an ISO-8601 string");
     }
     j->start_ms = start < now ? now : start; /* a start in the past means now [?] */
+    if (broken(js, HUB_FAULT_JOB_START_TIME))
+        j->start_ms = now;
 
     json_int_t mx;
     hub_jobs_err_t e = int_member(desc, "maxExecutionTimeInSeconds", 1, INT32_MAX,
@@ -706,7 +734,8 @@ hub_jobs_err_t hub_jobs_cancel(hub_jobs_t *js, const char *job_id, json_t **doc_
     job_t *j = js && job_id ? find(js, job_id) : NULL;
     if (!j)
         return HUB_JOBS_ENOTFOUND;
-    if (j->status == HUB_JOB_QUEUED || j->status == HUB_JOB_SCHEDULED || j->status == HUB_JOB_RUNNING) {
+    bool cancellable = j->status == HUB_JOB_QUEUED || j->status == HUB_JOB_SCHEDULED || j->status == HUB_JOB_RUNNING;
+    if (cancellable && !broken(js, HUB_FAULT_JOB_CANCEL)) {
         for (size_t i = j->next; i < j->n_devs; i++)
             if (j->devs[i].state == DEV_PENDING)
                 dev_fail(j, &j->devs[i], DEV_CANCELED, "JobCancelled",

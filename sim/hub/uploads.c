@@ -139,7 +139,10 @@ hub_err_t hub_upload_start(hub_t *hub, const char *device_id, const char *blob_n
     snprintf(r->correlation_id, sizeof r->correlation_id, "%016" PRIx64 "%016" PRIx64, a, b);
     snprintf(r->sig, sizeof r->sig, "%016" PRIx64 "%016" PRIx64, mix64(a ^ b), mix64(b + a));
     snprintf(r->device_id, sizeof r->device_id, "%s", device_id);
-    snprintf(r->blob_name, sizeof r->blob_name, "%s/%s", device_id, blob_name);
+    if (hub_faults_on(&hub->faults, HUB_FAULT_UPLOAD_SAS_URI))
+        snprintf(r->blob_name, sizeof r->blob_name, "%s", blob_name); /* broken: no {deviceId}/ */
+    else
+        snprintf(r->blob_name, sizeof r->blob_name, "%s/%s", device_id, blob_name);
     r->expires_at = sim_kernel_now(hub->k) + hub->cfg.file_upload.sas_ttl;
     u->n++;
     u->st.started++;
@@ -262,7 +265,8 @@ hub_err_t hub_upload_complete(hub_t *hub, const char *device_id, const char *cor
         i++;
     if (i == u->n) {
         u->st.unknown_correlation++;
-        return HUB_EARGUMENT_INVALID;
+        /* broken: counted, but answered as if it were known */
+        return hub_faults_on(&hub->faults, HUB_FAULT_UPLOAD_UNKNOWN_CORRELATION) ? HUB_EOK : HUB_EARGUMENT_INVALID;
     }
     u->recs[i].done = true;
     const upload_rec_t r = u->recs[i];

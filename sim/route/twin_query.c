@@ -31,6 +31,7 @@ typedef struct {
     tok_t t;
     route_syntax_error_t *err;
     int failed;
+    unsigned breaks; /* TWIN_QUERY_BREAK_* */
 } ps_t;
 
 static void line_col(const char *s, size_t len, size_t pos, int *line, int *col)
@@ -368,6 +369,7 @@ struct twin_query {
     bool has_group;
     path_t group;
     route_query_t *where; /* NULL: no WHERE */
+    unsigned breaks;      /* TWIN_QUERY_BREAK_* */
 };
 
 void twin_query_free(twin_query_t *q)
@@ -539,7 +541,7 @@ static void rewrite_where(ps_t *p, obuf_t *b)
                         tok_is(p, t, "in") ? "IN" : "NIN");
                 return;
             }
-            rewrite_in(p, b, ostart, oend, tok_is(p, t, "nin"));
+            rewrite_in(p, b, ostart, oend, tok_is(p, t, "nin") && !(p->breaks & TWIN_QUERY_BREAK_NIN_AS_IN));
             ostart = SIZE_MAX;
             prev_end = p->t.end;
             next(p);
@@ -557,6 +559,8 @@ static void rewrite_where(ps_t *p, obuf_t *b)
                         "STARTS_WITH, ENDS_WITH, CONTAINS", describe(p, t, nb, sizeof nb));
                 return;
             }
+            if ((p->breaks & TWIN_QUERY_BREAK_IS_DEFINED) && tok_is(p, t, "is_defined"))
+                emit_gen(b, "NOT ", t.pos);
             emit_src(b, p->s, t.pos, t.end);
         } else if (logic) {
             emit_src(b, p->s, t.pos, t.end);
@@ -890,13 +894,19 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len)
 
 hs_err_t twin_query_compile(const char *text, twin_query_t **out, route_syntax_error_t *err)
 {
+    return twin_query_compile_broken(text, 0, out, err);
+}
+
+hs_err_t twin_query_compile_broken(const char *text, unsigned breaks, twin_query_t **out,
+                                   route_syntax_error_t *err)
+{
     if (out)
         *out = NULL;
     if (!text || !out)
         return HS_EINVAL;
     if (err)
         memset(err, 0, sizeof *err);
-    ps_t p = { .s = text, .len = strlen(text), .err = err };
+    ps_t p = { .s = text, .len = strlen(text), .err = err, .breaks = breaks };
     if (p.len > TWIN_QUERY_MAX_LEN) {
         fail_at(&p, TWIN_QUERY_MAX_LEN, "the query is longer than %d characters", TWIN_QUERY_MAX_LEN);
         return HS_EPARSE;
@@ -914,6 +924,9 @@ hs_err_t twin_query_compile(const char *text, twin_query_t **out, route_syntax_e
         twin_query_free(q);
         return HS_EPARSE;
     }
+    q->breaks = breaks;
+    if (breaks & TWIN_QUERY_BREAK_GROUP_BY)
+        q->has_group = false; /* one aggregate row over every hit */
     /* unaliased aggregates are $1, $2, ... in SELECT order */
     for (size_t i = 0, k = 1; i < q->nitems; i++)
         if (q->items[i].agg != AGG_NONE && !q->items[i].alias)
@@ -941,7 +954,7 @@ bool twin_query_matches(twin_query_t *q, const json_t *doc)
 {
     if (!q || !in_collection(q->from, doc))
         return false;
-    if (!q->where)
+    if (!q->where || (q->breaks & TWIN_QUERY_BREAK_WHERE))
         return true;
     route_message_t m;
     route_message_init(&m);

@@ -39,6 +39,17 @@ typedef struct twin_query twin_query_t;
 hs_err_t twin_query_compile(const char *text, twin_query_t **out, route_syntax_error_t *err);
 void twin_query_free(twin_query_t *q);
 
+/* Kill-matrix mutations, 0 = none: the hub's REST query
+ * (serve/http/http_query.c) sets them from its armed TWINQ-* break switches
+ * (sim/hub/faults.h), never from user input. */
+#define TWIN_QUERY_BREAK_WHERE 0x1u      /* the WHERE condition is ignored */
+#define TWIN_QUERY_BREAK_NIN_AS_IN 0x2u  /* x NIN [..] means x IN [..] */
+#define TWIN_QUERY_BREAK_IS_DEFINED 0x4u /* IS_DEFINED answers the opposite */
+#define TWIN_QUERY_BREAK_GROUP_BY 0x8u   /* GROUP BY is ignored (one row over all hits) */
+/* twin_query_compile with those mutations. */
+hs_err_t twin_query_compile_broken(const char *text, unsigned breaks, twin_query_t **out,
+                                   route_syntax_error_t *err);
+
 twin_from_t twin_query_from(const twin_query_t *q);
 /* The x-ms-item-type of the results: "twin" for SELECT * over twins,
  * "deviceJob" over devices.jobs, "raw" for projections and aggregates. */

@@ -1,4 +1,4 @@
-/* Scheduled jobs in virtual time: method jobs with 404/504 outcomes, twin jobs, start in the future, max execution time, cancel, REST routes and bad input. */
+/* Scheduled jobs in virtual time: method jobs with 404/504 outcomes, twin jobs, start in the future, max execution time, cancel, REST routes (FROM devices.jobs included) and bad input. */
 #include "test_http_fixture.h"
 
 #include <jansson.h>
@@ -473,6 +473,89 @@ static void test_rest_round_trip(void **state)
     free(fl);
 }
 
+/* POST /devices/query with page size page (0: default) and continuation token tok ("" : none); the
+ * rows, with the next token copied to tok ("" on the last page). */
+static json_t *rest_query(fx_t *f, const char *sql, int page, char *tok, size_t cap)
+{
+    capture_t c;
+    char body[512], size[64], cont[200];
+    json_t *b = json_pack("{s:s}", "query", sql);
+    char *text = json_dumps(b, JSON_COMPACT);
+    snprintf(body, sizeof body, "%s", text);
+    free(text);
+    json_decref(b);
+    snprintf(size, sizeof size, "x-ms-max-item-count: %d", page);
+    snprintf(cont, sizeof cont, "x-ms-continuation: %s", tok);
+    const char *hdr[3] = { NULL, NULL, NULL };
+    size_t n = 0;
+    if (page)
+        hdr[n++] = size;
+    if (tok[0])
+        hdr[n++] = cont;
+    fx_svc(f, "POST", "/devices/query?api-version=2021-04-12", hdr, body, &c);
+    if (c.status != 200)
+        fail_msg("'%s': %d %s", sql, c.status, c.body);
+    const char *type = cap_header(&c, "x-ms-item-type");
+    assert_non_null(type);
+    assert_string_equal(type, "deviceJob");
+    const char *next = cap_header(&c, "x-ms-continuation");
+    snprintf(tok, cap, "%s", next ? next : "");
+    return body_json(&c);
+}
+
+/* Every row of sql, 20 a page following the tokens: how many, and the first one's deviceId. */
+static size_t rest_count(fx_t *f, const char *sql, char *first, size_t cap)
+{
+    char tok[200] = "";
+    size_t total = 0, pages = 0;
+    first[0] = '\0';
+    do {
+        json_t *rows = rest_query(f, sql, 20, tok, sizeof tok);
+        assert_true(json_array_size(rows) <= 20);
+        if (!total && json_array_size(rows))
+            snprintf(first, cap, "%s/%s", str_of(json_array_get(rows, 0), "jobId"),
+                     str_of(json_array_get(rows, 0), "deviceId"));
+        total += json_array_size(rows);
+        json_decref(rows);
+        assert_true(++pages < 100);
+    } while (tok[0]);
+    return total;
+}
+
+/* FROM devices.jobs over REST: the per-device records of the jobs made over the same API. */
+static void test_rest_devices_jobs_query(void **state)
+{
+    (void)state;
+    fleet_t *fl = fleet_new();
+    fx_t *f = fl->f;
+    char tok[200] = "", first[64];
+    /* no job yet: an empty collection, not an error */
+    json_t *rows = rest_query(f, "SELECT * FROM devices.jobs", 0, tok, sizeof tok);
+    assert_int_equal(json_array_size(rows), 0);
+    assert_string_equal(tok, "");
+    json_decref(rows);
+    capture_t c;
+    fx_svc(f, "PUT", "/jobs/v2/reboot-all?api-version=2021-04-12", NULL, METHOD_JOB("IS_DEFINED(tags.kind)", ""), &c);
+    assert_int_equal(c.status, 200);
+    sim_kernel_run_until(f->k, 10 * SIM_SEC);
+    /* 300 devices: 90 answered (completed), 60 offline + 150 silent (failed) */
+    assert_int_equal(rest_count(f, "SELECT * FROM devices.jobs", first, sizeof first), NDEV);
+    assert_string_equal(first, "reboot-all/j000");
+    assert_int_equal(rest_count(f, "SELECT * FROM devices.jobs WHERE devices.jobs.status = 'completed'", first,
+                                sizeof first), 90);
+    assert_string_equal(first, "reboot-all/j002");
+    assert_int_equal(rest_count(f, "SELECT * FROM devices.jobs WHERE error.code = 'DeviceNotOnline'", first,
+                                sizeof first), 60);
+    /* twins are not in the collection: no record has tags */
+    assert_int_equal(rest_count(f, "SELECT * FROM devices.jobs WHERE IS_DEFINED(tags.kind)", first, sizeof first), 0);
+    /* no projection over devices.jobs */
+    fx_svc(f, "POST", "/devices/query?api-version=2021-04-12", NULL,
+           "{\"query\":\"SELECT deviceId FROM devices.jobs\"}", &c);
+    assert_int_equal(c.status, 400);
+    fx_free(f);
+    free(fl);
+}
+
 static void expect_400(fx_t *f, const char *id, const char *body, const char *fragment)
 {
     capture_t c;
@@ -544,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_max_execution_time),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_rest_round_trip),
+        cmocka_unit_test(test_rest_devices_jobs_query),
         cmocka_unit_test(test_rest_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -91,7 +91,7 @@ void fleet_job_create(struct fleet *f, uint32_t actor)
 {
     const scn_actor_t *a = &f->s->actors[actor];
     actor_state_t *st = &f->actors[actor];
-    if (!f->port->job_create) {
+    if (!f->port->job_create || !f->port->job_poll) {
         fleet_count(f, "job.unsupported", 1);
         return;
     }

@@ -9,8 +9,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "sim/fleet/fleet_port.h"
 #include "sim/fleet/play.h"
 #include "sim/fleet/scenario.h"
+#include "sim/kernel.h"
 
 static json_diag_list_t *load_fail(const char *text)
 {
@@ -233,6 +235,86 @@ static void test_job_counts_device_outcomes(void **state)
     report_result_free(r);
 }
 
+/* ---- a port without the optional operations (like the live port today) ---- */
+
+typedef struct {
+    fleet_t *fleet;
+    int leaf_parents; /* provisioned identities naming a parent */
+} bare_port_t;
+
+static void bare_connect(void *port, uint32_t dev, const char *id, bool bad_key, bool expired)
+{
+    (void)id;
+    (void)bad_key;
+    (void)expired;
+    fleet_port_connected(((bare_port_t *)port)->fleet, dev, (fleet_port_result_t){ 0, 200, NULL });
+}
+
+static void bare_subscribe(void *port, uint32_t dev, unsigned subs)
+{
+    (void)subs;
+    fleet_port_subscribed(((bare_port_t *)port)->fleet, dev, (fleet_port_result_t){ 0, 200, NULL });
+}
+
+static void bare_disconnect(void *port, uint32_t dev)
+{
+    (void)port;
+    (void)dev;
+}
+
+static hs_err_t bare_provision(void *port, const hub_identity_spec_t *spec, char *why, size_t cap)
+{
+    (void)why;
+    (void)cap;
+    if (spec->parent_id)
+        ((bare_port_t *)port)->leaf_parents++;
+    return HS_EOK;
+}
+
+static bool bare_check(void *port, char *why, size_t cap)
+{
+    (void)port;
+    (void)why;
+    (void)cap;
+    return true;
+}
+
+/* A port with no leaf_connect, job or upload operations: every attempt is
+ * counted as unsupported (never silently skipped), leaves are not retried
+ * in a loop, and nothing crashes. */
+static void test_port_without_optional_ops_reports_unsupported(void **state)
+{
+    (void)state;
+    static const fleet_port_ops_t ops = { .connect = bare_connect, .subscribe = bare_subscribe,
+                                          .disconnect = bare_disconnect, .provision = bare_provision,
+                                          .check = bare_check };
+    scenario_t s;
+    load_ok("{\"duration\": \"5m\", \"groups\": [\n"
+            " {\"name\": \"gw\", \"count\": 2, \"gateway\": true, \"uploads\": {\"interval\": \"1m\"}},\n"
+            " {\"name\": \"leaf\", \"count\": 4, \"behind\": \"gw\"}],\n"
+            " \"actors\": [{\"kind\": \"job\", \"group\": \"leaf\", \"jobType\": \"scheduleUpdateTwin\",\n"
+            "  \"queryCondition\": \"1 = 1\", \"start\": \"1m\"}]}",
+            &s);
+    sim_kernel_t *k = sim_kernel_new(s.seed, s.start_unix);
+    report_result_t *r = report_result_new(REPORT_KIND_SCENARIO, "bare");
+    bare_port_t port = { 0 };
+    fleet_options_t opt = { 0, 1 };
+    char why[256] = "";
+    assert_int_equal(fleet_new_on_port(k, &ops, &port, &s, &opt, r, &port.fleet, why, sizeof why), HS_EOK);
+    fleet_run_until(port.fleet, s.duration);
+    assert_true(fleet_finish(port.fleet, why, sizeof why));
+    assert_int_equal(port.leaf_parents, 4);
+    assert_int_equal(counter(r, "gateway.unsupported"), 4);      /* each leaf once: its gateway connected once */
+    assert_int_equal(counter(r, "conn.failed.unsupported"), 4);
+    assert_int_equal(counter(r, "conn.online"), 2);               /* the gateways */
+    assert_int_equal(counter(r, "job.unsupported"), 1);
+    assert_true(counter(r, "upload.unsupported") >= 8);           /* 2 gateways, ~every minute */
+    fleet_free(port.fleet);
+    report_result_free(r);
+    sim_kernel_free(k);
+    scenario_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_broken_hub_strands_leaves),
         cmocka_unit_test(test_gateways_refuse_shards),
         cmocka_unit_test(test_job_counts_device_outcomes),
+        cmocka_unit_test(test_port_without_optional_ops_reports_unsupported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
 /* Device connections: connect with SAS or X.509, one live connection per identity, subscriptions, drops. */
+#include <stdlib.h>
 #include <string.h>
 #include "hub_internal.h"
 
@@ -20,14 +21,13 @@ hub_conn_slot_t *hub_conn_get(hub_t *hub, hub_conn_t c)
     return s;
 }
 
+_Static_assert(sizeof(hub_conn_slot_t) == 64, "a connection slot is one cache line");
+
+/* The slot caches everything a device message needs (hub_internal.h), so
+ * fetching it is enough; nothing here waits for memory. */
 void hub_prefetch_conn(hub_t *hub, hub_conn_t conn)
 {
-    const hub_conn_slot_t *s = hub_conn_get(hub, conn); /* may miss: the one wait */
-    if (!s)
-        return;
-    const hub_rec_t *r = &hub->recs[s->rec];
-    __builtin_prefetch(r);
-    __builtin_prefetch(hub->arena + r->key_off); /* waits for the record, not the key */
+    hub_prefetch_conn_slot(hub, conn);
 }
 
 void hub_prefetch_conn_slot(const hub_t *hub, hub_conn_t conn)
@@ -108,10 +108,14 @@ hub_err_t hub_conn_slot_alloc(hub_t *hub, uint32_t *out)
         return HUB_EOK;
     }
     if (hub->nconns == hub->capconns) {
+        /* aligned, so a slot is exactly one cache line (realloc keeps 16) */
         uint32_t cap = hub->capconns ? hub->capconns * 2 : 16;
-        hub_conn_slot_t *n = realloc(hub->conns, cap * sizeof *n);
+        hub_conn_slot_t *n = aligned_alloc(64, cap * sizeof *n);
         if (!n)
             return HUB_ESERVER_ERROR;
+        if (hub->nconns)
+            memcpy(n, hub->conns, hub->nconns * sizeof *n);
+        free(hub->conns);
         hub->conns = n;
         hub->capconns = cap;
     }
@@ -119,6 +123,29 @@ hub_err_t hub_conn_slot_alloc(hub_t *hub, uint32_t *out)
     memset(&hub->conns[*out], 0, sizeof hub->conns[*out]);
     hub->conns[*out].rec = HUB_NONE;
     return HUB_EOK;
+}
+
+void hub_conn_slot_bind(hub_t *hub, uint32_t slot, uint32_t rec, hub_protocol_t protocol, bool x509,
+                        const hub_sink_ops_t *ops, void *ctx)
+{
+    hub_conn_slot_t *s = &hub->conns[slot];
+    const hub_rec_t *r = &hub->recs[rec];
+    s->rec = rec;
+    s->gen++;
+    s->subs = 0;
+    s->protocol = (uint8_t)protocol;
+    s->auth_x509 = x509;
+    s->ops = ops;
+    s->ctx = ctx;
+    /* a module's messages carry its device's generation */
+    s->gen_seq = r->parent != HUB_NONE ? hub->recs[r->parent].gen_seq : r->gen_seq;
+    s->id_len = 0;
+    s->id[0] = '\0';
+    if (r->parent == HUB_NONE && r->key_len && r->key_len < HUB_SLOT_ID_CAP) {
+        memcpy(s->id, hub_str(hub, r->key_off), r->key_len);
+        s->id[r->key_len] = '\0';
+        s->id_len = (uint8_t)r->key_len;
+    }
 }
 
 /* The identity checks a connection and a device HTTPS request share, in
@@ -191,14 +218,7 @@ hub_err_t hub_conn_open(hub_t *hub, uint32_t rec, hub_protocol_t protocol, bool 
     uint32_t slot;
     if ((e = hub_conn_slot_alloc(hub, &slot)) != HUB_EOK)
         return e;
-    hub_conn_slot_t *s = &hub->conns[slot];
-    s->rec = rec;
-    s->gen++;
-    s->subs = 0;
-    s->protocol = (uint8_t)protocol;
-    s->auth_x509 = x509;
-    s->ops = ops;
-    s->ctx = sink_ctx;
+    hub_conn_slot_bind(hub, slot, rec, protocol, x509, ops, sink_ctx);
     hub->recs[rec].conn = slot + 1;
     hub_ledger_add(&hub->ledger, HUB_L_CONN_OPENED, 1);
     conn_emit(hub, "hub.connect", rec, proto_names[protocol]);

@@ -99,7 +99,10 @@ size_t hub_route_message(hub_t *hub, uint32_t rec, const hub_msg_t *msg, int sou
     view.body = hub_msg_body(msg, &view.body_len);
     json_t *twin = NULL;
     uint32_t trec = rec;
-    if (hub->recs[trec].twin && hub->twins[hub->recs[trec].twin - 1]) {
+    /* The twin document only feeds $twin conditions: not built (nor the
+     * record touched) when no route of the source reads it. */
+    if (route_table_reads_twin(hub->routes, (route_source_t)source) && hub->recs[trec].twin &&
+        hub->twins[hub->recs[trec].twin - 1]) {
         char dev[HUB_CONFIG_ID_MAX + 1], mod[HUB_CONFIG_ID_MAX + 1];
         hub_rec_ids(hub, &hub->recs[trec], dev, sizeof dev, mod, sizeof mod);
         twin = hub_twin_service_json(hub->twins[hub->recs[trec].twin - 1], dev, mod[0] ? mod : NULL);
@@ -153,6 +156,27 @@ size_t hub_route_message(hub_t *hub, uint32_t rec, const hub_msg_t *msg, int sou
     return reached;
 }
 
+/* The enqueuedTime text for now into hub->when.  Messages of one second
+ * share all but the 7 tick digits ("YYYY-MM-DDTHH:MM:SS.fffffffZ"), so
+ * within the second only those are rewritten: same text, no calendar. */
+static void enqueued_time_at(hub_t *hub, sim_time_t now)
+{
+    sim_time_t stamp = now + (hub_faults_on(&hub->faults, HUB_FAULT_MSG_ENQUEUED_TIME) ? SIM_SEC : 0);
+    uint64_t sec = stamp / SIM_SEC;
+    if (hub->when_valid && hub->when_sec == sec && hub->when_len == 28 && hub->when[19] == '.') {
+        uint64_t ticks = (stamp % SIM_SEC) / 100;
+        for (int i = 26; i >= 20; i--) {
+            hub->when[i] = (char)('0' + ticks % 10);
+            ticks /= 10;
+        }
+    } else {
+        hub->when_len = sim_utc_format(hub->epoch, stamp, hub->when, sizeof hub->when);
+        hub->when_sec = sec;
+    }
+    hub->when_t = now;
+    hub->when_valid = true;
+}
+
 hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
 {
     hub_conn_slot_t *s = hub_conn_get(hub, conn);
@@ -163,6 +187,13 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
     uint32_t rec = s->rec;
     bool https = s->protocol == HUB_PROTO_HTTPS;
     bool x509 = s->auth_x509;
+    /* What the stamps and the trace need, from the slot's cache line when
+     * it holds the id (a device with a short id): the record stays cold. */
+    char slot_id[HUB_SLOT_ID_CAP];
+    bool cached = s->id_len != 0;
+    uint32_t gen_seq = s->gen_seq;
+    if (cached)
+        memcpy(slot_id, s->id, (size_t)s->id_len + 1);
     hub_ledger_add(&hub->ledger, HUB_L_D2C_RECEIVED, 1);
     sim_time_t now = sim_kernel_now(hub->k);
     if (!hub_bucket_take(&hub->b_d2c, now, 1)) {
@@ -220,25 +251,23 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
     /* Stamps.  The device's own id is the NUL-terminated head of its key
      * in the arena (a module's id is its tail), so no copy is needed for
      * the common case; the enqueued time is cached per instant. */
-    const hub_rec_t *rr = &hub->recs[rec];
-    const char *key = hub_str(hub, rr->key_off);
     char dev[HUB_CONFIG_ID_MAX + 1], gen[HUB_GENERATION_ID_CAP];
-    const char *dev_id = key, *mod_id = NULL;
-    if (rr->parent != HUB_NONE) {
-        memcpy(dev, key, rr->dev_len);
-        dev[rr->dev_len] = '\0';
-        dev_id = dev;
-        mod_id = key + rr->dev_len + 1;
+    const char *dev_id = slot_id, *mod_id = NULL;
+    if (!cached) {
+        const hub_rec_t *rr = &hub->recs[rec];
+        const char *key = hub_str(hub, rr->key_off);
+        dev_id = key;
+        if (rr->parent != HUB_NONE) {
+            memcpy(dev, key, rr->dev_len);
+            dev[rr->dev_len] = '\0';
+            dev_id = dev;
+            mod_id = key + rr->dev_len + 1;
+        }
     }
-    /* A module's messages carry its device's generation id. */
-    hub_rec_generation_id(hub, rr->parent != HUB_NONE ? &hub->recs[rr->parent] : rr, gen,
-                          sizeof gen);
-    if (!hub->when_valid || hub->when_t != now) {
-        sim_time_t stamp = now + (hub_faults_on(&hub->faults, HUB_FAULT_MSG_ENQUEUED_TIME) ? SIM_SEC : 0);
-        sim_utc_format(hub->epoch, stamp, hub->when, sizeof hub->when);
-        hub->when_t = now;
-        hub->when_valid = true;
-    }
+    /* A module's messages carry its device's generation id (the slot's). */
+    hub_generation_id_format(gen_seq, gen, sizeof gen);
+    if (!hub->when_valid || hub->when_t != now)
+        enqueued_time_at(hub, now);
     if (hub_msg_set_sys(msg, HUB_SYS_CONNECTION_DEVICE_ID, spoof ? spoof : dev_id) ||
         (mod_id && hub_msg_set_sys(msg, HUB_SYS_CONNECTION_MODULE_ID, mod_id)) ||
         hub_msg_set_sys(msg, HUB_SYS_CONNECTION_DEVICE_GENERATION_ID, gen) ||
@@ -266,7 +295,7 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
     } else {
         hub_ledger_add(&hub->ledger, HUB_L_D2C_DROPPED_NO_ROUTE, 1);
     }
-    sim_tf_t f[] = { TF_STR("id", hub_str(hub, hub->recs[rec].key_off)),
+    sim_tf_t f[] = { TF_STR("id", cached ? slot_id : hub_str(hub, hub->recs[rec].key_off)),
                      TF_INT("size", (int64_t)hub_msg_size(msg, false)), TF_INT("endpoints", (int64_t)n) };
     sim_kernel_emit(hub->k, "hub.d2c", f, 3);
     return HUB_EOK;

@@ -43,14 +43,7 @@ hub_err_t hub_device_request_begin(hub_t *hub, const hub_connect_params_t *p, hu
     uint32_t slot;
     if ((e = hub_conn_slot_alloc(hub, &slot)) != HUB_EOK)
         return e;
-    hub_conn_slot_t *s = &hub->conns[slot];
-    s->rec = rec;
-    s->gen++;
-    s->subs = 0;
-    s->protocol = (uint8_t)p->protocol;
-    s->auth_x509 = x509;
-    s->ops = NULL;
-    s->ctx = NULL;
+    hub_conn_slot_bind(hub, slot, rec, p->protocol, x509, NULL, NULL);
     *out = hub_conn_handle(hub, slot);
     return HUB_EOK;
 }

@@ -41,6 +41,19 @@ typedef struct {
     uint8_t pad;
 } hub_rec_t;
 
+/* One cache line per connection (the array is 64-byte aligned): besides
+ * the handle's fields it caches what stamping a D2C message needs from the
+ * identity (its id when short, its generation), so the hot path of a
+ * million-device fleet touches the slot and not the record behind it.  The
+ * cached fields never change while the slot is bound: a record's key and
+ * generation are fixed for its life, and deleting it drops the connection. */
+#define HUB_SLOT_ID_CAP 27
+typedef struct {
+    uint32_t v;       /* record number + 1; 0 = empty */
+    uint32_t hash;    /* key_hash of the record's key */
+    uint32_t key_off; /* the record's key in the arena: a probe compares without the record */
+} hub_index_entry_t;
+
 typedef struct {
     uint32_t rec;       /* HUB_NONE when free */
     uint32_t gen;
@@ -48,9 +61,12 @@ typedef struct {
     uint8_t subs;
     uint8_t protocol;
     uint8_t auth_x509;
-    uint8_t pad;
+    uint8_t id_len;     /* length of id[]; 0 = not cached (a module or a long id) */
     const hub_sink_ops_t *ops;
     void *ctx;
+    uint32_t gen_seq;   /* the device's generation counter (hub_rec_generation_id) */
+    uint8_t pad;
+    char id[HUB_SLOT_ID_CAP]; /* the device id, NUL-terminated, when id_len */
 } hub_conn_slot_t;
 
 typedef enum { HUB_CALL_FREE = 0, HUB_CALL_WAIT_CONNECT, HUB_CALL_WAIT_RESPONSE } hub_call_state_t;
@@ -86,7 +102,7 @@ struct hub {
     /* registry */
     hub_rec_t *recs;
     uint32_t nrecs, caprecs;
-    uint32_t *index;         /* record number + 1; 0 = empty slot */
+    hub_index_entry_t *index; /* record number + 1 (0 = empty slot) and its key's hash */
     uint32_t index_cap;      /* power of two */
     uint32_t index_used;
     char *arena;
@@ -144,6 +160,8 @@ struct hub {
     /* enqueuedTime text cached per instant (many messages share one) */
     char when[40];
     sim_time_t when_t;
+    uint64_t when_sec;    /* the whole second `when` spells (d2c.c rewrites only its ticks) */
+    size_t when_len;
     bool when_valid;
     bool pad_when[7];
     bool lost_one_pad;                    /* LEDGER-LOSE-ONE already lost its message */
@@ -160,6 +178,8 @@ uint32_t hub_registry_find(const hub_t *hub, const char *device_id, const char *
 void hub_rec_ids(const hub_t *hub, const hub_rec_t *r, char *dev, size_t devcap, char *mod,
                  size_t modcap);
 void hub_rec_generation_id(const hub_t *hub, const hub_rec_t *r, char *buf, size_t cap);
+/* The generation id text of a generation counter (a record's gen_seq). */
+void hub_generation_id_format(uint32_t gen_seq, char *buf, size_t cap);
 hs_err_t hub_registry_provision(hub_t *hub, const hub_config_t *cfg, char *why, size_t cap);
 void hub_registry_release(hub_t *hub);
 hs_err_t hub_registry_init(hub_t *hub);
@@ -175,6 +195,9 @@ hub_conn_slot_t *hub_conn_get(hub_t *hub, hub_conn_t c);
 hub_conn_t hub_conn_handle(const hub_t *hub, uint32_t slot);
 /* Drop the identity's connection (if any), telling its sink why. */
 hub_err_t hub_conn_slot_alloc(hub_t *hub, uint32_t *out);
+/* Bind an allocated slot to an identity (a new generation of the slot). */
+void hub_conn_slot_bind(hub_t *hub, uint32_t slot, uint32_t rec, hub_protocol_t protocol, bool x509,
+                        const hub_sink_ops_t *ops, void *ctx);
 hub_err_t hub_device_authenticate(hub_t *hub, const hub_connect_params_t *p, uint32_t *rec_out,
                                   bool *x509_out);
 void hub_conn_drop_rec(hub_t *hub, uint32_t rec, hub_err_t err, const char *reason,

@@ -74,50 +74,55 @@ static uint32_t key_hash(const char *s, size_t len)
     return h;
 }
 
+/* An index entry carries its key's hash and arena offset beside the record
+ * number, so a probe compares hashes in the index line, reads the key only
+ * on a hash match and never the record (fetched meanwhile for the caller),
+ * and growing the index touches neither.  Arena keys are NUL-terminated and
+ * ids hold no NUL: equal bytes plus the NUL at len is an equal key. */
 static uint32_t index_find(const hub_t *hub, const char *key, size_t len)
 {
     if (!hub->index_cap)
         return HUB_NONE;
     uint32_t mask = hub->index_cap - 1;
-    for (uint32_t i = key_hash(key, len) & mask;; i = (i + 1) & mask) {
-        uint32_t v = hub->index[i];
-        if (!v)
+    uint32_t h = key_hash(key, len);
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+        hub_index_entry_t e = hub->index[i];
+        if (!e.v)
             return HUB_NONE;
-        const hub_rec_t *r = &hub->recs[v - 1];
-        if (r->key_len == len && memcmp(hub->arena + r->key_off, key, len) == 0)
-            return v - 1;
+        if (e.hash != h)
+            continue;
+        __builtin_prefetch(&hub->recs[e.v - 1]); /* in parallel with the key's miss */
+        const char *k = hub->arena + e.key_off;
+        if (strncmp(k, key, len) == 0 && k[len] == '\0')
+            return e.v - 1;
     }
 }
 
-static void index_place(uint32_t *index, uint32_t cap, uint32_t h, uint32_t v)
+static void index_place(hub_index_entry_t *index, uint32_t cap, hub_index_entry_t e)
 {
     uint32_t mask = cap - 1;
-    uint32_t i = h & mask;
-    while (index[i])
+    uint32_t i = e.hash & mask;
+    while (index[i].v)
         i = (i + 1) & mask;
-    index[i] = v;
+    index[i] = e;
 }
 
-static hs_err_t index_insert(hub_t *hub, uint32_t rec)
+static hs_err_t index_insert(hub_t *hub, uint32_t rec, uint32_t hash)
 {
     if ((hub->index_used + 1) * 2 > hub->index_cap) {
         uint32_t cap = hub->index_cap ? hub->index_cap * 2 : 64;
-        uint32_t *ni = calloc(cap, sizeof *ni);
+        hub_index_entry_t *ni = calloc(cap, sizeof *ni);
         if (!ni)
             return HS_ENOMEM;
-        for (uint32_t i = 0; i < hub->index_cap; i++) {
-            uint32_t v = hub->index[i];
-            if (v) {
-                const hub_rec_t *r = &hub->recs[v - 1];
-                index_place(ni, cap, key_hash(hub->arena + r->key_off, r->key_len), v);
-            }
-        }
+        for (uint32_t i = 0; i < hub->index_cap; i++)
+            if (hub->index[i].v)
+                index_place(ni, cap, hub->index[i]);
         free(hub->index);
         hub->index = ni;
         hub->index_cap = cap;
     }
-    const hub_rec_t *r = &hub->recs[rec];
-    index_place(hub->index, hub->index_cap, key_hash(hub->arena + r->key_off, r->key_len), rec + 1);
+    index_place(hub->index, hub->index_cap,
+                (hub_index_entry_t){ rec + 1, hash, hub->recs[rec].key_off });
     hub->index_used++;
     return HS_EOK;
 }
@@ -127,26 +132,48 @@ static void index_remove(hub_t *hub, uint32_t rec)
     uint32_t mask = hub->index_cap - 1;
     const hub_rec_t *r = &hub->recs[rec];
     uint32_t i = key_hash(hub->arena + r->key_off, r->key_len) & mask;
-    while (hub->index[i] != rec + 1) {
-        if (!hub->index[i])
+    while (hub->index[i].v != rec + 1) {
+        if (!hub->index[i].v)
             return;
         i = (i + 1) & mask;
     }
-    hub->index[i] = 0;
+    hub->index[i].v = 0;
     /* Backward-shift: re-place the rest of the cluster so probes still find it. */
-    for (uint32_t j = (i + 1) & mask; hub->index[j]; j = (j + 1) & mask) {
-        uint32_t v = hub->index[j];
-        hub->index[j] = 0;
-        const hub_rec_t *o = &hub->recs[v - 1];
-        index_place(hub->index, hub->index_cap, key_hash(hub->arena + o->key_off, o->key_len), v);
+    for (uint32_t j = (i + 1) & mask; hub->index[j].v; j = (j + 1) & mask) {
+        hub_index_entry_t e = hub->index[j];
+        hub->index[j].v = 0;
+        index_place(hub->index, hub->index_cap, e);
     }
     hub->index_used--;
 }
 
+/* "dev" or "dev/mod" into buf; 0 when it does not fit (memcpy, not
+ * snprintf: every connect and identity creation builds keys). */
 static size_t make_key(const char *dev, const char *mod, char *buf, size_t cap)
 {
-    int n = (mod && mod[0]) ? snprintf(buf, cap, "%s/%s", dev, mod) : snprintf(buf, cap, "%s", dev);
-    return (n < 0 || (size_t)n >= cap) ? 0 : (size_t)n;
+    size_t dl = strlen(dev), ml = (mod && mod[0]) ? strlen(mod) : 0;
+    size_t n = ml ? dl + 1 + ml : dl;
+    if (n >= cap)
+        return 0;
+    memcpy(buf, dev, dl);
+    if (ml) {
+        buf[dl] = '/';
+        memcpy(buf + dl + 1, mod, ml);
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+/* snprintf(dst, cap, "%s", src) without the format machinery. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    if (!cap)
+        return;
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 uint32_t hub_registry_find(const hub_t *hub, const char *device_id, const char *module_id)
@@ -196,10 +223,15 @@ void hub_rec_ids(const hub_t *hub, const hub_rec_t *r, char *dev, size_t devcap,
 void hub_rec_generation_id(const hub_t *hub, const hub_rec_t *r, char *buf, size_t cap)
 {
     (void)hub;
+    hub_generation_id_format(r->gen_seq, buf, cap);
+}
+
+void hub_generation_id_format(uint32_t gen_seq, char *buf, size_t cap)
+{
     /* 18 decimal digits like the hub's ("637...") and never repeated:
      * "6380" + the generation counter zero-padded to 14 digits. */
     char tmp[19] = "638000000000000000";
-    uint32_t v = r->gen_seq;
+    uint32_t v = gen_seq;
     for (int i = 17; i >= 4 && v; i--) {
         tmp[i] = (char)('0' + v % 10);
         v /= 10;
@@ -214,8 +246,17 @@ void hub_rec_generation_id(const hub_t *hub, const hub_rec_t *r, char *buf, size
 static void rec_etag(const hub_rec_t *r, char *buf, size_t cap)
 {
     char dec[16];
-    snprintf(dec, sizeof dec, "%u", r->etag_seq);
-    if (hub_b64_encode(dec, strlen(dec), buf, cap) != HS_EOK && cap)
+    size_t n = 0;
+    uint32_t v = r->etag_seq;
+    char rev[16];
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        dec[i] = rev[n - 1 - i];
+    dec[n] = '\0';
+    if (hub_b64_encode(dec, n, buf, cap) != HS_EOK && cap)
         buf[0] = '\0';
 }
 
@@ -259,10 +300,21 @@ static bool thumb_valid(const char *t)
  * from a clock or /dev/urandom. */
 static void derive_key(hub_t *hub, const char *key, const char *which, char *out, size_t cap)
 {
-    char name[2 * HUB_CONFIG_ID_MAX + 16];
-    int n = snprintf(name, sizeof name, "key:%s:%s", which, key);
+    char name[2 * HUB_CONFIG_ID_MAX + 32];
+    /* "key:<which>:<key>", truncated as snprintf would */
+    size_t wl = strlen(which), kl = strlen(key), n = 0;
+    memcpy(name, "key:", 4);
+    n = 4;
+    memcpy(name + n, which, wl); /* which is a short literal */
+    n += wl;
+    name[n++] = ':';
+    if (kl > sizeof name - 1 - n)
+        kl = sizeof name - 1 - n;
+    memcpy(name + n, key, kl);
+    n += kl;
+    name[n] = '\0';
     sim_rng_t rng;
-    sim_kernel_stream(hub->k, sim_rng_stream_id(name, (size_t)(n > 0 ? n : 0)), &rng);
+    sim_kernel_stream(hub->k, sim_rng_stream_id(name, n), &rng);
     unsigned char raw[32];
     for (size_t i = 0; i < sizeof raw; i += 8) {
         uint64_t v = sim_rng_next(&rng);
@@ -285,11 +337,10 @@ static void fill_identity(const hub_t *hub, uint32_t idx, hub_identity_t *out)
     out->enabled = r->enabled;
     out->x509 = r->x509;
     out->connected = r->conn != 0;
-    snprintf(out->primary_key, sizeof out->primary_key, "%s", hub_str(hub, r->pk_off));
-    snprintf(out->secondary_key, sizeof out->secondary_key, "%s", hub_str(hub, r->sk_off));
-    snprintf(out->primary_thumbprint, sizeof out->primary_thumbprint, "%s", hub_str(hub, r->tp1_off));
-    snprintf(out->secondary_thumbprint, sizeof out->secondary_thumbprint, "%s",
-             hub_str(hub, r->tp2_off));
+    copy_str(out->primary_key, sizeof out->primary_key, hub_str(hub, r->pk_off));
+    copy_str(out->secondary_key, sizeof out->secondary_key, hub_str(hub, r->sk_off));
+    copy_str(out->primary_thumbprint, sizeof out->primary_thumbprint, hub_str(hub, r->tp1_off));
+    copy_str(out->secondary_thumbprint, sizeof out->secondary_thumbprint, hub_str(hub, r->tp2_off));
     hub_gw_fill(hub, idx, out);
 }
 
@@ -348,10 +399,11 @@ hub_err_t hub_identity_create(hub_t *hub, const hub_identity_spec_t *spec, hub_i
         if (parent == HUB_NONE)
             return reject(hub, "create", HUB_EDEVICE_NOT_FOUND);
     }
-    if (hub_registry_find(hub, spec->device_id, mod) == HUB_NONE &&
-        (ce = hub_gw_check_spec(hub, HUB_NONE, spec, true)) != HUB_EOK)
+    /* one probe: the gateway check changes nothing */
+    uint32_t existing = hub_registry_find(hub, spec->device_id, mod);
+    if (existing == HUB_NONE && (ce = hub_gw_check_spec(hub, HUB_NONE, spec, true)) != HUB_EOK)
         return reject(hub, "create", ce);
-    if (hub_registry_find(hub, spec->device_id, mod) != HUB_NONE)
+    if (existing != HUB_NONE)
         return reject(hub, "create",
                       hub_faults_on(&hub->faults, HUB_FAULT_REGISTRY_CRUD) ? HUB_EARGUMENT_INVALID
                       : mod                                               ? HUB_EMODULE_ALREADY_EXISTS
@@ -395,7 +447,7 @@ hub_err_t hub_identity_create(hub_t *hub, const hub_identity_spec_t *spec, hub_i
     uint32_t idx = hub->nrecs;
     hub->recs[idx] = r;
     hub->nrecs++;
-    if (index_insert(hub, idx) != HS_EOK) {
+    if (index_insert(hub, idx, key_hash(key, klen)) != HS_EOK) {
         hub->nrecs--;
         return HUB_ESERVER_ERROR;
     }
@@ -583,7 +635,7 @@ void hub_registry_release(hub_t *hub)
 
 size_t hub_registry_bytes(const hub_t *hub)
 {
-    return hub->caprecs * sizeof(hub_rec_t) + hub->index_cap * sizeof(uint32_t) + hub->arena_cap +
+    return hub->caprecs * sizeof(hub_rec_t) + hub->index_cap * sizeof(hub_index_entry_t) + hub->arena_cap +
            hub->capconns * sizeof(hub_conn_slot_t) + hub->captwins * sizeof(hub_twin_t *);
 }
 

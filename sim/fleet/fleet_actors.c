@@ -150,7 +150,8 @@ static void send_c2d(struct fleet *f, uint32_t ai, actor_state_t *st)
 {
     const scn_actor_t *a = &f->s->actors[ai];
     char id[HUB_CONFIG_ID_MAX + 1], mid[64];
-    const char *target = target_id(f, a, st, id, sizeof id, NULL);
+    uint32_t dev;
+    const char *target = target_id(f, a, st, id, sizeof id, &dev);
     if (!target)
         return;
     hub_msg_t *msg = hub_msg_new();
@@ -166,13 +167,16 @@ static void send_c2d(struct fleet *f, uint32_t ai, actor_state_t *st)
     if (a->ack)
         hub_msg_set_sys(msg, HUB_SYS_ACK, a->ack);
     fleet_count(f, "c2d.sent", 1);
+    fleet_gateway_c2d_sending(f, dev);
     f->port->c2d_send(f->port_ctx, target, msg, a->ttl);
+    f->c2d_leaf = UINT32_MAX;
 }
 
 void fleet_port_c2d_sent(struct fleet *f, fleet_port_result_t r)
 {
     if (r.code == 0) {
         fleet_count(f, "c2d.accepted", 1);
+        fleet_gateway_c2d_accepted(f);
     } else {
         char code[16];
         f->errors++;

@@ -579,6 +579,8 @@ static void on_c2d_receive(sim_kernel_t *k, void *ctx, uint64_t arg)
     if (!f->port->c2d_receive(f->port_ctx, dev, lock, sizeof lock))
         return;
     fleet_count(f, "device.c2d.received", 1);
+    if (f->gateways)
+        fleet_gateway_c2d_received(f, dev);
     const scn_c2d_behaviour_t *b = &group_of(f, dev)->c2d;
     double u = sim_rng_unit(&d->rng);
     uint32_t action;

@@ -32,8 +32,10 @@ hs_err_t fleet_gateways_init(struct fleet *f, char *why, size_t cap)
                            "(a leaf and its gateway must share one hub)");
         return HS_EUNSUPPORTED;
     }
+    f->c2d_leaf = UINT32_MAX;
     f->leaf_down_since = calloc(f->ndevices ? f->ndevices : 1, sizeof *f->leaf_down_since);
-    if (!f->leaf_down_since || report_result_hist(f->result, "gateway.leaf_offline", &f->leaf_offline) != HS_EOK)
+    f->leaf_c2d_waiting = calloc(f->ndevices ? f->ndevices : 1, sizeof *f->leaf_c2d_waiting);
+    if (!f->leaf_down_since || !f->leaf_c2d_waiting || report_result_hist(f->result, "gateway.leaf_offline", &f->leaf_offline) != HS_EOK)
         return HS_ENOMEM;
     return HS_EOK;
 }
@@ -41,7 +43,9 @@ hs_err_t fleet_gateways_init(struct fleet *f, char *why, size_t cap)
 void fleet_gateways_free(struct fleet *f)
 {
     free(f->leaf_down_since);
+    free(f->leaf_c2d_waiting);
     f->leaf_down_since = NULL;
+    f->leaf_c2d_waiting = NULL;
 }
 
 bool fleet_is_leaf(const struct fleet *f, uint32_t dev)
@@ -147,10 +151,41 @@ void fleet_gateway_offline(struct fleet *f, uint32_t dev, bool was_online)
     }
 }
 
+/* The in-process port answers a C2D send before c2d_send returns, so the
+ * leaf it was for is known in the completion (a live port answers later:
+ * not counted there). */
+void fleet_gateway_c2d_sending(struct fleet *f, uint32_t dev)
+{
+    if (!f->gateways)
+        return;
+    f->c2d_leaf = UINT32_MAX;
+    if (dev != UINT32_MAX && fleet_is_leaf(f, dev) && f->devices[fleet_leaf_gateway(f, dev)].state != DEV_ONLINE)
+        f->c2d_leaf = dev;
+}
+
+void fleet_gateway_c2d_accepted(struct fleet *f)
+{
+    if (!f->gateways || f->c2d_leaf == UINT32_MAX)
+        return;
+    f->leaf_c2d_waiting[f->c2d_leaf]++;
+    f->leaf_c2d_queued++;
+    f->c2d_leaf = UINT32_MAX;
+}
+
+void fleet_gateway_c2d_received(struct fleet *f, uint32_t dev)
+{
+    if (!f->gateways || !f->leaf_c2d_waiting[dev])
+        return;
+    f->leaf_c2d_waiting[dev]--;
+    f->leaf_c2d_after_reconnect++;
+}
+
 void fleet_gateways_finish(struct fleet *f)
 {
     if (!f->gateways)
         return;
+    fleet_count(f, "gateway.leaf_c2d_queued_gateway_down", (int64_t)f->leaf_c2d_queued);
+    fleet_count(f, "gateway.leaf_c2d_after_reconnect", (int64_t)f->leaf_c2d_after_reconnect);
     fleet_count(f, "gateway.outages", (int64_t)f->gateway_outages);
     fleet_count(f, "gateway.leaf_drops", (int64_t)f->leaf_drops);
     fleet_count(f, "gateway.leaf_stranded", (int64_t)f->leaf_stranded);

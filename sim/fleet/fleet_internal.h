@@ -143,6 +143,9 @@ struct fleet {
     sim_time_t *leaf_down_since; /* per device: 1 + when a leaf lost its connection, 0 = online/never */
     report_hist_t *leaf_offline; /* gateway.leaf_offline: leaf offline periods */
     uint64_t gateway_outages, leaf_drops, leaf_stranded;
+    uint32_t *leaf_c2d_waiting;   /* per device: C2D accepted while its gateway was down, not yet received */
+    uint32_t c2d_leaf;            /* the leaf a C2D send is for while the port answers, else UINT32_MAX */
+    uint64_t leaf_c2d_queued, leaf_c2d_after_reconnect;
 
     hub_sink_ops_t sink;
     struct hub_sas_signer *signer; /* the devices' SAS tokens; NULL: slower, same tokens */
@@ -169,6 +172,10 @@ bool fleet_gateway_connect(struct fleet *f, uint32_t dev, const char *id, bool b
 void fleet_gateway_online(struct fleet *f, uint32_t dev);
 void fleet_gateway_offline(struct fleet *f, uint32_t dev, bool was_online);
 void fleet_gateways_finish(struct fleet *f);
+/* C2D bookkeeping for leaves: a send to dev is starting / was accepted; dev received one. */
+void fleet_gateway_c2d_sending(struct fleet *f, uint32_t dev);
+void fleet_gateway_c2d_accepted(struct fleet *f);
+void fleet_gateway_c2d_received(struct fleet *f, uint32_t dev);
 void fleet_gateways_free(struct fleet *f);
 
 /* fleet_uploads.c: devices upload files (start, timed transfer, notify). */

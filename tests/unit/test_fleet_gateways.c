@@ -179,6 +179,8 @@ static void test_leaves_follow_their_gateway(void **state)
     assert_int_equal(counter(r, "c2d.accepted"), 7);
     assert_int_equal(counter(r, "device.c2d.received"), 5);
     assert_int_equal(counter(r, "device.c2d.completed"), 5);
+    assert_int_equal(counter(r, "gateway.leaf_c2d_queued_gateway_down"), 7);
+    assert_int_equal(counter(r, "gateway.leaf_c2d_after_reconnect"), 5);
     report_result_free(r);
 }
 

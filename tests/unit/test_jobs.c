@@ -289,6 +289,66 @@ static void test_start_in_the_future(void **state)
     fleet_free(fl, js);
 }
 
+/* The model break switches (sim/hub/faults.h, staged JOB-* rows), each on its own hub: the broken
+ * behaviour the conformance cases must notice, straight from the model. */
+static void test_break_switches(void **state)
+{
+    (void)state;
+    char why[256];
+    /* JOB-START-TIME: the future start is ignored */
+    fleet_t *fl = fleet_new();
+    assert_int_equal(hub_break(fl->f->hub, "JOB-START-TIME"), HS_EOK);
+    hub_jobs_t *js = hub_jobs_new(fl->f->hub);
+    assert_int_equal(create(js, "later", METHOD_JOB("deviceId = 'j002'", ",\"startTime\":\"2026-01-01T00:01:00Z\""),
+                            why, sizeof why),
+                     HUB_JOBS_OK);
+    expect_state(js, "later", HUB_JOB_QUEUED, 0, 0, 0, 0, 0);
+    run_to(fl, SIM_SEC);
+    expect_state(js, "later", HUB_JOB_COMPLETED, 1, 0, 1, 0, 0);
+    /* JOB-MAX-EXECUTION: j005 never answers; the 3 s limit (due at 4 s) never fails the job, the
+     * method's own 504 at 6 s ends the call */
+    assert_int_equal(hub_break(fl->f->hub, "JOB-MAX-EXECUTION"), HS_EOK);
+    assert_int_equal(create(js, "short", METHOD_JOB("deviceId = 'j005'", ",\"maxExecutionTimeInSeconds\":3"),
+                            why, sizeof why),
+                     HUB_JOBS_OK);
+    run_to(fl, 4500 * SIM_MS);
+    expect_state(js, "short", HUB_JOB_RUNNING, 1, 0, 0, 1, 0);
+    run_to(fl, 7 * SIM_SEC);
+    expect_state(js, "short", HUB_JOB_COMPLETED, 1, 1, 0, 0, 0);
+    fleet_free(fl, js);
+
+    /* JOB-CANCEL, JOB-ZERO-DEVICES, JOB-BAD-QUERY, JOB-DEVICE-OUTCOMES, JOB-STATUS-MACHINE on one hub */
+    fl = fleet_new();
+    static const char *const brk[] = { "JOB-CANCEL", "JOB-ZERO-DEVICES", "JOB-BAD-QUERY", "JOB-DEVICE-OUTCOMES",
+                                       "JOB-STATUS-MACHINE" };
+    for (size_t i = 0; i < sizeof brk / sizeof brk[0]; i++)
+        assert_int_equal(hub_break(fl->f->hub, brk[i]), HS_EOK);
+    js = hub_jobs_new(fl->f->hub);
+    assert_int_equal(create(js, "sched", METHOD_JOB("deviceId = 'j002'", ",\"startTime\":\"2026-01-01T00:01:00Z\""),
+                            why, sizeof why),
+                     HUB_JOBS_OK);
+    json_t *doc = NULL;
+    assert_int_equal(hub_jobs_cancel(js, "sched", &doc), HUB_JOBS_OK);
+    assert_string_equal(json_string_value(json_object_get(doc, "status")), "scheduled"); /* not cancelled */
+    json_decref(doc);
+    assert_int_equal(create(js, "none", METHOD_JOB("tags.kind = 'nobody'", ""), why, sizeof why), HUB_JOBS_OK);
+    assert_int_equal(create(js, "bad", METHOD_JOB("tags.kind = \\n)", ""), why, sizeof why), HUB_JOBS_EINVALID);
+    assert_null(strstr(why, "line "));
+    assert_null(strstr(why, "column"));
+    /* j000, j001 offline: failed calls recorded succeeded; the job stays running to its deadline */
+    assert_int_equal(create(js, "offline", METHOD_JOB("deviceId IN ['j000', 'j001']", ",\"maxExecutionTimeInSeconds\":30"),
+                            why, sizeof why),
+                     HUB_JOBS_OK);
+    run_to(fl, SIM_SEC);
+    expect_state(js, "none", HUB_JOB_RUNNING, 0, 0, 0, 0, 0);
+    expect_state(js, "offline", HUB_JOB_RUNNING, 2, 0, 2, 0, 0);
+    run_to(fl, 61 * SIM_SEC);
+    /* ran anyway (j002 answered) and, JOB-STATUS-MACHINE armed, never completes */
+    expect_state(js, "sched", HUB_JOB_RUNNING, 1, 0, 1, 0, 0);
+    expect_state(js, "offline", HUB_JOB_FAILED, 2, 0, 2, 0, 0);
+    fleet_free(fl, js);
+}
+
 static void test_max_execution_time(void **state)
 {
     (void)state;
@@ -625,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_twin_job),
         cmocka_unit_test(test_start_in_the_future),
         cmocka_unit_test(test_max_execution_time),
+        cmocka_unit_test(test_break_switches),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_rest_round_trip),
         cmocka_unit_test(test_rest_devices_jobs_query),

@@ -101,6 +101,26 @@ static void test_start_hands_out_correlation_id_and_sas(void **state)
     ux_free(u);
 }
 
+/* The two model break switches (sim/hub/faults.h): each changes exactly its rule's behaviour,
+ * the books still count the unknown correlation id. */
+static void test_break_switches(void **state)
+{
+    (void)state;
+    ux_t *u = ux_new(false);
+    hub_upload_t up;
+    assert_int_equal(hub_break(u->f->hub, "UPLOAD-SAS-URI"), HS_EOK);
+    assert_int_equal(hub_upload_start(u->f->hub, "dev1", "logs/a.txt", &up), HUB_EOK);
+    assert_string_equal(up.blob_name, "logs/a.txt"); /* no dev1/ */
+    assert_int_equal(hub_upload_complete(u->f->hub, "dev1", "nope", true, 201, ""), HUB_EARGUMENT_INVALID);
+    assert_int_equal(hub_break(u->f->hub, "UPLOAD-UNKNOWN-CORRELATION"), HS_EOK);
+    assert_int_equal(hub_upload_complete(u->f->hub, "dev1", "nope", true, 201, ""), HUB_EOK);
+    hub_upload_stats_t st;
+    hub_upload_stats(u->f->hub, &st);
+    assert_int_equal(st.unknown_correlation, 2);
+    assert_int_equal(st.active, 1); /* the real upload is still active */
+    ux_free(u);
+}
+
 static void test_per_device_limit_then_freed_by_completion_and_expiry(void **state)
 {
     (void)state;
@@ -479,6 +499,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_start_hands_out_correlation_id_and_sas),
+        cmocka_unit_test(test_break_switches),
         cmocka_unit_test(test_per_device_limit_then_freed_by_completion_and_expiry),
         cmocka_unit_test(test_complete_refuses_unknown_repeated_foreign_and_expired),
         cmocka_unit_test(test_notification_only_when_enabled_and_successful),

@@ -21,6 +21,7 @@ typedef struct live_ident {
     char key[LIVE_KEY_CAP];
     char thumb[72];
     bool x509;
+    bool iot_edge;   /* capabilities.iotEdge (a field gateway) */
     bool registered; /* created by this run: deleted at the end */
 } live_ident_t;
 
@@ -51,11 +52,11 @@ typedef struct {
 } live_sid_t;
 
 /* A REST request the fleet waits on. */
-enum { OP_INVOKE, OP_TWIN, OP_REGISTRY, OP_DROP, OP_ADMIN };
+enum { OP_INVOKE, OP_TWIN, OP_REGISTRY, OP_DROP, OP_ADMIN, OP_JOB, OP_UPLOAD };
 typedef struct {
     int kind;
     tr_http_req_t *req;
-    void *call_ctx;  /* OP_INVOKE */
+    void *call_ctx;  /* OP_INVOKE; OP_JOB / OP_UPLOAD: their own state (live_jobs.c, live_uploads.c) */
     unsigned op;     /* OP_REGISTRY */
     int64_t deadline_ms;
 } live_op_t;
@@ -78,6 +79,8 @@ struct live_port {
     char prefix[64];
     int64_t op_ms;
     fleet_t *fleet;
+    sim_kernel_t *k;         /* the run's kernel (virtual times to wall times) */
+    double time_scale;
 
     live_ident_t *idents;
     size_t nidents, capidents;
@@ -103,6 +106,9 @@ struct live_port {
     uint32_t *connect_queue; /* devices waiting for a connect slot, FIFO */
     size_t cq_head, cq_len, cq_cap;
     uint64_t unacked_total;
+
+    struct live_upload **held; /* uploads started, waiting for their notify (live_uploads.c) */
+    size_t nheld, capheld;
 
     struct { char *counter, *why; } causes[LIVE_MAX_CAUSES];
     size_t ncauses;
@@ -142,6 +148,23 @@ void live_svc_track(struct live_port *p, int kind, tr_http_req_t *req, void *cal
 /* Finish answered requests, send queued C2D messages. */
 void live_svc_service(struct live_port *p);
 void live_svc_free(struct live_port *p);
+
+/* live_jobs.c: PUT / GET /jobs/v2/{prefix}{jobId}, then the device records over POST /devices/query. */
+void live_job_create(void *port, const char *job_id, const char *desc, size_t len, uint32_t actor);
+void live_job_poll(void *port, const char *job_id, uint32_t actor);
+/* The condition a job of this run gets: ids in deviceId comparisons carry the
+ * run prefix, and the job is kept to this run's devices (caller frees). */
+char *live_job_condition(const char *prefix, const char *cond);
+void live_job_finish(struct live_port *p, live_op_t *op, bool answered);
+void live_job_drop(live_op_t *op);
+
+/* live_uploads.c: POST /devices/{id}/files, the blob endpoint, POST .../files/notifications. */
+void live_upload_start(void *port, uint32_t dev, const char *device_id, const char *blob_name, uint64_t tag);
+void live_upload_notify(void *port, uint32_t dev, const char *device_id, const char *correlation_id,
+                        const char *blob_name, uint64_t size, bool success, int status, uint64_t tag);
+void live_upload_finish(struct live_port *p, live_op_t *op, bool answered);
+void live_upload_drop(live_op_t *op);
+void live_uploads_free(struct live_port *p);
 
 /* live_admin.c */
 hs_err_t live_admin_drop(void *port, const char *device_id, const char *reason);

@@ -228,6 +228,7 @@ live_status_t live_play_scenario(const scenario_t *s, const live_play_options_t 
         goto done;
     }
     live_port_bind(port, fleet);
+    live_port_set_clock(port, k, o->time_scale);
     out->identities = live_port_identity_count(port);
     out->planned_messages = planned_messages(s);
     if (!live_port_served(port) && !o->yes && !o->port.device_list) {

@@ -133,6 +133,7 @@ hs_err_t live_svc_provision(void *port, const hub_identity_spec_t *spec, char *w
     memset(id, 0, sizeof *id);
     id->sid = live_strdup(spec->device_id);
     id->x509 = spec->x509;
+    id->iot_edge = spec->has_iot_edge && spec->iot_edge;
     if (spec->primary_thumbprint)
         snprintf(id->thumb, sizeof id->thumb, "%s", spec->primary_thumbprint);
     if (module) {
@@ -191,6 +192,8 @@ static char *identity_json(const live_ident_t *id)
         auth = json_pack("{s:s,s:{s:s,s:s}}", "type", "sas", "symmetricKey", "primaryKey", id->key, "secondaryKey",
                          id->key);
     json_t *doc = json_pack("{s:s,s:s,s:o}", "deviceId", id->wid, "status", "enabled", "authentication", auth);
+    if (id->iot_edge)
+        json_object_set_new(doc, "capabilities", json_pack("{s:b}", "iotEdge", 1));
     if (id->module) {
         json_object_del(doc, "status");
         json_object_set_new(doc, "moduleId", json_string(id->module));
@@ -464,6 +467,7 @@ void live_port_free(live_port_t *p)
     for (size_t i = 0; i < p->ndevs; i++)
         live_dev_release(p, &p->devs[i]);
     live_svc_free(p);
+    live_uploads_free(p);
     for (size_t i = 0; i < p->nidents; i++) {
         free(p->idents[i].sid);
         free(p->idents[i].wid);
@@ -490,6 +494,11 @@ const char *live_port_host(const live_port_t *p) { return p->cs.host; }
 const char *live_port_prefix(const live_port_t *p) { return p->nlist ? "" : p->prefix; }
 tr_loop_t *live_port_loop(live_port_t *p) { return p->loop; }
 void live_port_bind(live_port_t *p, fleet_t *f) { p->fleet = f; }
+void live_port_set_clock(live_port_t *p, sim_kernel_t *k, double time_scale)
+{
+    p->k = k;
+    p->time_scale = time_scale > 0 ? time_scale : 1.0;
+}
 
 /* ---- the pump ----------------------------------------------------------------------------- */
 
@@ -581,4 +590,9 @@ const fleet_port_ops_t live_port_ops = {
     .arm_break = live_admin_break,
     .hub_fault = live_admin_fault,
     .check = live_admin_check,
+    .job_create = live_job_create,
+    .job_poll = live_job_poll,
+    .upload_start = live_upload_start,
+    .upload_notify = live_upload_notify,
+    /* leaf_connect stays NULL: leaves over a gateway's AMQP connection need link multiplexing in tr_device */
 };

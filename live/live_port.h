@@ -49,6 +49,11 @@ const char *live_port_host(const live_port_t *p);
 const char *live_port_prefix(const live_port_t *p);
 tr_loop_t *live_port_loop(live_port_t *p);
 
+/* The run's kernel and time scale: times the fleet writes on its virtual
+ * clock (a job's startTime) are moved onto the wall clock. */
+struct sim_kernel;
+void live_port_set_clock(live_port_t *p, struct sim_kernel *k, double time_scale);
+
 /* The fleet whose completions this port feeds (after fleet_new_on_port). */
 void live_port_bind(live_port_t *p, fleet_t *f);
 

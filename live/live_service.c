@@ -85,12 +85,17 @@ void live_svc_registry(void *port, const char *device_id, unsigned op)
     } else {
         /* the key the run registered (or the list's) stays the device's key */
         const char *key = "";
+        bool iot_edge = false;
         for (size_t i = 0; i < p->nidents; i++)
-            if (!p->idents[i].module && strcmp(p->idents[i].wid, wid) == 0)
+            if (!p->idents[i].module && strcmp(p->idents[i].wid, wid) == 0) {
                 key = p->idents[i].key;
+                iot_edge = p->idents[i].iot_edge;
+            }
         json_t *doc = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}}}", "deviceId", wid, "status",
                                 op == FLEET_REG_DISABLE ? "disabled" : "enabled", "authentication", "type", "sas",
                                 "symmetricKey", "primaryKey", key, "secondaryKey", key);
+        if (iot_edge) /* a gateway stays one */
+            json_object_set_new(doc, "capabilities", json_pack("{s:b}", "iotEdge", 1));
         char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(doc);
         if (!text)
@@ -151,6 +156,12 @@ static void finish_op(struct live_port *p, live_op_t *op, bool answered)
         break;
     case OP_REGISTRY:
         fleet_port_registry_done(p->fleet, op->op, r);
+        break;
+    case OP_JOB:
+        live_job_finish(p, op, answered);
+        break;
+    case OP_UPLOAD:
+        live_upload_finish(p, op, answered);
         break;
     default: /* admin requests: fire and forget, outcomes counted */
         fleet_port_count(p->fleet, r.code ? "live.admin.failed" : "live.admin.ok", 1);
@@ -261,8 +272,13 @@ void live_svc_service(struct live_port *p)
 
 void live_svc_free(struct live_port *p)
 {
-    for (size_t i = 0; i < p->nops; i++)
+    for (size_t i = 0; i < p->nops; i++) {
+        if (p->ops[i].kind == OP_JOB)
+            live_job_drop(&p->ops[i]);
+        else if (p->ops[i].kind == OP_UPLOAD)
+            live_upload_drop(&p->ops[i]);
         tr_http_free(p->ops[i].req);
+    }
     free(p->ops);
     p->ops = NULL;
     p->nops = 0;

@@ -67,6 +67,7 @@ static const example_t examples[] = {
     { "jobs-while-offline.json", NULL, no_offline_windows, "offline-devices-404" },
     { "fleet-10k-1h.json", NULL, slower_telemetry, "telemetry-flows" },
     { "live-fleet-10k.json", NULL, slower_telemetry, "telemetry-flows" },
+    { "live-jobs-uploads.json", NULL, drop_actors, "fwcheck-completes" },
     { "live-smoke.json", "AUTH-SAS-EXPIRED", NULL, "expired-tokens-refused" },
     { "live-throttle.json", "HUB-THROTTLE", NULL, "throttling-bites" },
     { "offline-windows.json", NULL, no_offline_windows, "offline-calls-404" },

@@ -18,6 +18,9 @@
 #include "serve_proc.h"
 #include "test_util.h"
 
+/* live/live_internal.h (not included: its hub.h has a hub_counter of its own) */
+char *live_job_condition(const char *prefix, const char *cond);
+
 #define RUN_LIMIT_MS 60000 /* a live run of the smoke scenario takes ~5 s; kill it after this */
 
 typedef struct {
@@ -425,6 +428,99 @@ static void test_faults_through_the_admin_api(void **state)
     assert_int_equal(hub_counter(f, "registry.deleted"), 40);
 }
 
+/* GET on the served hub's service REST API (owner token), parsed; NULL unless 200. */
+static json_t *service_get(fixture_t *f, const char *path)
+{
+    const char *k = strstr(f->sp.service_cs, "SharedAccessKey=");
+    char owner[128], tok[600], hdr[800], full[300], *resp = NULL;
+    snprintf(owner, sizeof owner, "%.*s", (int)strcspn(k + 16, ";"), k + 16);
+    sp_sas("localhost", owner, "iothubowner", 3600, tok, sizeof tok);
+    snprintf(hdr, sizeof hdr, "Authorization: %s\r\n", tok);
+    snprintf(full, sizeof full, "%s?api-version=2021-04-12", path);
+    int status = sp_http(f->sp.https, true, "GET", full, hdr, NULL, &resp);
+    json_t *doc = status == 200 ? json_loads(sp_body(resp), 0, NULL) : NULL;
+    free(resp);
+    return doc;
+}
+
+/* The run's books of one job actor equal the hub's job document (GET /jobs/v2/{prefix}{actor}-0). */
+static void assert_job_matches(fixture_t *f, json_t *rep, const char *actor, long long devices)
+{
+    char path[200], name[160];
+    snprintf(path, sizeof path, "/jobs/v2/lxt-%s-0", actor);
+    json_t *doc = service_get(f, path);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "status")), "completed");
+    /* the condition kept to this run's devices, the ids it names prefixed */
+    const char *cond = json_string_value(json_object_get(doc, "queryCondition"));
+    assert_non_null(strstr(cond, "STARTS_WITH(deviceId, 'lxt-') AND ("));
+    assert_non_null(strstr(cond, "'lxt-sensor-"));
+    json_t *st = json_object_get(doc, "deviceJobStatistics");
+    snprintf(name, sizeof name, "job.%s.devices", actor);
+    assert_int_equal(run_counter(rep, name), devices);
+    assert_int_equal(json_integer_value(json_object_get(st, "deviceCount")), devices);
+    snprintf(name, sizeof name, "job.%s.device.completed", actor);
+    assert_int_equal(run_counter(rep, name), json_integer_value(json_object_get(st, "succeededCount")));
+    snprintf(name, sizeof name, "job.%s.device.failed", actor);
+    assert_int_equal(run_counter(rep, name), json_integer_value(json_object_get(st, "failedCount")));
+    snprintf(name, sizeof name, "job.%s.status.completed", actor);
+    assert_int_equal(run_counter(rep, name), 1);
+    json_decref(doc);
+}
+
+/* Jobs and file uploads over serve's REST: the job actors' outcomes are the hub's job documents,
+ * the uploads get SAS URIs, write their blobs (5 MB ones in 4 MiB blocks) and notify. */
+static void test_jobs_and_uploads(void **state)
+{
+    fixture_t *f = *state;
+    char scn[400], out_dir[300], *out;
+    snprintf(scn, sizeof scn, "%s/scenarios/live-jobs-uploads.json", tu_source_dir());
+    snprintf(out_dir, sizeof out_dir, "%s/out", f->dir);
+    const char *args[] = { "run", scn, "--target", f->cs, "--time-scale", "5", "--prefix", "lxt-", "--out", out_dir, NULL };
+    assert_int_equal(run(f, args, &out), 0);
+    free(out);
+    json_t *rep = report(f);
+    assert_non_null(rep);
+    assert_int_equal(run_counter(rep, "job.unsupported"), 0);
+    assert_int_equal(run_counter(rep, "upload.unsupported"), 0);
+    assert_job_matches(f, rep, "fwcheck", 8);
+    assert_int_equal(run_counter(rep, "job.fwcheck.device.http.200"), 8);
+    assert_job_matches(f, rep, "settings", 4); /* deviceId IN [...]: three sensors and a camera */
+    /* uploads: started with the hub's SAS URI, written and notified without a refusal */
+    long long started = run_counter(rep, "upload.started"), completed = run_counter(rep, "upload.completed");
+    assert_true(completed >= 5);
+    assert_true(run_counter(rep, "upload.failed_reported") > 0);
+    assert_true(started >= completed + run_counter(rep, "upload.failed_reported"));
+    assert_int_equal(run_counter(rep, "upload.requested"), started);
+    assert_int_equal(run_counter(rep, "errors"), 0);
+    assert_null(run_info(rep, "live.cause.upload.notify_failed.blob.transport"));
+    json_decref(rep);
+    assert_int_equal(hub_counter(f, "registry.deleted"), 12);
+}
+
+/* The job condition of a prefixed run: literals compared with deviceId carry the prefix, others do not. */
+static void test_job_condition_rewrite(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *out; } rows[] = {
+        { "STARTS_WITH(deviceId, 'meter-')", "STARTS_WITH(deviceId, 'p-') AND (STARTS_WITH(deviceId, 'p-meter-'))" },
+        { "deviceId IN ['a', \"b\"] AND tags.site = 'x'",
+          "STARTS_WITH(deviceId, 'p-') AND (deviceId IN ['p-a', \"p-b\"] AND tags.site = 'x')" },
+        { "devices.deviceId != 'a' OR properties.reported.deviceId = 'z'",
+          "STARTS_WITH(deviceId, 'p-') AND (devices.deviceId != 'p-a' OR properties.reported.deviceId = 'z')" },
+        { "tags.site = 'deviceId'", "STARTS_WITH(deviceId, 'p-') AND (tags.site = 'deviceId')" },
+        { "STARTS_WITH(tags.site, 'x')", "STARTS_WITH(deviceId, 'p-') AND (STARTS_WITH(tags.site, 'x'))" },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *c = live_job_condition("p-", rows[i].in);
+        assert_string_equal(c, rows[i].out);
+        free(c);
+    }
+    char *c = live_job_condition("", "deviceId = 'a'"); /* --device-list: ids as listed */
+    assert_string_equal(c, "deviceId = 'a'");
+    free(c);
+}
+
 static void test_broken_hub_turns_an_expectation_red(void **state)
 {
     fixture_t *f = *state;
@@ -453,6 +549,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_device_list_uses_given_devices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_faults_through_the_admin_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_hub_turns_an_expectation_red, setup_broken, teardown),
+        cmocka_unit_test_setup_teardown(test_jobs_and_uploads, setup, teardown),
+        cmocka_unit_test(test_job_condition_rewrite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "serve_proc.h"
+#include "sim/simtime.h"
 #include "test_util.h"
 
 /* live/live_internal.h (not included: its hub.h has a hub_counter of its own) */
@@ -484,6 +485,14 @@ static void test_jobs_and_uploads(void **state)
     assert_int_equal(run_counter(rep, "job.unsupported"), 0);
     assert_int_equal(run_counter(rep, "upload.unsupported"), 0);
     assert_job_matches(f, rep, "fwcheck", 8);
+    /* its startTime ("2s" after creation on the fleet's clock) is 2 s / time scale on the wall clock */
+    json_t *doc = service_get(f, "/jobs/v2/lxt-fwcheck-0");
+    int64_t created, start;
+    uint32_t ns;
+    assert_int_equal(sim_utc_parse(json_string_value(json_object_get(doc, "createdTime")), &created, &ns), 0);
+    assert_int_equal(sim_utc_parse(json_string_value(json_object_get(doc, "startTime")), &start, &ns), 0);
+    assert_true(start - created <= 1);
+    json_decref(doc);
     assert_int_equal(run_counter(rep, "job.fwcheck.device.http.200"), 8);
     assert_job_matches(f, rep, "settings", 4); /* deviceId IN [...]: three sensors and a camera */
     /* uploads: started with the hub's SAS URI, written and notified without a refusal */

@@ -1,7 +1,6 @@
-/* The table of every break switch the conformance suite arms: hub faults (the staged ones included), MQTT, HTTPS and AMQP wire breaks with their rules, knob flips, harness mutants. */
+/* The table of every break switch the conformance suite arms: hub faults (the staged ones included), MQTT, HTTPS and AMQP wire breaks with their rules, knob flips. */
 #include <string.h>
 
-#include "conformance/harness_mutants.h"
 #include "conformance/switches.h"
 #include "serve/amqp/amqp_breaks.h"
 #include "serve/http/http_api.h"
@@ -76,7 +75,7 @@ static const char *http_rule(const char *name)
 size_t conform_switch_count(void)
 {
     return (size_t)HUB_FAULT__COUNT + (size_t)MQTT_BREAK__COUNT + (size_t)HTTP_BREAK__COUNT +
-           (size_t)AMQP_BREAK__COUNT + N_KNOBS + (size_t)HARNESS_MUTANT__COUNT + staged_count();
+           (size_t)AMQP_BREAK__COUNT + N_KNOBS + staged_count();
 }
 
 bool conform_switch_at(size_t i, conform_switch_t *out)
@@ -112,12 +111,6 @@ bool conform_switch_at(size_t i, conform_switch_t *out)
         return true;
     }
     i -= N_KNOBS;
-    const harness_mutant_info_t *m = harness_mutant_at(i);
-    if (m) {
-        *out = (conform_switch_t){ m->name, m->rule_id, m->description, CONFORM_SWITCH_HARNESS, 1u << i };
-        return true;
-    }
-    i -= (size_t)HARNESS_MUTANT__COUNT;
     unsigned value = 0;
     const hub_fault_info_t *fi = staged_at(i, &value);
     if (fi) {

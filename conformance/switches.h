@@ -22,7 +22,6 @@ typedef enum {
     CONFORM_SWITCH_HTTP,    /* an HTTP_BREAK_* bit of the REST API */
     CONFORM_SWITCH_AMQP,    /* an AMQP_BREAK_* bit of the AMQP sessions */
     CONFORM_SWITCH_KNOB,    /* a knob off its default (bit: CONFORM_KNOB_*) */
-    CONFORM_SWITCH_HARNESS, /* the target rewrites a REST exchange (bit: CONFORM_HARNESS_*) */
 } conform_switch_kind_t;
 
 /* Knob switches: the in-process target builds the hub (and its AMQP feeds)
@@ -36,21 +35,16 @@ enum {
     CONFORM_KNOB_EH_PARTITIONS_5 = 1u << 5,          /* 5 partitions on the events endpoint */
 };
 
-/* Harness mutants (conformance/harness_mutants.h): for a rule whose model
- * code cannot carry a break switch, the in-process target would rewrite the
- * REST request or answer the way a hub breaking the rule sends it.  None
- * today: the jobs, uploads and twin-query rules they covered have model
- * switches (faults.h staged rows). */
 
 typedef struct {
     const char *name;        /* what --break takes */
     const char *rule_id;     /* the rule whose cases must kill it */
     const char *description; /* what the broken hub does */
     conform_switch_kind_t kind;
-    unsigned bit;            /* MQTT / HTTP / AMQP / KNOB / HARNESS: the option bit; HUB: the hub_fault_t */
+    unsigned bit;            /* MQTT / HTTP / AMQP / KNOB: the option bit; HUB: the hub_fault_t */
 } conform_switch_t;
 
-/* Hub switches first (faults.h order), then MQTT, HTTPS, AMQP, knobs, harness mutants,
+/* Hub switches first (faults.h order), then MQTT, HTTPS, AMQP, knobs,
  * and last the hub's staged switches (gateways, import/export, jobs, uploads, twin
  * queries, Event Hubs; faults.h HUB_FAULT_STAGED_MAP). */
 size_t conform_switch_count(void);

@@ -9,7 +9,6 @@
 #include "serve/amqp/amqp_session.h"
 #include "serve/amqp/feeds.h"
 #include "serve/http/http_api.h"
-#include "conformance/harness_mutants.h"
 #include "serve/mqtt/mqtt_session.h"
 #include "sim/hub/hub.h"
 #include "sim/hub/json_locate.h"
@@ -119,7 +118,6 @@ struct conform_target {
     /* wire front-ends (TARGET_CAP_WIRE), created on first use */
     unsigned mqtt_breaks, http_breaks, knobs; /* armed wire switches */
     unsigned amqp_breaks;
-    unsigned harness; /* armed harness mutants (harness_mutants.h) */
     mqtt_shared_t *mqtt_sh;
     amqp_feeds_t *feeds; /* with the first AMQP wire */
     struct inproc_watch **watches;
@@ -607,9 +605,6 @@ static hs_err_t inproc_break(conform_target_t *t, const char *name)
             hub_config_free(&cfg);
             return e;
         }
-        return HS_EOK;
-    case CONFORM_SWITCH_HARNESS:
-        t->harness |= sw.bit;
         return HS_EOK;
     case CONFORM_SWITCH_HUB:
         break;
@@ -1222,20 +1217,9 @@ static void inproc_http_request(conform_target_t *t, const target_http_request_t
         hs[i] = (http_header_t){ req->headers[i].name, req->headers[i].value };
     wire_peer_t peer = { .address = "conformance:https", .x509_thumbprint = req->x509_thumbprint,
                          .tls = true };
-    harness_request_t hr; /* the request as armed harness mutants rewrite it */
-    harness_request_init(&hr, req, t->harness);
-    http_request_t r = { .method = hr.method, .path = hr.path, .headers = hs, .n_headers = n,
-                         .body = hr.body_len ? hr.body : NULL, .body_len = hr.body_len, .peer = &peer };
+    http_request_t r = { .method = req->method, .path = req->path, .headers = hs, .n_headers = n,
+                         .body = req->body_len ? req->body : NULL, .body_len = req->body_len, .peer = &peer };
     (void)http_api_handle(t->api, &r, on_http, h);
-    if (t->harness && h->done) {
-        harness_answer_t a = { h->status, h->headers, h->n_headers, h->body, h->body_len };
-        harness_mutate_answer(t->harness, &hr, &a);
-        h->status = a.status;
-        h->n_headers = a.n_headers;
-        h->body = a.body;
-        h->body_len = a.body_len;
-    }
-    harness_request_free(&hr);
     inproc_http_response(t, *call, resp);
 }
 

@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "conformance/catalogue.h"
-#include "sim/hub/faults.h"
+#include "conformance/switches.h"
 
 enum { OPT_JSON, OPT_AREA, OPT_CATALOGUE };
 static const cli_opt_t rules_options[] = {
@@ -17,16 +17,15 @@ static const cli_opt_t rules_options[] = {
     { 0 },
 };
 
-/* The in-process hub's --break switches that violate this rule (what the
- * kill matrix expects the rule's cases to catch). */
+/* The --break switches that violate this rule (what the kill matrix expects
+ * the rule's cases to catch): hub model, staged, wire and knob switches. */
 static json_t *switches_of(const char *rule_id)
 {
     json_t *list = json_array();
-    for (int f = 0; f < HUB_FAULT__COUNT; f++) {
-        const hub_fault_info_t *info = hub_fault_info((hub_fault_t)f);
-        if (info && !strcmp(info->rule_id, rule_id))
-            json_array_append_new(list, json_string(info->name));
-    }
+    conform_switch_t sw;
+    for (size_t i = 0; conform_switch_at(i, &sw); i++)
+        if (!strcmp(sw.rule_id, rule_id))
+            json_array_append_new(list, json_string(sw.name));
     return list;
 }
 

@@ -54,6 +54,8 @@ static void list_breaks(FILE *f)
     fprintf(f, "hub model switches (also for hubsim conform --break):\n");
     for (int i = 0; i < HUB_FAULT__COUNT; i++)
         print_break(f, hub_fault_info((hub_fault_t)i)->name, hub_fault_info((hub_fault_t)i)->description);
+    for (size_t i = 0; hub_fault_staged_info(i); i++)
+        print_break(f, hub_fault_staged_info(i)->name, hub_fault_staged_info(i)->description);
     fprintf(f, "wire switches (MQTT, HTTPS and AMQP sessions):\n");
     serve_protocols_for_each_break(print_break, f);
 }

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include "conformance/catalogue.h"
+#include "conformance/switches.h"
 #include "reports/jschema.h"
 #include "serve/amqp/amqp_breaks.h"
 #include "sim/hub/faults.h"
@@ -374,6 +375,30 @@ static void test_rules_command(void **state)
             seen_obo += !strcmp(json_string_value(sw), "METHOD-504-TIMEOUT:off-by-one");
     }
     assert_int_equal(seen_obo, 1);
+    json_decref(doc);
+
+    /* Every switch of the kill matrix (hub, staged, wire, knob) is listed
+     * under the rule it must be killed by. */
+    assert_int_equal(run_hubsim("rules --json", out, cap), 0);
+    doc = json_loads(out, 0, &e);
+    assert_non_null(doc);
+    conform_switch_t csw;
+    size_t listed = 0;
+    for (size_t n = 0; conform_switch_at(n, &csw); n++) {
+        int found = 0;
+        json_array_foreach(json_object_get(doc, "rules"), i, r) {
+            if (strcmp(json_string_value(json_object_get(r, "id")), csw.rule_id))
+                continue;
+            size_t k;
+            json_t *sw;
+            json_array_foreach(json_object_get(r, "break_switches"), k, sw)
+                found += !strcmp(json_string_value(sw), csw.name);
+        }
+        if (found != 1)
+            fail_msg("switch %s not listed once under %s", csw.name, csw.rule_id);
+        listed++;
+    }
+    assert_int_equal(listed, conform_switch_count());
     json_decref(doc);
 
     assert_int_equal(run_hubsim("rules", out, cap), 0);

@@ -57,6 +57,8 @@
 #define CAL_MIN_EPOCH 8192u    /* pops between two looks at the geometry */
 #define CAL_MIN_BITS 10u
 #define CAL_MAX_BITS 22u
+#define CAL_SPARES 64u         /* emptied bucket arrays kept for reuse ... */
+#define CAL_SPARE_MAX 1024u    /* ... when no larger than this many entries */
 
 typedef struct {
     sim_time_t time;
@@ -98,6 +100,12 @@ struct sim_queue {
     uint64_t seq_limit; /* SEQ_MASK; lowered only by tests to reach the renumbering path */
     sim_queue_load_fn load_hook; /* NULL: none */
     void *load_ctx;
+    /* Arrays of fired buckets, handed to the next buckets that fill: a
+     * bucket lap costs no malloc/realloc chain (memory: at most
+     * CAL_SPARES * CAL_SPARE_MAX entries). */
+    heap_entry_t *spare[CAL_SPARES];
+    uint32_t spare_cap[CAL_SPARES];
+    unsigned nspare;
 };
 
 static inline int entry_less(const heap_entry_t *a, const heap_entry_t *b)
@@ -190,6 +198,8 @@ void sim_queue_free(sim_queue_t *q)
     free(q->run);
     free_buckets(q);
     free(q->slots);
+    for (unsigned i = 0; i < q->nspare; i++)
+        free(q->spare[i]);
     free(q);
 }
 
@@ -276,6 +286,11 @@ static hs_err_t bucket_insert(sim_queue_t *q, sim_time_t t, uint64_t key, uint64
 {
     size_t b = (size_t)(idx & ((1ULL << q->nbits) - 1));
     bucket_t *bk = &q->buckets[b];
+    if (bk->cap == 0 && q->nspare) {
+        q->nspare--;
+        bk->v = q->spare[q->nspare];
+        bk->cap = q->spare_cap[q->nspare];
+    }
     if (bk->len == bk->cap) {
         uint32_t cap = bk->cap ? bk->cap * 2 : 8;
         heap_entry_t *v = realloc(bk->v, cap * sizeof *v);
@@ -526,8 +541,14 @@ static int advance(sim_queue_t *q)
         q->in_buckets -= bk->len;
         /* Give the memory back: a window is mostly buckets that are not in
          * use yet, and keeping every bucket's peak room costs more than a
-         * malloc per bucket lap. */
-        free(bk->v);
+         * malloc per bucket lap; a few small arrays wait for the next
+         * buckets to fill instead. */
+        if (q->nspare < CAL_SPARES && bk->cap <= CAL_SPARE_MAX) {
+            q->spare[q->nspare] = bk->v;
+            q->spare_cap[q->nspare++] = bk->cap;
+        } else {
+            free(bk->v);
+        }
         *bk = (bucket_t){ NULL, 0, 0 };
         q->bucket_bits[b >> 6] &= ~(1ULL << (b & 63));
         if (q->load_hook)
@@ -741,6 +762,8 @@ size_t sim_queue_bytes(const sim_queue_t *q)
         for (size_t b = 0; b < nb; b++)
             buckets += q->buckets[b].cap * sizeof(heap_entry_t);
     }
+    for (unsigned i = 0; i < q->nspare; i++)
+        buckets += q->spare_cap[i] * sizeof(heap_entry_t);
     return q->heap_cap * sizeof(heap_entry_t) + q->run_cap * sizeof(heap_entry_t) +
            (size_t)q->slot_cap * sizeof(slot_t) + buckets;
 }

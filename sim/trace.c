@@ -59,20 +59,27 @@ void sim_hash_bytes(sim_hash_t *h, const void *data, size_t len)
 {
     const unsigned char *p = data;
     h->length += len;
-    while (h->npending && len) {
+    if (h->npending) {
+        /* Misaligned: each 8 input bytes complete the pending word and
+         * leave their high bytes pending (as sim_hash_u64 does), instead
+         * of a byte-at-a-time top-up. */
+        unsigned shift = 8 * h->npending;
+        for (; len >= 8; p += 8, len -= 8) {
+            uint64_t w = load_le64(p);
+            hash_word(h, h->pending | (w << shift));
+            h->pending = w >> (64 - shift);
+        }
+    } else {
+        for (; len >= 8; p += 8, len -= 8)
+            hash_word(h, load_le64(p));
+    }
+    for (; len; len--) {
         h->pending |= (uint64_t)*p++ << (8 * h->npending);
-        len--;
         if (++h->npending == 8) {
             hash_word(h, h->pending);
             h->pending = 0;
             h->npending = 0;
         }
-    }
-    for (; len >= 8; p += 8, len -= 8)
-        hash_word(h, load_le64(p));
-    for (; len; len--) {
-        h->pending |= (uint64_t)*p++ << (8 * h->npending);
-        h->npending++;
     }
 }
 

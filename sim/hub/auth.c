@@ -245,6 +245,42 @@ static int hmac_sha256(hub_sas_signer_t *s, const unsigned char *key, size_t kle
            EVP_MAC_final(s->ctx, mac, &out, 32) && out == 32;
 }
 
+/* snprintf(out, cap, "%s%s...", parts...) without the format machinery
+ * (every SAS connect builds several strings): the full length is returned,
+ * the output truncated and terminated as snprintf would. */
+static size_t str_join(char *out, size_t cap, const char *const *parts, size_t nparts)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < nparts; i++) {
+        size_t n = strlen(parts[i]);
+        if (w < cap) {
+            size_t room = cap - 1 - w;
+            memcpy(out + w, parts[i], n < room ? n : room);
+        }
+        w += n;
+    }
+    if (cap)
+        out[w < cap ? w : cap - 1] = '\0';
+    return w;
+}
+
+/* "%lld" of v. */
+static void i64_text(int64_t v, char *out)
+{
+    char rev[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        rev[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *out++ = '-';
+    while (n)
+        *out++ = rev[--n];
+    *out = '\0';
+}
+
 static hs_err_t sas_sign(hub_sas_signer_t *signer, const char *key_b64, const char *sr_raw,
                          const char *se_raw, unsigned char mac[32])
 {
@@ -253,8 +289,9 @@ static hs_err_t sas_sign(hub_sas_signer_t *signer, const char *key_b64, const ch
     if (hub_b64_decode(key_b64, key, sizeof key, &klen) != HS_EOK || klen == 0)
         return HS_EPARSE;
     char msg[HUB_SAS_FIELD_MAX + 40];
-    int n = snprintf(msg, sizeof msg, "%s\n%s", sr_raw, se_raw);
-    if (n < 0 || (size_t)n >= sizeof msg)
+    const char *parts[] = { sr_raw, "\n", se_raw };
+    size_t n = str_join(msg, sizeof msg, parts, 3);
+    if (n >= sizeof msg)
         return HS_ERANGE;
     if (!hmac_sha256(signer, key, klen, (const unsigned char *)msg, (size_t)n, mac)) {
         OPENSSL_cleanse(key, sizeof key);
@@ -295,20 +332,17 @@ hs_err_t hub_sas_make_with(hub_sas_signer_t *s, const char *key_b64, const char 
         return HS_EINVAL;
     if (hub_url_encode(resource_uri, sr, sizeof sr))
         return HS_ERANGE;
-    snprintf(se, sizeof se, "%lld", (long long)expiry_unix);
+    i64_text(expiry_unix, se);
     hs_err_t e = sas_sign(s, key_b64, sr, se, mac);
     if (e)
         return e;
     if (hub_b64_encode(mac, sizeof mac, sig64, sizeof sig64) ||
         hub_url_encode(sig64, sig_enc, sizeof sig_enc))
         return HS_ERANGE;
-    int n;
-    if (policy)
-        n = snprintf(out, cap, "SharedAccessSignature sr=%s&sig=%s&se=%s&skn=%s", sr, sig_enc, se,
-                     policy);
-    else
-        n = snprintf(out, cap, "SharedAccessSignature sr=%s&sig=%s&se=%s", sr, sig_enc, se);
-    return (n < 0 || (size_t)n >= cap) ? HS_ERANGE : HS_EOK;
+    const char *parts[] = { "SharedAccessSignature sr=", sr, "&sig=", sig_enc, "&se=", se, "&skn=",
+                            policy };
+    size_t n = str_join(out, cap, parts, policy ? 8 : 6);
+    return n >= cap ? HS_ERANGE : HS_EOK;
 }
 
 bool hub_sas_scope_covers(const char *sr, const char *resource, bool exact_only)
@@ -389,10 +423,8 @@ hub_err_t hub_auth_check_device(hub_t *hub, uint32_t rec, const char *token)
     char resource[HUB_CONFIG_HOST_MAX + 2 * HUB_CONFIG_ID_MAX + 32];
     char dev[HUB_CONFIG_ID_MAX + 1], mod[HUB_CONFIG_ID_MAX + 1];
     hub_rec_ids(hub, r, dev, sizeof dev, mod, sizeof mod);
-    if (mod[0])
-        snprintf(resource, sizeof resource, "%s/devices/%s/modules/%s", hub->cfg.host, dev, mod);
-    else
-        snprintf(resource, sizeof resource, "%s/devices/%s", hub->cfg.host, dev);
+    const char *parts[] = { hub->cfg.host, "/devices/", dev, "/modules/", mod };
+    (void)str_join(resource, sizeof resource, parts, mod[0] ? 5 : 3);
     /* A device-key token must name the identity itself; a policy token
      * (skn, DeviceConnect right) may name any parent of it. */
     const hub_config_policy_t *pol = NULL;

@@ -36,6 +36,11 @@ static uint64_t planned_messages(const scenario_t *s)
         double per = t->nschedule ? (double)t->nschedule : dur / fmax(scn_dist_mean(&t->interval), (double)SIM_MS);
         n += per * (double)s->groups[g].count;
     }
+    for (size_t g = 0; g < s->ngroups; g++) {
+        const scn_uploads_t *u = &s->groups[g].uploads;
+        if (u->enabled) /* each upload: SAS request, blob write, notification */
+            n += 3.0 * dur / fmax(scn_dist_mean(&u->interval), (double)SIM_MS) * (double)s->groups[g].count;
+    }
     for (size_t i = 0; i < s->nactors; i++) {
         const scn_actor_t *a = &s->actors[i];
         if (a->kind == SCN_ACTOR_REGISTRY)
@@ -234,7 +239,8 @@ live_status_t live_play_scenario(const scenario_t *s, const live_play_options_t 
     if (!live_port_served(port) && !o->yes && !o->port.device_list) {
         snprintf(po->why, sizeof po->why,
                  "%s is not hubsim serve (no admin API answers): the run would register %zu devices and modules "
-                 "there (ids %s...) and send about %llu messages (telemetry, C2D, method calls, twin patches); "
+                 "there (ids %s...) and send about %llu messages (telemetry, C2D, method calls, twin patches, jobs, "
+                 "file-upload requests); "
                  "run again with --yes to go ahead",
                  live_port_host(port), out->identities, live_port_prefix(port),
                  (unsigned long long)out->planned_messages);

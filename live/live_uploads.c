@@ -278,16 +278,12 @@ static fleet_port_result_t on_started(struct live_port *p, live_upload_t *u, con
     }
     u->correlation_id = live_strdup(corr);
     u->blob_host = live_strdup(host);
-    u->sas = live_strdup(sas[0] == '?' ? sas : "");
-    if (sas[0] != '?') {
-        free(u->sas);
-        size_t n = strlen(sas) + 2;
-        u->sas = malloc(n);
-        if (!u->sas)
-            abort();
-        snprintf(u->sas, n, "?%s", sas);
-    }
-    size_t n = strlen(container) + strlen(blob) + 3;
+    size_t n = strlen(sas) + 2;
+    u->sas = malloc(n);
+    if (!u->sas)
+        abort();
+    snprintf(u->sas, n, "%s%s", sas[0] == '?' ? "" : "?", sas); /* the SDK appends it to the URL as is */
+    n = strlen(container) + strlen(blob) + 3;
     u->blob_url_path = malloc(n);
     if (!u->blob_url_path)
         abort();

@@ -22,6 +22,8 @@ typedef struct live_ident {
     char thumb[72];
     bool x509;
     bool iot_edge;   /* capabilities.iotEdge (a field gateway) */
+    char *parent_sid; /* a leaf: its gateway's scenario id, else NULL */
+    char *scope;      /* a gateway: the deviceScope the hub gave it at registration */
     bool registered; /* created by this run: deleted at the end */
 } live_ident_t;
 

@@ -134,6 +134,8 @@ hs_err_t live_svc_provision(void *port, const hub_identity_spec_t *spec, char *w
     id->sid = live_strdup(spec->device_id);
     id->x509 = spec->x509;
     id->iot_edge = spec->has_iot_edge && spec->iot_edge;
+    if (!module && spec->parent_id && *spec->parent_id)
+        id->parent_sid = live_strdup(spec->parent_id);
     if (spec->primary_thumbprint)
         snprintf(id->thumb, sizeof id->thumb, "%s", spec->primary_thumbprint);
     if (module) {
@@ -183,7 +185,20 @@ size_t live_port_identity_count(const live_port_t *p)
     return p->nidents;
 }
 
-static char *identity_json(const live_ident_t *id)
+/* A leaf's gateway among the identities before it (a device with that scenario id), else NULL. */
+static const live_ident_t *parent_of(const struct live_port *p, size_t i)
+{
+    const live_ident_t *id = &p->idents[i];
+    if (!id->parent_sid)
+        return NULL;
+    for (size_t j = i; j-- > 0;)
+        if (!p->idents[j].module && strcmp(p->idents[j].sid, id->parent_sid) == 0)
+            return &p->idents[j];
+    return NULL;
+}
+
+/* parent_scope: a leaf's gateway's deviceScope (the leaf's deviceScope names its gateway), or NULL. */
+static char *identity_json(const live_ident_t *id, const char *parent_scope)
 {
     json_t *auth;
     if (id->x509)
@@ -194,6 +209,8 @@ static char *identity_json(const live_ident_t *id)
     json_t *doc = json_pack("{s:s,s:s,s:o}", "deviceId", id->wid, "status", "enabled", "authentication", auth);
     if (id->iot_edge)
         json_object_set_new(doc, "capabilities", json_pack("{s:b}", "iotEdge", 1));
+    if (parent_scope && *parent_scope)
+        json_object_set_new(doc, "deviceScope", json_string(parent_scope));
     if (id->module) {
         json_object_del(doc, "status");
         json_object_set_new(doc, "moduleId", json_string(id->module));
@@ -237,13 +254,16 @@ static hs_err_t registry_sweep(struct live_port *p, bool put, bool keep_going, s
                 next++;
                 continue; /* DELETE of a device takes its modules with it */
             }
+            const live_ident_t *gw = put ? parent_of(p, next) : NULL;
+            if (gw && gw->iot_edge && !gw->registered)
+                break; /* the leaf names its gateway's scope: wait for the gateway's answer */
             size_t s = 0;
             while (slots[s].req)
                 s++;
             char w[400];
             hs_err_t e;
             if (put) {
-                char *body = identity_json(id);
+                char *body = identity_json(id, gw ? gw->scope : NULL);
                 e = tr_rest_identity_put(&p->rest, id->wid, id->module, body, NULL, &slots[s].req, w, sizeof w);
                 free(body);
             } else {
@@ -278,6 +298,14 @@ static hs_err_t registry_sweep(struct live_port *p, bool put, bool keep_going, s
             } else {
                 fleet_port_result_t r = live_http_result(tr_http_result(slots[s].req), w, sizeof w);
                 if (r.code == 0 || (!put && r.http_status == 404)) {
+                    if (put && id->iot_edge) { /* its leaves will name this scope */
+                        const tr_http_response_t *resp = tr_http_result(slots[s].req);
+                        json_t *doc = json_loadb(resp->body, resp->body_len, 0, NULL);
+                        const char *scope = json_string_value(json_object_get(doc, "deviceScope"));
+                        free(id->scope);
+                        id->scope = scope && *scope ? live_strdup(scope) : NULL;
+                        json_decref(doc);
+                    }
                     if (put)
                         id->registered = true;
                     else
@@ -472,6 +500,8 @@ void live_port_free(live_port_t *p)
         free(p->idents[i].sid);
         free(p->idents[i].wid);
         free(p->idents[i].module);
+        free(p->idents[i].parent_sid);
+        free(p->idents[i].scope);
     }
     for (size_t i = 0; i < p->ncauses; i++) {
         free(p->causes[i].counter);

@@ -28,6 +28,8 @@
 #include "sim/hub/auth.h"
 #include "sim/hub/hub.h"
 
+#include "amqp_pipe.h"
+
 /* Expected names, statuses and body keys are literals from docs/eventhubs.md
  * (what @azure/event-hubs 6.0.4 and core-amqp send and read), never read
  * back from the session. */
@@ -39,120 +41,34 @@
 #define OWNER_KEY "nQ9Ms+NDeIZhwcy3lBpi65VfQgKvb5/Wg1J50AnbH7U=" /* default iothubowner (hub_config.c) */
 
 typedef struct {
-    pn_link_t *link;
-    pn_message_t *m;
-} rx_t;
-
-typedef struct {
     sim_kernel_t *k;
     hub_t *hub;
     amqp_feeds_t *feeds;
-    amqp_session_t *s;
-    char *out;
-    size_t out_len, out_cap;
-    int closes;
-    pn_connection_driver_t c;
-    pn_session_t *ssn;
-    rx_t rx[128];
-    int n_rx;
-    uint64_t tag;
     int msgid;
     pn_link_t *cbs_tx, *cbs_rx, *mg_tx, *mg_rx;
+    amqp_pipe_t p; /* the server session and the proton client (tests/support/amqp_pipe.h) */
 } fx_t;
 
-/* ---- carrier stand-in and pump (as tests/unit/test_amqp_session.c) ------------------ */
+typedef ap_rx_t rx_t;
 
-static void io_write(void *ctx, const void *bytes, size_t len)
-{
-    fx_t *f = ctx;
-    if (f->out_len + len > f->out_cap) {
-        f->out_cap = (f->out_len + len) * 2;
-        f->out = realloc(f->out, f->out_cap);
-        assert_non_null(f->out);
-    }
-    memcpy(f->out + f->out_len, bytes, len);
-    f->out_len += len;
-}
-
-static void io_close(void *ctx, const char *reason)
-{
-    (void)reason;
-    ((fx_t *)ctx)->closes++;
-}
-
-static const wire_io_ops_t io_ops = { io_write, io_close };
-
-static void client_events(fx_t *f)
-{
-    pn_event_t *e;
-    while ((e = pn_connection_driver_next_event(&f->c)) != NULL) {
-        if (pn_event_type(e) != PN_DELIVERY)
-            continue;
-        pn_delivery_t *d = pn_event_delivery(e);
-        pn_link_t *l = pn_delivery_link(d);
-        if (!pn_link_is_receiver(l) || pn_delivery_partial(d) || !pn_delivery_readable(d))
-            continue;
-        size_t n = pn_delivery_pending(d);
-        char *buf = malloc(n + 1);
-        assert_non_null(buf);
-        assert_int_equal(pn_link_recv(l, buf, n), (ssize_t)n);
-        pn_link_advance(l);
-        pn_message_t *m = pn_message();
-        assert_int_equal(pn_message_decode(m, buf, n), 0);
-        free(buf);
-        pn_delivery_update(d, PN_ACCEPTED);
-        pn_delivery_settle(d);
-        assert_true(f->n_rx < 128);
-        f->rx[f->n_rx++] = (rx_t){ l, m };
-    }
-}
-
-static void pump(fx_t *f)
-{
-    for (int round = 0; round < 1000; round++) {
-        bool moved = false;
-        client_events(f);
-        pn_bytes_t b = pn_connection_driver_write_buffer(&f->c);
-        if (b.size && !amqp_session_closed(f->s)) {
-            amqp_session_input(f->s, b.start, b.size);
-            pn_connection_driver_write_done(&f->c, b.size);
-            moved = true;
-        }
-        size_t off = 0;
-        while (off < f->out_len) {
-            pn_rwbytes_t rb = pn_connection_driver_read_buffer(&f->c);
-            if (!rb.size)
-                break;
-            size_t n = f->out_len - off < rb.size ? f->out_len - off : rb.size;
-            memcpy(rb.start, f->out + off, n);
-            pn_connection_driver_read_done(&f->c, n);
-            off += n;
-            moved = true;
-        }
-        if (off) {
-            memmove(f->out, f->out + off, f->out_len - off);
-            f->out_len -= off;
-        }
-        if (!moved && !pn_connection_driver_has_event(&f->c))
-            return;
-    }
-    fail_msg("pump did not settle");
-}
-
+/* The shared pipe's helpers, on the fixture. */
+static void pump(fx_t *f) { ap_pump(&f->p); }
 static pn_link_t *c_sender(fx_t *f, const char *name, const char *address)
 {
-    pn_link_t *l = pn_sender(f->ssn, name);
-    pn_terminus_set_address(pn_link_target(l), address);
-    pn_link_open(l);
-    pump(f);
-    return l;
+    return ap_sender(&f->p, name, address);
 }
+static pn_delivery_t *c_send(fx_t *f, pn_link_t *l, pn_message_t *m) { return ap_send(&f->p, l, m); }
+static rx_t *last_on(fx_t *f, pn_link_t *l) { return ap_last_on(&f->p, l); }
+static rx_t *nth_on(fx_t *f, pn_link_t *l, int k) { return ap_nth_on(&f->p, l, k); }
+static int count_on(fx_t *f, pn_link_t *l) { return ap_count_on(&f->p, l); }
+#define refused ap_refused
+#define put_app ap_put_app
 
 /* A receiver with an optional Event Hubs selector filter. */
 static pn_link_t *c_receiver_f(fx_t *f, const char *name, const char *address, const char *target,
                                const char *filter, int credit)
 {
-    pn_link_t *l = pn_receiver(f->ssn, name);
+    pn_link_t *l = pn_receiver(f->p.ssn, name);
     pn_terminus_t *src = pn_link_source(l);
     pn_terminus_set_address(src, address);
     if (target)
@@ -177,53 +93,6 @@ static pn_link_t *c_receiver_f(fx_t *f, const char *name, const char *address, c
     return l;
 }
 
-static pn_delivery_t *c_send(fx_t *f, pn_link_t *l, pn_message_t *m)
-{
-    char tag[16];
-    snprintf(tag, sizeof tag, "t%llu", (unsigned long long)++f->tag);
-    pn_delivery_t *d = pn_delivery(l, pn_dtag(tag, strlen(tag)));
-    pn_rwbytes_t buf = { 0, NULL };
-    ssize_t n = pn_message_encode2(m, &buf);
-    assert_true(n > 0);
-    pn_link_send(l, buf.start, (size_t)n);
-    pn_link_advance(l);
-    free(buf.start);
-    pump(f);
-    return d;
-}
-
-static bool refused(pn_link_t *l, const char *condition)
-{
-    if (!(pn_link_state(l) & PN_REMOTE_CLOSED))
-        return false;
-    const char *n = pn_condition_get_name(pn_link_remote_condition(l));
-    return n && strcmp(n, condition) == 0;
-}
-
-static int count_on(fx_t *f, pn_link_t *l)
-{
-    int n = 0;
-    for (int i = 0; i < f->n_rx; i++)
-        n += f->rx[i].link == l;
-    return n;
-}
-
-static rx_t *nth_on(fx_t *f, pn_link_t *l, int k)
-{
-    for (int i = 0; i < f->n_rx; i++)
-        if (f->rx[i].link == l && k-- == 0)
-            return &f->rx[i];
-    return NULL;
-}
-
-static rx_t *last_on(fx_t *f, pn_link_t *l)
-{
-    for (int i = f->n_rx - 1; i >= 0; i--)
-        if (f->rx[i].link == l)
-            return &f->rx[i];
-    return NULL;
-}
-
 static int64_t ann_long(pn_message_t *m, const char *key)
 {
     pn_data_t *p = pn_message_annotations(m);
@@ -236,18 +105,6 @@ static char *ann_text(pn_message_t *m, const char *key)
 {
     pn_data_t *p = pn_message_annotations(m);
     return amqp_map_find(p, key, false) ? amqp_data_text(p) : NULL;
-}
-
-static void put_app(pn_message_t *m, const char *const *kv)
-{
-    pn_data_t *p = pn_message_properties(m);
-    pn_data_put_map(p);
-    pn_data_enter(p);
-    for (; kv[0]; kv += 2) {
-        pn_data_put_string(p, pn_bytes(strlen(kv[0]), kv[0]));
-        pn_data_put_string(p, pn_bytes(strlen(kv[1]), kv[1]));
-    }
-    pn_data_exit(p);
 }
 
 /* ---- tokens ------------------------------------------------------------------------------- */
@@ -297,16 +154,8 @@ static fx_t *fx_new_parts(uint32_t partitions)
     if (partitions)
         fo.partitions = partitions;
     assert_int_equal(amqp_feeds_new(f->hub, &fo, &f->feeds), HS_EOK);
-    wire_peer_t peer = { .address = "127.0.0.1:5671", .x509_thumbprint = NULL, .tls = false };
-    f->s = amqp_session_new(f->hub, f->feeds, NULL, &peer, &io_ops, f, NULL, NULL);
-    assert_non_null(f->s);
-    assert_int_equal(pn_connection_driver_init(&f->c, NULL, NULL), 0);
-    pn_connection_set_container(f->c.connection, "eh-client");
-    pn_connection_set_hostname(f->c.connection, HOST);
-    pn_connection_open(f->c.connection);
-    f->ssn = pn_session(f->c.connection);
-    pn_session_open(f->ssn);
-    pump(f);
+    f->p.accept_received = true; /* as a back end's receiver settles what it read */
+    ap_open(&f->p, f->hub, f->feeds, &(ap_open_t){ .container = "eh-client", .host = HOST });
     f->cbs_tx = c_sender(f, "cbs-tx", "$cbs");
     f->cbs_rx = c_receiver_f(f, "cbs-rx", "$cbs", "cbs-reply", NULL, 10);
     return f;
@@ -319,16 +168,12 @@ static fx_t *fx_new(void)
 
 static void fx_free(fx_t *f)
 {
-    for (int i = 0; i < f->n_rx; i++)
-        pn_message_free(f->rx[i].m);
-    pn_connection_driver_destroy(&f->c);
-    amqp_session_free(f->s);
+    ap_close(&f->p);
     char why[300] = "";
     hs_err_t ck = hub_check(f->hub, why, sizeof why);
     amqp_feeds_free(f->feeds);
     hub_free(f->hub);
     sim_kernel_free(f->k);
-    free(f->out);
     free(f);
     if (ck != HS_EOK)
         fail_msg("hub_check: %s", why);

@@ -28,6 +28,8 @@
 #include "sim/hub/auth.h"
 #include "sim/hub/hub.h"
 
+#include "amqp_pipe.h"
+
 /* Expected statuses, conditions and property names are literals from
  * NOTES.md "AMQP 1.0" and the SDK sources cited in docs/amqp.md, never read
  * back from the session. */
@@ -40,144 +42,32 @@
 enum { MODE_NO_SASL, MODE_ANON, MODE_PLAIN };
 
 typedef struct {
-    pn_link_t *link;
-    pn_delivery_t *d;
-    pn_message_t *m;
-} rx_t;
-
-typedef struct {
-    char rule[64];
-    char identity[160];
-    char detail[512];
-} viol_t;
-
-typedef struct {
     sim_kernel_t *k;
     hub_t *hub;
     amqp_feeds_t *feeds;
-    amqp_session_t *s;
     amqp_session_opts_t opts;
-    /* server -> client bytes */
-    char *out;
-    size_t out_len, out_cap;
-    int closes;
-    char close_reason[300];
-    /* client */
-    pn_connection_driver_t c;
-    pn_session_t *ssn;
-    rx_t rx[64];
-    int n_rx;
-    viol_t viol[32];
-    int n_viol;
-    uint64_t tag;
     int msgid;
+    amqp_pipe_t p; /* the server session and the proton client (tests/support/amqp_pipe.h) */
 } fx_t;
 
-/* ---- carrier stand-in -------------------------------------------------------- */
+typedef ap_rx_t rx_t;
 
-static void io_write(void *ctx, const void *bytes, size_t len)
+/* The shared pipe's helpers, on the fixture. */
+static void pump(fx_t *f) { ap_pump(&f->p); }
+static pn_link_t *c_sender(fx_t *f, const char *name, const char *address)
 {
-    fx_t *f = ctx;
-    if (f->out_len + len > f->out_cap) {
-        f->out_cap = (f->out_len + len) * 2;
-        f->out = realloc(f->out, f->out_cap);
-        assert_non_null(f->out);
-    }
-    memcpy(f->out + f->out_len, bytes, len);
-    f->out_len += len;
+    return ap_sender(&f->p, name, address);
 }
-
-static void io_close(void *ctx, const char *reason)
+static pn_link_t *c_receiver(fx_t *f, const char *name, const char *address, int credit)
 {
-    fx_t *f = ctx;
-    f->closes++;
-    snprintf(f->close_reason, sizeof f->close_reason, "%s", reason);
+    return ap_receiver(&f->p, name, address, credit);
 }
-
-static const wire_io_ops_t io_ops = { io_write, io_close };
-
-static void on_violation(void *ctx, const char *rule, const char *identity, const char *detail)
-{
-    fx_t *f = ctx;
-    if (f->n_viol < 32) {
-        viol_t *v = &f->viol[f->n_viol++];
-        snprintf(v->rule, sizeof v->rule, "%s", rule);
-        snprintf(v->identity, sizeof v->identity, "%s", identity);
-        snprintf(v->detail, sizeof v->detail, "%s", detail);
-    }
-}
-
-static const wire_observer_ops_t obs_ops = { on_violation };
-
-static bool saw(const fx_t *f, const char *rule)
-{
-    for (int i = 0; i < f->n_viol; i++)
-        if (strcmp(f->viol[i].rule, rule) == 0)
-            return true;
-    return false;
-}
-
-/* ---- the in-memory pump ----------------------------------------------------------- */
-
-static void client_events(fx_t *f)
-{
-    pn_event_t *e;
-    while ((e = pn_connection_driver_next_event(&f->c)) != NULL) {
-        if (pn_event_type(e) != PN_DELIVERY)
-            continue;
-        pn_delivery_t *d = pn_event_delivery(e);
-        pn_link_t *l = pn_delivery_link(d);
-        if (!pn_link_is_receiver(l) || pn_delivery_partial(d) || !pn_delivery_readable(d))
-            continue;
-        size_t n = pn_delivery_pending(d);
-        char *buf = malloc(n + 1);
-        assert_non_null(buf);
-        assert_int_equal(pn_link_recv(l, buf, n), (ssize_t)n);
-        pn_link_advance(l);
-        pn_message_t *m = pn_message();
-        assert_int_equal(pn_message_decode(m, buf, n), 0);
-        free(buf);
-        assert_true(f->n_rx < 64);
-        f->rx[f->n_rx++] = (rx_t){ l, d, m };
-    }
-}
-
-static void pump(fx_t *f)
-{
-    for (int round = 0; round < 1000; round++) {
-        bool moved = false;
-        client_events(f);
-        pn_bytes_t b = pn_connection_driver_write_buffer(&f->c);
-        if (b.size && !amqp_session_closed(f->s)) {
-            size_t n = b.size;
-            amqp_session_input(f->s, b.start, n);
-            pn_connection_driver_write_done(&f->c, n);
-            moved = true;
-        }
-        size_t off = 0;
-        while (off < f->out_len) {
-            pn_rwbytes_t rb = pn_connection_driver_read_buffer(&f->c);
-            if (!rb.size)
-                break;
-            size_t n = f->out_len - off < rb.size ? f->out_len - off : rb.size;
-            memcpy(rb.start, f->out + off, n);
-            pn_connection_driver_read_done(&f->c, n);
-            off += n;
-            moved = true;
-        }
-        if (off) {
-            memmove(f->out, f->out + off, f->out_len - off);
-            f->out_len -= off;
-        }
-        if (f->closes && !pn_connection_driver_read_closed(&f->c) && f->out_len == 0) {
-            pn_connection_driver_read_close(&f->c);
-            moved = true;
-        }
-        if (!moved && !pn_connection_driver_has_event(&f->c))
-            return;
-    }
-    fail_msg("pump did not settle");
-}
+static pn_delivery_t *c_send(fx_t *f, pn_link_t *l, pn_message_t *m) { return ap_send(&f->p, l, m); }
+static rx_t *last_on(fx_t *f, pn_link_t *l) { return ap_last_on(&f->p, l); }
+static int count_on(fx_t *f, pn_link_t *l) { return ap_count_on(&f->p, l); }
+static bool saw(const fx_t *f, const char *rule) { return ap_saw(&f->p, rule); }
+#define refused ap_refused
+#define put_app ap_put_app
 
 /* ---- fixture ------------------------------------------------------------------------- */
 
@@ -200,26 +90,14 @@ static fx_t *fx_new_cfg(int mode, const char *user, const char *pass, const hub_
     assert_int_equal(amqp_feeds_new(f->hub, NULL, &f->feeds), HS_EOK);
     amqp_session_opts_default(&f->opts);
     f->opts.breaks = breaks;
-    wire_peer_t peer = { .address = "127.0.0.1:5671", .x509_thumbprint = NULL, .tls = false };
-    f->s = amqp_session_new(f->hub, f->feeds, &f->opts, &peer, &io_ops, f, &obs_ops, f);
-    assert_non_null(f->s);
-    assert_int_equal(pn_connection_driver_init(&f->c, NULL, NULL), 0);
-    pn_connection_t *conn = f->c.connection;
-    pn_connection_set_container(conn, "test-client");
-    pn_connection_set_hostname(conn, HOST);
-    if (mode != MODE_NO_SASL) {
-        pn_sasl_t *sasl = pn_sasl(f->c.transport);
-        pn_sasl_set_allow_insecure_mechs(sasl, true);
-        pn_sasl_allowed_mechs(sasl, mode == MODE_ANON ? "ANONYMOUS" : "PLAIN");
-        if (mode == MODE_PLAIN) {
-            pn_connection_set_user(conn, user);
-            pn_connection_set_password(conn, pass);
-        }
+    ap_open_t o = { .host = HOST, .opts = &f->opts };
+    if (mode != MODE_NO_SASL)
+        o.sasl_mechs = mode == MODE_ANON ? "ANONYMOUS" : "PLAIN";
+    if (mode == MODE_PLAIN) {
+        o.user = user;
+        o.password = pass;
     }
-    pn_connection_open(conn);
-    f->ssn = pn_session(conn);
-    pn_session_open(f->ssn);
-    pump(f);
+    ap_open(&f->p, f->hub, f->feeds, &o);
     return f;
 }
 
@@ -230,16 +108,12 @@ static fx_t *fx_new(int mode, unsigned breaks)
 
 static void fx_free(fx_t *f)
 {
-    for (int i = 0; i < f->n_rx; i++)
-        pn_message_free(f->rx[i].m);
-    pn_connection_driver_destroy(&f->c);
-    amqp_session_free(f->s);
+    ap_close(&f->p);
     char why[300] = "";
     hs_err_t ck = hub_check(f->hub, why, sizeof why);
     amqp_feeds_free(f->feeds);
     hub_free(f->hub);
     sim_kernel_free(f->k);
-    free(f->out);
     free(f);
     if (ck != HS_EOK)
         fail_msg("hub_check: %s", why);
@@ -259,77 +133,6 @@ static void service_token(fx_t *f, char *out, size_t cap)
 }
 
 /* ---- client helpers ----------------------------------------------------------------------- */
-
-static pn_link_t *c_sender(fx_t *f, const char *name, const char *address)
-{
-    pn_link_t *l = pn_sender(f->ssn, name);
-    pn_terminus_set_address(pn_link_target(l), address);
-    pn_link_open(l);
-    pump(f);
-    return l;
-}
-
-static pn_link_t *c_receiver(fx_t *f, const char *name, const char *address, int credit)
-{
-    pn_link_t *l = pn_receiver(f->ssn, name);
-    pn_terminus_set_address(pn_link_source(l), address);
-    pn_link_open(l);
-    if (credit)
-        pn_link_flow(l, credit);
-    pump(f);
-    return l;
-}
-
-static bool refused(pn_link_t *l, const char *condition)
-{
-    if (!(pn_link_state(l) & PN_REMOTE_CLOSED))
-        return false;
-    const char *n = pn_condition_get_name(pn_link_remote_condition(l));
-    return n && strcmp(n, condition) == 0;
-}
-
-static pn_delivery_t *c_send(fx_t *f, pn_link_t *l, pn_message_t *m)
-{
-    char tag[16];
-    snprintf(tag, sizeof tag, "t%llu", (unsigned long long)++f->tag);
-    pn_delivery_t *d = pn_delivery(l, pn_dtag(tag, strlen(tag)));
-    pn_rwbytes_t buf = { 0, NULL };
-    ssize_t n = pn_message_encode2(m, &buf);
-    assert_true(n > 0);
-    pn_link_send(l, buf.start, (size_t)n);
-    pn_link_advance(l);
-    free(buf.start);
-    pump(f);
-    return d;
-}
-
-static void put_app(pn_message_t *m, const char *const *kv)
-{
-    pn_data_t *p = pn_message_properties(m);
-    pn_data_put_map(p);
-    pn_data_enter(p);
-    for (; kv[0]; kv += 2) {
-        pn_data_put_string(p, pn_bytes(strlen(kv[0]), kv[0]));
-        pn_data_put_string(p, pn_bytes(strlen(kv[1]), kv[1]));
-    }
-    pn_data_exit(p);
-}
-
-static rx_t *last_on(fx_t *f, pn_link_t *l)
-{
-    for (int i = f->n_rx - 1; i >= 0; i--)
-        if (f->rx[i].link == l)
-            return &f->rx[i];
-    return NULL;
-}
-
-static int count_on(fx_t *f, pn_link_t *l)
-{
-    int n = 0;
-    for (int i = 0; i < f->n_rx; i++)
-        n += f->rx[i].link == l;
-    return n;
-}
 
 static char *app_of(pn_message_t *m, const char *key)
 {
@@ -492,7 +295,7 @@ static void test_auth_no_sasl_cbs(void **state)
     cbs_t c = cbs_open(f);
     d2c_roundtrip(f, &c);
     amqp_session_stats_t st;
-    amqp_session_stats(f->s, &st);
+    amqp_session_stats(f->p.s, &st);
     assert_int_equal(st.sasl_ok, 0);
     assert_int_equal(st.cbs_ok, 1);
     assert_int_equal(st.identities, 1);
@@ -506,7 +309,7 @@ static void test_auth_anonymous_cbs(void **state)
     cbs_t c = cbs_open(f);
     d2c_roundtrip(f, &c);
     amqp_session_stats_t st;
-    amqp_session_stats(f->s, &st);
+    amqp_session_stats(f->p.s, &st);
     assert_int_equal(st.sasl_ok, 1);
     fx_free(f);
 }
@@ -534,10 +337,10 @@ static void test_auth_plain_refused(void **state)
     char tok[600];
     device_token("dev1", BADKEY, EPOCH + 3600, tok, sizeof tok);
     fx_t *f = fx_new_cfg(MODE_PLAIN, "dev1@sas.hubsim", tok, NULL, 0);
-    assert_int_equal(f->closes, 1);
-    assert_non_null(strstr(f->close_reason, "amqp:unauthorized-access"));
+    assert_int_equal(f->p.closes, 1);
+    assert_non_null(strstr(f->p.close_reason, "amqp:unauthorized-access"));
     amqp_session_stats_t st;
-    amqp_session_stats(f->s, &st);
+    amqp_session_stats(f->p.s, &st);
     assert_int_equal(st.sasl_refused, 1);
     assert_int_equal(hub_counter(f->hub, "d2c.accepted"), 0);
     fx_free(f);
@@ -545,7 +348,7 @@ static void test_auth_plain_refused(void **state)
     /* a user name that does not match the token's device is refused too */
     device_token("dev1", KEY, EPOCH + 3600, tok, sizeof tok);
     f = fx_new_cfg(MODE_PLAIN, "dev2@sas.hubsim", tok, NULL, 0);
-    assert_int_equal(f->closes, 1);
+    assert_int_equal(f->p.closes, 1);
     assert_true(saw(f, "CLIENT-AMQP-AUTH"));
     fx_free(f);
 }
@@ -570,22 +373,22 @@ static void test_auth_mode_knobs(void **state)
     hub_config_defaults(&cfg);
     cfg.amqp.allow_no_sasl = false;
     fx_t *f = fx_new_cfg(MODE_NO_SASL, NULL, NULL, &cfg, 0);
-    assert_int_equal(f->closes, 1); /* "Client skipped authentication - forbidden" */
+    assert_int_equal(f->p.closes, 1); /* "Client skipped authentication - forbidden" */
     fx_free(f);
 
     hub_config_defaults(&cfg);
     cfg.amqp.allow_sasl_anonymous = false;
     f = fx_new_cfg(MODE_ANON, NULL, NULL, &cfg, 0);
     /* ANONYMOUS is not offered: the client finds no mechanism and gives up */
-    assert_true(pn_condition_is_set(pn_transport_condition(f->c.transport)));
+    assert_true(pn_condition_is_set(pn_transport_condition(f->p.c.transport)));
     amqp_session_stats_t st;
-    amqp_session_stats(f->s, &st);
+    amqp_session_stats(f->p.s, &st);
     assert_int_equal(st.sasl_ok, 0);
     fx_free(f);
 
     /* with the mode on, the same clients get through */
     f = fx_new(MODE_ANON, 0);
-    assert_int_equal(f->closes, 0);
+    assert_int_equal(f->p.closes, 0);
     fx_free(f);
 }
 
@@ -655,7 +458,7 @@ static void test_multiplexed_devices(void **state)
     assert_int_equal(p.n, 1);
     assert_string_equal(p.dev, "dev2");
     amqp_session_stats_t st;
-    amqp_session_stats(f->s, &st);
+    amqp_session_stats(f->p.s, &st);
     assert_int_equal(st.identities, 2);
     /* token renewal keeps dev1 working */
     assert_int_equal(auth_device(f, &c, "dev1"), 200);
@@ -762,18 +565,18 @@ static void test_c2d_settle_mapping(void **state)
     pn_link_flow(rx, 3);
     pump(f);
     assert_int_equal(count_on(f, rx), 3);
-    char *body = body_of(f->rx[f->n_rx - 3].m);
+    char *body = body_of(f->p.rx[f->p.n_rx - 3].m);
     assert_string_equal(body, "hello");
     free(body);
-    char *color = app_of(f->rx[f->n_rx - 3].m, "color");
+    char *color = app_of(f->p.rx[f->p.n_rx - 3].m, "color");
     assert_string_equal(color, "blue");
     free(color);
-    pn_delivery_update(f->rx[f->n_rx - 3].d, PN_ACCEPTED);
-    pn_delivery_settle(f->rx[f->n_rx - 3].d);
-    pn_delivery_update(f->rx[f->n_rx - 2].d, PN_REJECTED);
-    pn_delivery_settle(f->rx[f->n_rx - 2].d);
-    pn_delivery_update(f->rx[f->n_rx - 1].d, PN_RELEASED);
-    pn_delivery_settle(f->rx[f->n_rx - 1].d);
+    pn_delivery_update(f->p.rx[f->p.n_rx - 3].d, PN_ACCEPTED);
+    pn_delivery_settle(f->p.rx[f->p.n_rx - 3].d);
+    pn_delivery_update(f->p.rx[f->p.n_rx - 2].d, PN_REJECTED);
+    pn_delivery_settle(f->p.rx[f->p.n_rx - 2].d);
+    pn_delivery_update(f->p.rx[f->p.n_rx - 1].d, PN_RELEASED);
+    pn_delivery_settle(f->p.rx[f->p.n_rx - 1].d);
     pump(f);
     hub_c2d_stats_t cs;
     hub_c2d_stats(hub_c2d_store(f->hub), &cs);
@@ -1074,7 +877,7 @@ static void test_events_receiver(void **state)
     pump(f);
     assert_int_equal(count_on(f, slow), 2);
     /* an offset filter */
-    pn_link_t *fl = pn_receiver(f->ssn, "filtered");
+    pn_link_t *fl = pn_receiver(f->p.ssn, "filtered");
     pn_terminus_t *src = pn_link_source(fl);
     pn_terminus_set_address(src, "/messages/events");
     pn_data_t *flt = pn_terminus_filter(src);
@@ -1112,19 +915,17 @@ static void garbage_session(const void *bytes, size_t len, bool after_header)
     f->k = sim_kernel_new(1, EPOCH);
     char why[100];
     assert_int_equal(hub_new(f->k, NULL, &f->hub, why, sizeof why), HS_EOK);
-    wire_peer_t peer = { .address = "x" };
-    f->s = amqp_session_new(f->hub, NULL, NULL, &peer, &io_ops, f, &obs_ops, f);
+    ap_open_server(&f->p, f->hub, NULL, NULL);
     if (after_header)
-        amqp_session_input(f->s, "AMQP\0\1\0\0", 8);
+        amqp_session_input(f->p.s, "AMQP\0\1\0\0", 8);
     for (size_t i = 0; i < len; i += 7)
-        amqp_session_input(f->s, (const char *)bytes + i, len - i < 7 ? len - i : 7);
-    assert_int_equal(f->closes, 1);
-    amqp_session_input(f->s, bytes, len); /* ignored after close */
-    assert_int_equal(f->closes, 1);
-    amqp_session_free(f->s);
+        amqp_session_input(f->p.s, (const char *)bytes + i, len - i < 7 ? len - i : 7);
+    assert_int_equal(f->p.closes, 1);
+    amqp_session_input(f->p.s, bytes, len); /* ignored after close */
+    assert_int_equal(f->p.closes, 1);
+    ap_close(&f->p);
     hub_free(f->hub);
     sim_kernel_free(f->k);
-    free(f->out);
     free(f);
 }
 
@@ -1158,10 +959,10 @@ static void test_garbage_input(void **state)
                         "amqp:decode-error");
     assert_int_equal(send_d2c(f, tx, "ok", "{}"), PN_ACCEPTED);
     /* the transport closing drops the hub connection */
-    amqp_session_transport_closed(f->s);
-    assert_true(amqp_session_closed(f->s));
+    amqp_session_transport_closed(f->p.s);
+    assert_true(amqp_session_closed(f->p.s));
     amqp_session_stats_t st;
-    amqp_session_stats(f->s, &st);
+    amqp_session_stats(f->p.s, &st);
     assert_int_equal(st.identities, 0);
     fx_free(f);
 }

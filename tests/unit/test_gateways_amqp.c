@@ -27,6 +27,8 @@
 #include "sim/hub/auth.h"
 #include "sim/hub/hub.h"
 
+#include "amqp_pipe.h"
+
 /* Expected statuses, conditions and property names are literals from
  * NOTES.md "AMQP 1.0" and the SDK sources cited in docs/amqp.md, never read
  * back from the session. */
@@ -35,164 +37,38 @@
 #define EPOCH 1767225600LL
 #define HOST "hubsim.azure-devices.net"
 
-
-
-typedef struct {
-    pn_link_t *link;
-    pn_delivery_t *d;
-    pn_message_t *m;
-} rx_t;
-
-typedef struct {
-    char rule[64];
-    char identity[160];
-    char detail[512];
-} viol_t;
-
 typedef struct {
     sim_kernel_t *k;
     hub_t *hub;
     amqp_feeds_t *feeds;
-    amqp_session_t *s;
     amqp_session_opts_t opts;
-    /* server -> client bytes */
-    char *out;
-    size_t out_len, out_cap;
-    int closes;
-    char close_reason[300];
-    /* client */
-    pn_connection_driver_t c;
-    pn_session_t *ssn;
-    rx_t rx[64];
-    int n_rx;
-    viol_t viol[32];
-    int n_viol;
-    uint64_t tag;
     int msgid;
+    amqp_pipe_t p; /* the server session and the proton client (tests/support/amqp_pipe.h) */
 } fx_t;
 
-/* ---- carrier stand-in -------------------------------------------------------- */
+typedef ap_rx_t rx_t;
 
-static void io_write(void *ctx, const void *bytes, size_t len)
+/* The shared pipe's helpers, on the fixture. */
+static void pump(fx_t *f) { ap_pump(&f->p); }
+static pn_link_t *c_sender(fx_t *f, const char *name, const char *address)
 {
-    fx_t *f = ctx;
-    if (f->out_len + len > f->out_cap) {
-        f->out_cap = (f->out_len + len) * 2;
-        f->out = realloc(f->out, f->out_cap);
-        assert_non_null(f->out);
-    }
-    memcpy(f->out + f->out_len, bytes, len);
-    f->out_len += len;
+    return ap_sender(&f->p, name, address);
 }
-
-static void io_close(void *ctx, const char *reason)
+static pn_link_t *c_receiver(fx_t *f, const char *name, const char *address, int credit)
 {
-    fx_t *f = ctx;
-    f->closes++;
-    snprintf(f->close_reason, sizeof f->close_reason, "%s", reason);
+    return ap_receiver(&f->p, name, address, credit);
 }
-
-static const wire_io_ops_t io_ops = { io_write, io_close };
-
-static void on_violation(void *ctx, const char *rule, const char *identity, const char *detail)
-{
-    fx_t *f = ctx;
-    if (f->n_viol < 32) {
-        viol_t *v = &f->viol[f->n_viol++];
-        snprintf(v->rule, sizeof v->rule, "%s", rule);
-        snprintf(v->identity, sizeof v->identity, "%s", identity);
-        snprintf(v->detail, sizeof v->detail, "%s", detail);
-    }
-}
-
-static const wire_observer_ops_t obs_ops = { on_violation };
-
-static bool saw(const fx_t *f, const char *rule)
-{
-    for (int i = 0; i < f->n_viol; i++)
-        if (strcmp(f->viol[i].rule, rule) == 0)
-            return true;
-    return false;
-}
-
-/* ---- the in-memory pump ----------------------------------------------------------- */
-
-static void client_events(fx_t *f)
-{
-    pn_event_t *e;
-    while ((e = pn_connection_driver_next_event(&f->c)) != NULL) {
-        if (pn_event_type(e) != PN_DELIVERY)
-            continue;
-        pn_delivery_t *d = pn_event_delivery(e);
-        pn_link_t *l = pn_delivery_link(d);
-        if (!pn_link_is_receiver(l) || pn_delivery_partial(d) || !pn_delivery_readable(d))
-            continue;
-        size_t n = pn_delivery_pending(d);
-        char *buf = malloc(n + 1);
-        assert_non_null(buf);
-        assert_int_equal(pn_link_recv(l, buf, n), (ssize_t)n);
-        pn_link_advance(l);
-        pn_message_t *m = pn_message();
-        assert_int_equal(pn_message_decode(m, buf, n), 0);
-        free(buf);
-        assert_true(f->n_rx < 64);
-        f->rx[f->n_rx++] = (rx_t){ l, d, m };
-    }
-}
-
-static void pump(fx_t *f)
-{
-    for (int round = 0; round < 1000; round++) {
-        bool moved = false;
-        client_events(f);
-        pn_bytes_t b = pn_connection_driver_write_buffer(&f->c);
-        if (b.size && !amqp_session_closed(f->s)) {
-            size_t n = b.size;
-            amqp_session_input(f->s, b.start, n);
-            pn_connection_driver_write_done(&f->c, n);
-            moved = true;
-        }
-        size_t off = 0;
-        while (off < f->out_len) {
-            pn_rwbytes_t rb = pn_connection_driver_read_buffer(&f->c);
-            if (!rb.size)
-                break;
-            size_t n = f->out_len - off < rb.size ? f->out_len - off : rb.size;
-            memcpy(rb.start, f->out + off, n);
-            pn_connection_driver_read_done(&f->c, n);
-            off += n;
-            moved = true;
-        }
-        if (off) {
-            memmove(f->out, f->out + off, f->out_len - off);
-            f->out_len -= off;
-        }
-        if (f->closes && !pn_connection_driver_read_closed(&f->c) && f->out_len == 0) {
-            pn_connection_driver_read_close(&f->c);
-            moved = true;
-        }
-        if (!moved && !pn_connection_driver_has_event(&f->c))
-            return;
-    }
-    fail_msg("pump did not settle");
-}
+static pn_delivery_t *c_send(fx_t *f, pn_link_t *l, pn_message_t *m) { return ap_send(&f->p, l, m); }
+static rx_t *last_on(fx_t *f, pn_link_t *l) { return ap_last_on(&f->p, l); }
+static bool saw(const fx_t *f, const char *rule) { return ap_saw(&f->p, rule); }
+#define put_app ap_put_app
 
 /* ---- fixture ------------------------------------------------------------------------- */
 
 /* A fresh server session and client connection (no SASL, CBS next). */
 static void open_client(fx_t *f)
 {
-    wire_peer_t peer = { .address = "127.0.0.1:5671", .x509_thumbprint = NULL, .tls = false };
-    f->s = amqp_session_new(f->hub, f->feeds, &f->opts, &peer, &io_ops, f, &obs_ops, f);
-    assert_non_null(f->s);
-    assert_int_equal(pn_connection_driver_init(&f->c, NULL, NULL), 0);
-    pn_connection_t *conn = f->c.connection;
-    pn_connection_set_container(conn, "test-client");
-    pn_connection_set_hostname(conn, HOST);
-    pn_connection_open(conn);
-    f->ssn = pn_session(conn);
-    pn_session_open(f->ssn);
-    pump(f);
+    ap_open(&f->p, f->hub, f->feeds, &(ap_open_t){ .host = HOST, .opts = &f->opts });
 }
 
 static fx_t *fx_new_hub(void)
@@ -211,28 +87,18 @@ static fx_t *fx_new_hub(void)
 /* The AMQP connection is gone; the same client comes back on a new one. */
 static void reconnect(fx_t *f)
 {
-    for (int i = 0; i < f->n_rx; i++)
-        pn_message_free(f->rx[i].m);
-    f->n_rx = 0;
-    pn_connection_driver_destroy(&f->c);
-    amqp_session_free(f->s);
-    f->out_len = 0;
-    f->closes = 0;
+    ap_close(&f->p);
     open_client(f);
 }
 
 static void fx_free(fx_t *f)
 {
-    for (int i = 0; i < f->n_rx; i++)
-        pn_message_free(f->rx[i].m);
-    pn_connection_driver_destroy(&f->c);
-    amqp_session_free(f->s);
+    ap_close(&f->p);
     char why[300] = "";
     hs_err_t ck = hub_check(f->hub, why, sizeof why);
     amqp_feeds_free(f->feeds);
     hub_free(f->hub);
     sim_kernel_free(f->k);
-    free(f->out);
     free(f);
     if (ck != HS_EOK)
         fail_msg("hub_check: %s", why);
@@ -243,60 +109,6 @@ static void device_token(const char *dev, const char *key, int64_t expiry, char 
     char res[300];
     snprintf(res, sizeof res, HOST "/devices/%s", dev);
     assert_int_equal(hub_sas_make(key, res, expiry, NULL, out, cap), HS_EOK);
-}
-static pn_link_t *c_sender(fx_t *f, const char *name, const char *address)
-{
-    pn_link_t *l = pn_sender(f->ssn, name);
-    pn_terminus_set_address(pn_link_target(l), address);
-    pn_link_open(l);
-    pump(f);
-    return l;
-}
-
-static pn_link_t *c_receiver(fx_t *f, const char *name, const char *address, int credit)
-{
-    pn_link_t *l = pn_receiver(f->ssn, name);
-    pn_terminus_set_address(pn_link_source(l), address);
-    pn_link_open(l);
-    if (credit)
-        pn_link_flow(l, credit);
-    pump(f);
-    return l;
-}
-
-static pn_delivery_t *c_send(fx_t *f, pn_link_t *l, pn_message_t *m)
-{
-    char tag[16];
-    snprintf(tag, sizeof tag, "t%llu", (unsigned long long)++f->tag);
-    pn_delivery_t *d = pn_delivery(l, pn_dtag(tag, strlen(tag)));
-    pn_rwbytes_t buf = { 0, NULL };
-    ssize_t n = pn_message_encode2(m, &buf);
-    assert_true(n > 0);
-    pn_link_send(l, buf.start, (size_t)n);
-    pn_link_advance(l);
-    free(buf.start);
-    pump(f);
-    return d;
-}
-
-static void put_app(pn_message_t *m, const char *const *kv)
-{
-    pn_data_t *p = pn_message_properties(m);
-    pn_data_put_map(p);
-    pn_data_enter(p);
-    for (; kv[0]; kv += 2) {
-        pn_data_put_string(p, pn_bytes(strlen(kv[0]), kv[0]));
-        pn_data_put_string(p, pn_bytes(strlen(kv[1]), kv[1]));
-    }
-    pn_data_exit(p);
-}
-
-static rx_t *last_on(fx_t *f, pn_link_t *l)
-{
-    for (int i = f->n_rx - 1; i >= 0; i--)
-        if (f->rx[i].link == l)
-            return &f->rx[i];
-    return NULL;
 }
 
 static int status_of(pn_message_t *m)
@@ -394,7 +206,6 @@ static uint64_t send_d2c(fx_t *f, pn_link_t *l, const char *id, const char *body
     return st;
 }
 
-
 /* ---- gateway fixtures ------------------------------------------------------------------ */
 
 static void make_ident(fx_t *f, const char *id, bool edge, const char *parent)
@@ -469,7 +280,7 @@ static void test_two_leaves_one_connection(void **state)
     amqp_feeds_read(f->feeds, "events", 1, peek_cb, &p);
     assert_string_equal(p.dev, "leaf2");
     amqp_session_stats_t st;
-    amqp_session_stats(f->s, &st);
+    amqp_session_stats(f->p.s, &st);
     assert_int_equal(st.identities, 3);
     /* both leaves are online for methods once subscribed; offline now */
     assert_int_equal(invoke_code(f, "leaf1"), 404103);
@@ -514,7 +325,7 @@ static void test_transport_close_offline_together(void **state)
     assert_int_equal(put_for(f, &c, "leaf2", "gw"), 200);
     pn_link_t *rx = c_receiver(f, "c2d", "/devices/leaf1/messages/devicebound", 5);
     assert_false(pn_link_state(rx) & PN_REMOTE_CLOSED);
-    amqp_session_transport_closed(f->s);
+    amqp_session_transport_closed(f->p.s);
     const char *leaves[] = { "gw", "leaf1", "leaf2" };
     for (size_t i = 0; i < 3; i++) {
         hub_identity_t id;

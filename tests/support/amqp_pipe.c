@@ -19,6 +19,7 @@
 #include <proton/transport.h>
 
 #include "amqp_pipe.h"
+#include "serve/amqp/amqp_codec.h"
 
 static void io_write(void *ctx, const void *bytes, size_t len)
 {
@@ -251,4 +252,85 @@ bool ap_saw(const amqp_pipe_t *p, const char *rule)
         if (strcmp(p->viol[i].rule, rule) == 0)
             return true;
     return false;
+}
+
+int ap_status_of(pn_message_t *m)
+{
+    pn_data_t *d = pn_message_properties(m);
+    if (!amqp_map_find(d, "status-code", false) || pn_data_type(d) != PN_INT)
+        return -1;
+    return pn_data_get_int(d);
+}
+
+ap_cbs_t ap_cbs_open(amqp_pipe_t *p)
+{
+    ap_cbs_t c;
+    c.tx = ap_sender(p, "cbs-tx", "$cbs");
+    c.rx = ap_receiver(p, "cbs-rx", "$cbs", 10);
+    return c;
+}
+
+int ap_put_token(amqp_pipe_t *p, ap_cbs_t *c, const char *name, const char *token)
+{
+    pn_message_t *m = pn_message();
+    char id[32];
+    snprintf(id, sizeof id, "put-%d", ++p->msgid);
+    pn_atom_t mid = { .type = PN_STRING, .u.as_bytes = pn_bytes(strlen(id), id) };
+    pn_message_set_id(m, mid);
+    pn_message_set_reply_to(m, "cbs");
+    pn_message_set_address(m, "$cbs");
+    const char *kv[] = { "operation", "put-token", "type", "servicebus.windows.net:sastoken", "name",
+                         name, NULL };
+    ap_put_app(m, kv);
+    pn_data_put_string(pn_message_body(m), pn_bytes(strlen(token), token));
+    pn_delivery_t *d = ap_send(p, c->tx, m);
+    pn_message_free(m);
+    assert_int_equal(pn_delivery_remote_state(d), PN_ACCEPTED);
+    pn_delivery_settle(d);
+    ap_rx_t *r = ap_last_on(p, c->rx);
+    if (!r)
+        return -1;
+    char *corr = amqp_atom_text(pn_message_get_correlation_id(r->m));
+    int st = corr && strcmp(corr, id) == 0 ? ap_status_of(r->m) : -1;
+    free(corr);
+    return st;
+}
+
+pn_message_t *ap_d2c_msg(const char *id, const char *body)
+{
+    pn_message_t *m = pn_message();
+    pn_atom_t mid = { .type = PN_STRING, .u.as_bytes = pn_bytes(strlen(id), id) };
+    pn_message_set_id(m, mid);
+    pn_atom_t cid = { .type = PN_STRING, .u.as_bytes = pn_bytes(4, "corr") };
+    pn_message_set_correlation_id(m, cid);
+    pn_message_set_content_type(m, "application/json");
+    pn_message_set_content_encoding(m, "utf-8");
+    const char *kv[] = { "temp", "21", NULL };
+    ap_put_app(m, kv);
+    pn_data_put_binary(pn_message_body(m), pn_bytes(strlen(body), body));
+    pn_message_set_inferred(m, true);
+    return m;
+}
+
+uint64_t ap_send_d2c(amqp_pipe_t *p, pn_link_t *l, const char *id, const char *body)
+{
+    pn_message_t *m = ap_d2c_msg(id, body);
+    pn_delivery_t *d = ap_send(p, l, m);
+    pn_message_free(m);
+    uint64_t st = pn_delivery_remote_state(d);
+    pn_delivery_settle(d);
+    return st;
+}
+
+bool ap_peek_cb(void *ctx, const amqp_feed_entry_t *e)
+{
+    ap_peek_t *pk = ctx;
+    pk->n++;
+    const char *v = hub_msg_get_app(e->msg, "temp");
+    snprintf(pk->app_temp, sizeof pk->app_temp, "%s", v ? v : "");
+    v = hub_msg_get_sys(e->msg, HUB_SYS_MESSAGE_ID);
+    snprintf(pk->msg_id, sizeof pk->msg_id, "%s", v ? v : "");
+    v = hub_msg_get_sys(e->msg, HUB_SYS_CONNECTION_DEVICE_ID);
+    snprintf(pk->dev, sizeof pk->dev, "%s", v ? v : "");
+    return true;
 }

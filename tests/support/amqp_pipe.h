@@ -52,6 +52,7 @@ typedef struct {
     ap_viol_t viol[AP_VIOL_MAX]; /* CLIENT- rule violations the session reported */
     int n_viol;
     uint64_t tag;
+    int msgid;              /* put-token message ids */
     bool accept_received;   /* settle every received delivery as accepted */
     bool has_client;        /* ap_open (true) or ap_open_server (false) */
 } amqp_pipe_t;
@@ -87,5 +88,32 @@ ap_rx_t *ap_last_on(amqp_pipe_t *p, pn_link_t *l);
 ap_rx_t *ap_nth_on(amqp_pipe_t *p, pn_link_t *l, int k);
 int ap_count_on(const amqp_pipe_t *p, pn_link_t *l);
 bool ap_saw(const amqp_pipe_t *p, const char *rule);
+
+/* A reply's "status-code" application property, -1 when absent. */
+int ap_status_of(pn_message_t *m);
+
+/* The client's CBS pair ($cbs sender and receiver with 10 credits). */
+typedef struct {
+    pn_link_t *tx, *rx;
+} ap_cbs_t;
+ap_cbs_t ap_cbs_open(amqp_pipe_t *p);
+/* put-token (message id put-N); the reply's status-code, -1 without a
+ * matching reply.  The put-token delivery itself must be accepted. */
+int ap_put_token(amqp_pipe_t *p, ap_cbs_t *c, const char *name, const char *token);
+
+/* A device D2C message as the SDKs send it: message id `id`, correlation id
+ * "corr", JSON content type, UTF-8 encoding, app property temp=21, binary body. */
+pn_message_t *ap_d2c_msg(const char *id, const char *body);
+/* Sends ap_d2c_msg on l and returns the remote disposition (settled). */
+uint64_t ap_send_d2c(amqp_pipe_t *p, pn_link_t *l, const char *id, const char *body);
+
+/* What the last routed message looked like (amqp_feeds_peek callback). */
+typedef struct {
+    int n;
+    char app_temp[32];
+    char msg_id[64];
+    char dev[64];
+} ap_peek_t;
+bool ap_peek_cb(void *ctx, const amqp_feed_entry_t *e);
 
 #endif

@@ -46,7 +46,6 @@ typedef struct {
     hub_t *hub;
     amqp_feeds_t *feeds;
     amqp_session_opts_t opts;
-    int msgid;
     amqp_pipe_t p; /* the server session and the proton client (tests/support/amqp_pipe.h) */
 } fx_t;
 
@@ -68,6 +67,20 @@ static int count_on(fx_t *f, pn_link_t *l) { return ap_count_on(&f->p, l); }
 static bool saw(const fx_t *f, const char *rule) { return ap_saw(&f->p, rule); }
 #define refused ap_refused
 #define put_app ap_put_app
+#define status_of ap_status_of
+#define d2c_msg ap_d2c_msg
+#define peek_cb ap_peek_cb
+typedef ap_cbs_t cbs_t;
+typedef ap_peek_t peek_t;
+static cbs_t cbs_open(fx_t *f) { return ap_cbs_open(&f->p); }
+static int put_token(fx_t *f, cbs_t *c, const char *name, const char *token)
+{
+    return ap_put_token(&f->p, c, name, token);
+}
+static uint64_t send_d2c(fx_t *f, pn_link_t *l, const char *id, const char *body)
+{
+    return ap_send_d2c(&f->p, l, id, body);
+}
 
 /* ---- fixture ------------------------------------------------------------------------- */
 
@@ -152,14 +165,6 @@ static pn_type_t ann_type(pn_message_t *m, const char *key)
     return amqp_map_find(p, key, false) ? pn_data_type(p) : PN_NULL;
 }
 
-static int status_of(pn_message_t *m)
-{
-    pn_data_t *p = pn_message_properties(m);
-    if (!amqp_map_find(p, "status-code", false) || pn_data_type(p) != PN_INT)
-        return -1;
-    return pn_data_get_int(p);
-}
-
 static char *body_of(pn_message_t *m)
 {
     pn_data_t *b = pn_message_body(m);
@@ -167,45 +172,6 @@ static char *body_of(pn_message_t *m)
     if (!pn_data_next(b))
         return strdup("");
     return amqp_data_text(b);
-}
-
-typedef struct {
-    pn_link_t *tx, *rx;
-} cbs_t;
-
-static cbs_t cbs_open(fx_t *f)
-{
-    cbs_t c;
-    c.tx = c_sender(f, "cbs-tx", "$cbs");
-    c.rx = c_receiver(f, "cbs-rx", "$cbs", 10);
-    return c;
-}
-
-/* put-token; returns the reply's status-code (-1 without a matching reply). */
-static int put_token(fx_t *f, cbs_t *c, const char *name, const char *token)
-{
-    pn_message_t *m = pn_message();
-    char id[32];
-    snprintf(id, sizeof id, "put-%d", ++f->msgid);
-    pn_atom_t mid = { .type = PN_STRING, .u.as_bytes = pn_bytes(strlen(id), id) };
-    pn_message_set_id(m, mid);
-    pn_message_set_reply_to(m, "cbs");
-    pn_message_set_address(m, "$cbs");
-    const char *kv[] = { "operation", "put-token", "type", "servicebus.windows.net:sastoken", "name",
-                         name, NULL };
-    put_app(m, kv);
-    pn_data_put_string(pn_message_body(m), pn_bytes(strlen(token), token));
-    pn_delivery_t *d = c_send(f, c->tx, m);
-    pn_message_free(m);
-    assert_int_equal(pn_delivery_remote_state(d), PN_ACCEPTED);
-    pn_delivery_settle(d);
-    rx_t *r = last_on(f, c->rx);
-    if (!r)
-        return -1;
-    char *corr = amqp_atom_text(pn_message_get_correlation_id(r->m));
-    int st = corr && strcmp(corr, id) == 0 ? status_of(r->m) : -1;
-    free(corr);
-    return st;
 }
 
 static int auth_device(fx_t *f, cbs_t *c, const char *dev)
@@ -221,54 +187,6 @@ static int auth_service(fx_t *f, cbs_t *c)
     char tok[600];
     service_token(f, tok, sizeof tok);
     return put_token(f, c, HOST, tok);
-}
-
-static pn_message_t *d2c_msg(const char *id, const char *body)
-{
-    pn_message_t *m = pn_message();
-    pn_atom_t mid = { .type = PN_STRING, .u.as_bytes = pn_bytes(strlen(id), id) };
-    pn_message_set_id(m, mid);
-    pn_atom_t cid = { .type = PN_STRING, .u.as_bytes = pn_bytes(4, "corr") };
-    pn_message_set_correlation_id(m, cid);
-    pn_message_set_content_type(m, "application/json");
-    pn_message_set_content_encoding(m, "utf-8");
-    const char *kv[] = { "temp", "21", NULL };
-    put_app(m, kv);
-    pn_data_put_binary(pn_message_body(m), pn_bytes(strlen(body), body));
-    pn_message_set_inferred(m, true);
-    return m;
-}
-
-typedef struct {
-    const hub_msg_t *last;
-    int n;
-    char app_temp[32];
-    char msg_id[64];
-    char dev[64];
-} peek_t;
-
-static bool peek_cb(void *ctx, const amqp_feed_entry_t *e)
-{
-    peek_t *p = ctx;
-    p->n++;
-    const char *v = hub_msg_get_app(e->msg, "temp");
-    snprintf(p->app_temp, sizeof p->app_temp, "%s", v ? v : "");
-    v = hub_msg_get_sys(e->msg, HUB_SYS_MESSAGE_ID);
-    snprintf(p->msg_id, sizeof p->msg_id, "%s", v ? v : "");
-    v = hub_msg_get_sys(e->msg, HUB_SYS_CONNECTION_DEVICE_ID);
-    snprintf(p->dev, sizeof p->dev, "%s", v ? v : "");
-    return true;
-}
-
-/* Device D2C: send one message and report the disposition. */
-static uint64_t send_d2c(fx_t *f, pn_link_t *l, const char *id, const char *body)
-{
-    pn_message_t *m = d2c_msg(id, body);
-    pn_delivery_t *d = c_send(f, l, m);
-    pn_message_free(m);
-    uint64_t st = pn_delivery_remote_state(d);
-    pn_delivery_settle(d);
-    return st;
 }
 
 /* ---- tests: authentication -------------------------------------------------------------- */

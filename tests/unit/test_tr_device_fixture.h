@@ -581,6 +581,26 @@ static inline void dv_case_drop(dv_fix_t *f, tr_device_protocol_t proto, const c
     tr_device_free(d);
 }
 
+/* A throttled hub (S1, 1 unit) answers reported patches 429: of 60 patches
+ * some come back 429, the last with code 429001 / status 429. */
+static inline void dv_case_report_throttled(dv_fix_t *f, tr_device_protocol_t proto, const char *id)
+{
+    dv_register(f, id);
+    dv_rec_t r;
+    tr_device_t *d = dv_open(f, proto, id, DV_KEY, &r);
+    dv_admin_post(f, "/faults/throttle", "{\"profile\":\"S1\",\"units\":1}");
+    static const char rep[] = "{\"n\":1}";
+    enum { N = 60 };
+    for (int i = 0; i < N; i++)
+        assert_int_equal(tr_device_report(d, rep, strlen(rep), (uint64_t)i), HS_EOK);
+    assert_true(dv_wait(f, &r.reported, N));
+    dv_admin_post(f, "/faults/throttle", "{\"profile\":\"off\"}");
+    assert_true(r.max_429_seen > 0);
+    assert_int_equal(r.last_report.code, 429001);
+    assert_int_equal(r.last_report.status, 429);
+    dv_close(f, d);
+}
+
 /* A hub admitting one connection per second: of n clients opened at once,
  * the refused ones end in connected() with 429001 / 429. */
 static inline void dv_case_connect_throttled(dv_fix_t *f, tr_device_protocol_t proto, const char *prefix)

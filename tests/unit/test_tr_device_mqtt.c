@@ -105,21 +105,7 @@ static void test_bad_options_and_transport_failures(void **state)
 /* A throttled hub answers reported patches 429 (twin/res/429): the result carries 429001. */
 static void test_throttle(void **state)
 {
-    dv_fix_t *f = *state;
-    dv_register(f, "mq-thr");
-    dv_rec_t r;
-    tr_device_t *d = dv_open(f, P, "mq-thr", DV_KEY, &r);
-    dv_admin_post(f, "/faults/throttle", "{\"profile\":\"S1\",\"units\":1}");
-    static const char rep[] = "{\"n\":1}";
-    enum { N = 60 };
-    for (int i = 0; i < N; i++)
-        assert_int_equal(tr_device_report(d, rep, strlen(rep), (uint64_t)i), HS_EOK);
-    assert_true(dv_wait(f, &r.reported, N));
-    dv_admin_post(f, "/faults/throttle", "{\"profile\":\"off\"}");
-    assert_true(r.max_429_seen > 0);
-    assert_int_equal(r.last_report.code, 429001);
-    assert_int_equal(r.last_report.status, 429);
-    dv_close(f, d);
+    dv_case_report_throttled(*state, P, "mq-thr");
 }
 
 /* 200 clients on one loop: all connected, each sends one message, all acknowledged. */

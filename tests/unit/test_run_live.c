@@ -507,6 +507,58 @@ static void test_jobs_and_uploads(void **state)
     assert_int_equal(hub_counter(f, "registry.deleted"), 12);
 }
 
+/* Field gateways: the edge devices are registered with capabilities.iotEdge and each leaf with its
+ * gateway's deviceScope (read from the gateway's registration answer); leaves do not connect live
+ * (leaf_connect is not in the live port: gateway.unsupported). 8 s of real time. */
+static void test_gateways_registered_with_scopes(void **state)
+{
+    fixture_t *f = *state;
+    char scn[300], out_dir[300], path[300];
+    snprintf(scn, sizeof scn, "%s/gw.json", f->dir);
+    FILE *fp = fopen(scn, "w");
+    assert_non_null(fp);
+    fputs("{ \"name\": \"gw-small\", \"seed\": 3, \"duration\": \"8s\", \"groups\": ["
+          "{ \"name\": \"edge\", \"count\": 2, \"gateway\": true, \"protocol\": \"amqp\" },"
+          "{ \"name\": \"sensor\", \"count\": 4, \"behind\": \"edge\", \"protocol\": \"amqp\","
+          "  \"telemetry\": { \"interval\": \"1s\", \"payloadSize\": 16 } } ] }\n", fp);
+    fclose(fp);
+    snprintf(out_dir, sizeof out_dir, "%s/out", f->dir);
+    snprintf(path, sizeof path, "%s/output.txt", f->dir);
+    const char *args[] = { "run", scn, "--target", f->cs, "--prefix", "gwt-", "--out", out_dir, NULL };
+    pid_t pid = spawn(path, args);
+    long deadline = now_ms() + 20000;
+    while (hub_counter(f, "registry.created") < 6 && now_ms() < deadline)
+        sleep_ms(50);
+    assert_int_equal(hub_counter(f, "registry.created"), 6);
+    json_t *e0 = service_get(f, "/devices/gwt-edge-00000"), *e1 = service_get(f, "/devices/gwt-edge-00001");
+    assert_non_null(e0);
+    assert_non_null(e1);
+    assert_true(json_is_true(json_object_get(json_object_get(e0, "capabilities"), "iotEdge")));
+    const char *s0 = json_string_value(json_object_get(e0, "deviceScope"));
+    const char *s1 = json_string_value(json_object_get(e1, "deviceScope"));
+    assert_non_null(s0);
+    assert_non_null(s1);
+    for (int i = 0; i < 4; i++) {
+        char dev[64];
+        snprintf(dev, sizeof dev, "/devices/gwt-sensor-%05d", i);
+        json_t *leaf = service_get(f, dev);
+        assert_non_null(leaf);
+        const char *scope = json_string_value(json_object_get(leaf, "deviceScope"));
+        assert_non_null(scope);
+        assert_true(strcmp(scope, s0) == 0 || strcmp(scope, s1) == 0);
+        json_decref(leaf);
+    }
+    json_decref(e0);
+    json_decref(e1);
+    assert_int_equal(reap(pid, RUN_LIMIT_MS), 0);
+    json_t *rep = report(f);
+    assert_non_null(rep);
+    assert_true(run_counter(rep, "gateway.unsupported") > 0);
+    assert_true(run_counter(rep, "conn.connected") >= 1); /* a gateway itself (the fleet spreads their connects) */
+    json_decref(rep);
+    assert_int_equal(hub_counter(f, "registry.deleted"), 6);
+}
+
 /* The job condition of a prefixed run: literals compared with deviceId carry the prefix, others do not. */
 static void test_job_condition_rewrite(void **state)
 {
@@ -559,6 +611,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_faults_through_the_admin_api, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broken_hub_turns_an_expectation_red, setup_broken, teardown),
         cmocka_unit_test_setup_teardown(test_jobs_and_uploads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gateways_registered_with_scopes, setup, teardown),
         cmocka_unit_test(test_job_condition_rewrite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,26 @@ static admin_reply_t get_counters(admin_req_t *r)
     json_t *o = json_object();
     for (size_t i = 0; hub_counter_name(i); i++)
         json_object_set_new(o, hub_counter_name(i), json_integer((json_int_t)hub_counter_value(r->a->o.hub, i)));
+    /* File uploads keep their own books (hub_upload_stats), outside the message ledger. */
+    hub_upload_stats_t u;
+    hub_upload_stats(r->a->o.hub, &u);
+    const struct {
+        const char *name;
+        uint64_t value;
+    } uploads[] = {
+        { "upload.started", u.started },
+        { "upload.completed_ok", u.completed_ok },
+        { "upload.completed_failed", u.completed_failed },
+        { "upload.refused_limit", u.refused_limit },
+        { "upload.unknown_correlation", u.unknown_correlation },
+        { "upload.expired", u.expired },
+        { "upload.notified", u.notified },
+        { "upload.notifications_dropped", u.notifications_dropped },
+        { "upload.blob_writes", u.blob_writes },
+        { "upload.blob_refused", u.blob_refused },
+    };
+    for (size_t i = 0; i < sizeof uploads / sizeof uploads[0]; i++)
+        json_object_set_new(o, uploads[i].name, json_integer((json_int_t)uploads[i].value));
     return reply_ok(o);
 }
 

@@ -503,6 +503,11 @@ static void test_jobs_and_uploads(void **state)
     assert_int_equal(run_counter(rep, "upload.requested"), started);
     assert_int_equal(run_counter(rep, "errors"), 0);
     assert_null(run_info(rep, "live.cause.upload.notify_failed.blob.transport"));
+    /* ... and the served hub's own upload books agree with the run's */
+    assert_int_equal(run_counter(rep, "served.upload.started"), started);
+    assert_int_equal(run_counter(rep, "served.upload.completed_ok"), completed);
+    assert_int_equal(run_counter(rep, "served.upload.completed_failed"), run_counter(rep, "upload.failed_reported"));
+    assert_int_equal(run_counter(rep, "served.upload.blob_refused"), 0);
     json_decref(rep);
     assert_int_equal(hub_counter(f, "registry.deleted"), 12);
 }

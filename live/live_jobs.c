@@ -9,7 +9,6 @@
 #include <jansson.h>
 
 #include "live/live_internal.h"
-#include "sim/hub/hub_errors.h"
 #include "sim/kernel.h"
 #include "sim/simtime.h"
 
@@ -259,47 +258,15 @@ void live_job_poll(void *port, const char *job_id, uint32_t actor)
 
 /* ---- answers -------------------------------------------------------------------------------- */
 
-/* Seconds between two ISO-8601 texts; -1 when either does not parse (as the in-process port). */
-static double seconds_between(const char *from, const char *to)
-{
-    int64_t a, b;
-    uint32_t na, nb;
-    if (!from || !to || sim_utc_parse(from, &a, &na) != HS_EOK || sim_utc_parse(to, &b, &nb) != HS_EOK)
-        return -1;
-    return (double)(b - a) + ((double)nb - (double)na) / 1e9;
-}
-
 /* The finished job to the fleet: the document's status and run time, each device record's outcome
- * mapped exactly as fleet_port_inproc.c maps hub_jobs_device_records. */
+ * read by the same fleet_port_job_read the in-process port uses. */
 static void complete_done(struct live_port *p, live_job_t *j)
 {
     const char *status = json_string_value(json_object_get(j->doc, "status"));
     fleet_port_job_t job = { .status = status ? status : "unknown", .done = true };
-    job.run_s = seconds_between(json_string_value(json_object_get(j->doc, "startTime")),
-                                json_string_value(json_object_get(j->doc, "endTime")));
-    size_t n = json_array_size(j->records);
-    fleet_port_job_device_t *devs = calloc(n ? n : 1, sizeof *devs);
+    fleet_port_job_device_t *devs = fleet_port_job_read(&job, j->doc, j->records);
     if (!devs)
         abort();
-    for (size_t i = 0; i < n; i++) {
-        json_t *r = json_array_get(j->records, i);
-        fleet_port_job_device_t *d = &devs[i];
-        d->status = json_string_value(json_object_get(r, "status"));
-        if (!d->status)
-            d->status = "unknown";
-        d->error = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
-        if (d->error) {
-            int code = hub_error_by_name(d->error);
-            d->http_status = code >= 0 ? hub_error_info((hub_err_t)code)->http_status : 0;
-        }
-        json_t *resp = json_object_get(json_object_get(r, "outcome"), "deviceMethodResponse");
-        if (json_is_object(resp)) {
-            d->http_status = 200;
-            d->device_status = (int)json_integer_value(json_object_get(resp, "status"));
-        }
-        job.ndevices++;
-    }
-    job.devices = devs;
     fleet_port_job_status(p->fleet, j->actor, j->job_id, (fleet_port_result_t){ 0, 200, NULL }, &job);
     free(devs);
 }

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "sim/errors.h"
 #include "sim/fleet/fleet.h"
 
@@ -126,6 +127,14 @@ typedef struct {
     const fleet_port_job_device_t *devices;
     size_t ndevices;
 } fleet_port_job_t;
+
+/* A finished job read from its JSON: `doc` the job document (startTime,
+ * endTime; NULL: run_s -1), `records` the per-device records (status,
+ * error.code, outcome.deviceMethodResponse) as hub_jobs_device_records and
+ * `FROM devices.jobs` give them.  Fills job->run_s, devices and ndevices and
+ * returns the devices array (the caller frees it; NULL, and no devices,
+ * when memory ran out). */
+fleet_port_job_device_t *fleet_port_job_read(fleet_port_job_t *job, const json_t *doc, const json_t *records);
 
 /* A fleet over any port (fleet_new in fleet.h is this with the in-process
  * port over `hub`).  The port must outlive the fleet. */

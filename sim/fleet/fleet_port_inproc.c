@@ -352,16 +352,6 @@ static void p_job_create(void *port, const char *job_id, const char *desc, size_
     fleet_port_job_created(f, actor, job_id, jobs_result(e, why));
 }
 
-/* Seconds between two "YYYY-MM-DDTHH:MM:SS.mmmZ" texts; -1 when either does not parse. */
-static double seconds_between(const char *from, const char *to)
-{
-    int64_t a, b;
-    uint32_t na, nb;
-    if (!from || !to || sim_utc_parse(from, &a, &na) != HS_EOK || sim_utc_parse(to, &b, &nb) != HS_EOK)
-        return -1;
-    return (double)(b - a) + ((double)nb - (double)na) / 1e9;
-}
-
 static void p_job_poll(void *port, const char *job_id, uint32_t actor)
 {
     struct fleet *f = port;
@@ -377,31 +367,10 @@ static void p_job_poll(void *port, const char *job_id, uint32_t actor)
     json_t *records = NULL, *doc = NULL;
     fleet_port_job_device_t *devs = NULL;
     if (job.done) {
-        if (hub_jobs_get(f->jobs, job_id, &doc) == HUB_JOBS_OK)
-            job.run_s = seconds_between(json_string_value(json_object_get(doc, "startTime")),
-                                        json_string_value(json_object_get(doc, "endTime")));
+        if (hub_jobs_get(f->jobs, job_id, &doc) != HUB_JOBS_OK)
+            doc = NULL;
         records = hub_jobs_device_records(f->jobs, job_id);
-        size_t n = json_array_size(records);
-        devs = calloc(n ? n : 1, sizeof *devs);
-        for (size_t i = 0; devs && i < n; i++) {
-            json_t *r = json_array_get(records, i);
-            fleet_port_job_device_t *d = &devs[i];
-            d->status = json_string_value(json_object_get(r, "status"));
-            if (!d->status)
-                d->status = "unknown";
-            d->error = json_string_value(json_object_get(json_object_get(r, "error"), "code"));
-            if (d->error) {
-                int code = hub_error_by_name(d->error);
-                d->http_status = code >= 0 ? hub_error_info((hub_err_t)code)->http_status : 0;
-            }
-            json_t *resp = json_object_get(json_object_get(r, "outcome"), "deviceMethodResponse");
-            if (json_is_object(resp)) {
-                d->http_status = 200;
-                d->device_status = (int)json_integer_value(json_object_get(resp, "status"));
-            }
-            job.ndevices++;
-        }
-        job.devices = devs;
+        devs = fleet_port_job_read(&job, doc, records);
     }
     fleet_port_job_status(f, actor, job_id, (fleet_port_result_t){ 0, 200, NULL }, &job);
     free(devs);

@@ -20,6 +20,7 @@
 
 #include "amqp_pipe.h"
 #include "serve/amqp/amqp_codec.h"
+#include "sim/hub/auth.h"
 
 static void io_write(void *ctx, const void *bytes, size_t len)
 {
@@ -333,4 +334,23 @@ bool ap_peek_cb(void *ctx, const amqp_feed_entry_t *e)
     v = hub_msg_get_sys(e->msg, HUB_SYS_CONNECTION_DEVICE_ID);
     snprintf(pk->dev, sizeof pk->dev, "%s", v ? v : "");
     return true;
+}
+
+hs_err_t ap_teardown(amqp_pipe_t *p, sim_kernel_t *k, hub_t *hub, amqp_feeds_t *feeds, char *why, size_t cap)
+{
+    ap_close(p);
+    why[0] = '\0';
+    hs_err_t ck = hub_check(hub, why, cap);
+    amqp_feeds_free(feeds);
+    hub_free(hub);
+    sim_kernel_free(k);
+    return ck;
+}
+
+void ap_device_token(const char *host, const char *dev, const char *key, int64_t expiry, char *out,
+                     size_t cap)
+{
+    char res[300];
+    snprintf(res, sizeof res, "%s/devices/%s", host, dev);
+    assert_int_equal(hub_sas_make(key, res, expiry, NULL, out, cap), HS_EOK);
 }

@@ -89,6 +89,15 @@ ap_rx_t *ap_nth_on(amqp_pipe_t *p, pn_link_t *l, int k);
 int ap_count_on(const amqp_pipe_t *p, pn_link_t *l);
 bool ap_saw(const amqp_pipe_t *p, const char *rule);
 
+/* Closes the pipe, then checks the hub's books (hub_check: its result, why
+ * filled when they do not balance) and frees the feeds, the hub and its
+ * kernel. */
+hs_err_t ap_teardown(amqp_pipe_t *p, sim_kernel_t *k, hub_t *hub, amqp_feeds_t *feeds, char *why, size_t cap);
+
+/* A device SAS token for host/devices/{dev} signed with key, expiring at `expiry` (Unix s). */
+void ap_device_token(const char *host, const char *dev, const char *key, int64_t expiry, char *out,
+                     size_t cap);
+
 /* A reply's "status-code" application property, -1 when absent. */
 int ap_status_of(pn_message_t *m);
 

@@ -129,9 +129,7 @@ static void eh_token(const char *audience, const char *policy, const char *key, 
 
 static void device_token(const char *dev, char *out, size_t cap)
 {
-    char res[300];
-    snprintf(res, sizeof res, HOST "/devices/%s", dev);
-    assert_int_equal(hub_sas_make(KEY, res, EPOCH + 3600, NULL, out, cap), HS_EOK);
+    ap_device_token(HOST, dev, KEY, EPOCH + 3600, out, cap);
 }
 
 /* ---- fixture -------------------------------------------------------------------------------- */
@@ -168,12 +166,8 @@ static fx_t *fx_new(void)
 
 static void fx_free(fx_t *f)
 {
-    ap_close(&f->p);
-    char why[300] = "";
-    hs_err_t ck = hub_check(f->hub, why, sizeof why);
-    amqp_feeds_free(f->feeds);
-    hub_free(f->hub);
-    sim_kernel_free(f->k);
+    char why[300];
+    hs_err_t ck = ap_teardown(&f->p, f->k, f->hub, f->feeds, why, sizeof why);
     free(f);
     if (ck != HS_EOK)
         fail_msg("hub_check: %s", why);

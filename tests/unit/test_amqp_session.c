@@ -121,12 +121,8 @@ static fx_t *fx_new(int mode, unsigned breaks)
 
 static void fx_free(fx_t *f)
 {
-    ap_close(&f->p);
-    char why[300] = "";
-    hs_err_t ck = hub_check(f->hub, why, sizeof why);
-    amqp_feeds_free(f->feeds);
-    hub_free(f->hub);
-    sim_kernel_free(f->k);
+    char why[300];
+    hs_err_t ck = ap_teardown(&f->p, f->k, f->hub, f->feeds, why, sizeof why);
     free(f);
     if (ck != HS_EOK)
         fail_msg("hub_check: %s", why);
@@ -134,9 +130,7 @@ static void fx_free(fx_t *f)
 
 static void device_token(const char *dev, const char *key, int64_t expiry, char *out, size_t cap)
 {
-    char res[300];
-    snprintf(res, sizeof res, HOST "/devices/%s", dev);
-    assert_int_equal(hub_sas_make(key, res, expiry, NULL, out, cap), HS_EOK);
+    ap_device_token(HOST, dev, key, expiry, out, cap);
 }
 
 static void service_token(fx_t *f, char *out, size_t cap)

@@ -237,11 +237,15 @@ static void on_telemetry(sim_kernel_t *k, void *ctx, uint64_t arg)
     schedule_telemetry(f, dev, index + 1);
 }
 
-/* Append text / a decimal number at w (bounded by cap, always terminated). */
-static size_t append(char *buf, size_t w, size_t cap, const char *text)
+/* Append text / a decimal number at w (bounded by cap, always terminated).
+ * Inlined, strlen of a literal folds to a constant. */
+static inline size_t append(char *buf, size_t w, size_t cap, const char *text)
 {
-    while (*text && w + 1 < cap)
-        buf[w++] = *text++;
+    size_t n = strlen(text);
+    if (n > cap - 1 - w)
+        n = cap - 1 - w;
+    memcpy(buf + w, text, n);
+    w += n;
     buf[w] = 0;
     return w;
 }
@@ -317,14 +321,12 @@ static hub_msg_t *build_message(struct fleet *f, const inflight_t *m)
     fleet_device_t *d = &f->devices[dev];
     double u_big = sim_rng_unit(&d->rng), u_badprop = sim_rng_unit(&d->rng),
            u_spoof = sim_rng_unit(&d->rng);
-    hub_msg_t *msg = hub_msg_new();
-    if (!msg)
-        return NULL;
     char id[HUB_CONFIG_ID_MAX + 1];
     fleet_device_id(f, dev, id, sizeof id);
     char head[1024];
+    size_t head_len;
     if (t->payload_template)
-        expand_template(f, dev, m->seq, t->payload_template, head, sizeof head);
+        head_len = expand_template(f, dev, m->seq, t->payload_template, head, sizeof head);
     else {
         /* Hand-assembled: this runs for every message of a million-device run. */
         size_t w = append(head, 0, sizeof head, "{\"deviceId\":\"");
@@ -334,62 +336,62 @@ static hub_msg_t *build_message(struct fleet *f, const inflight_t *m)
         w = append(head, w, sizeof head, ",\"temperature\":");
         w = append_u64(head, w, sizeof head, 15 + sim_rng_below(&d->rng, 20));
         w = append(head, w, sizeof head, ".");
-        append_u64(head, w, sizeof head, sim_rng_below(&d->rng, 10));
+        head_len = append_u64(head, w, sizeof head, sim_rng_below(&d->rng, 10));
     }
-    size_t head_len = strlen(head);
     uint64_t size = t->payload_size;
     if (u_big < g->misbehaviour.p_oversized)
         size = g->misbehaviour.oversized_size;
     if (size < head_len + (t->payload_template ? 0 : 1))
         size = head_len + (t->payload_template ? 0 : 1);
-    char *body = malloc(size + 1);
-    if (!body) {
-        hub_msg_free(msg);
+    if (size > SIZE_MAX / 2)
         return NULL;
-    }
-    memcpy(body, head, head_len);
+    /* The body is written straight into the message's own allocation. */
+    void *room;
+    hub_msg_t *msg = hub_msg_new_with_body((size_t)size, &room);
+    if (!msg)
+        return NULL;
+    char *body = room;
+    if (size) /* a template may expand to nothing */
+        memcpy(body, head, head_len);
     if (!t->payload_template) {
         /* generated JSON: pad inside a "pad" string so the body stays JSON */
         size_t w = head_len;
-        const char *pad_open = ",\"pad\":\"";
         if (size >= head_len + 10) {
-            memcpy(body + w, pad_open, 8);
+            memcpy(body + w, ",\"pad\":\"", 8);
             w += 8;
-            while (w < size - 2)
-                body[w++] = 'x';
+            memset(body + w, 'x', size - 2 - w);
+            w = size - 2;
             body[w++] = '"';
         }
-        while (w < size - 1)
-            body[w++] = ' ';
-        body[w++] = '}';
-    } else {
-        for (size_t w = head_len; w < size; w++)
-            body[w] = ' ';
+        memset(body + w, ' ', size - 1 - w);
+        body[size - 1] = '}';
+    } else if (size > head_len) {
+        memset(body + head_len, ' ', size - head_len);
     }
-    hub_msg_take_body(msg, body, size);
     if (t->content_type)
         hub_msg_set_sys(msg, HUB_SYS_CONTENT_TYPE, t->content_type);
     if (t->content_encoding)
         hub_msg_set_sys(msg, HUB_SYS_CONTENT_ENCODING, t->content_encoding);
     char buf[512];
+    size_t len;
     if (t->message_id) {
-        expand_template(f, dev, m->seq, t->message_id, buf, sizeof buf);
+        len = expand_template(f, dev, m->seq, t->message_id, buf, sizeof buf);
     } else { /* the default "{device}-{seq}", without the template walk */
         size_t w = append(buf, 0, sizeof buf, id);
         w = append(buf, w, sizeof buf, "-");
-        append_u64(buf, w, sizeof buf, m->seq);
+        len = append_u64(buf, w, sizeof buf, m->seq);
     }
-    hub_msg_set_sys(msg, HUB_SYS_MESSAGE_ID, buf);
+    hub_msg_set_sys_len(msg, HUB_SYS_MESSAGE_ID, buf, len);
     for (size_t i = 0; i < t->nsys_props; i++) {
         hub_msg_sys_t sys;
         if (hub_msg_sys_lookup(t->sys_props[i].name, &sys) != HS_EOK)
             continue;
-        expand_template(f, dev, m->seq, t->sys_props[i].value, buf, sizeof buf);
-        hub_msg_set_sys(msg, sys, buf);
+        len = expand_template(f, dev, m->seq, t->sys_props[i].value, buf, sizeof buf);
+        hub_msg_set_sys_len(msg, sys, buf, len);
     }
     for (size_t i = 0; i < t->napp_props; i++) {
-        expand_template(f, dev, m->seq, t->app_props[i].value, buf, sizeof buf);
-        hub_msg_add_app(msg, t->app_props[i].name, buf);
+        len = expand_template(f, dev, m->seq, t->app_props[i].value, buf, sizeof buf);
+        hub_msg_add_app_len(msg, t->app_props[i].name, strlen(t->app_props[i].name), buf, len);
     }
     if (u_badprop < g->misbehaviour.p_bad_property)
         hub_msg_add_app(msg, "bad(name)", "value with spaces");

@@ -84,10 +84,11 @@ size_t hub_route_message(hub_t *hub, uint32_t rec, const hub_msg_t *msg, int sou
 {
     route_message_t view;
     route_message_init(&view);
+    const char *const *sys = hub_msg_sys_values(msg);
     for (unsigned i = 0; i < (unsigned)HUB_SYS__COUNT; i++) {
         int slot = hub->sys_to_route[i];
         if (slot >= 0)
-            view.sys[slot] = hub_msg_get_sys(msg, (hub_msg_sys_t)i);
+            view.sys[slot] = sys[i];
     }
     size_t napp = hub_msg_app_count(msg);
     if (grow_props(hub, napp) != HS_EOK)
@@ -192,8 +193,8 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
     char slot_id[HUB_SLOT_ID_CAP];
     bool cached = s->id_len != 0;
     uint32_t gen_seq = s->gen_seq;
-    if (cached)
-        memcpy(slot_id, s->id, (size_t)s->id_len + 1);
+    if (cached) /* the whole array: a fixed-size copy is a few moves, not a `rep movs` */
+        memcpy(slot_id, s->id, sizeof slot_id);
     hub_ledger_add(&hub->ledger, HUB_L_D2C_RECEIVED, 1);
     sim_time_t now = sim_kernel_now(hub->k);
     if (!hub_bucket_take(&hub->b_d2c, now, 1)) {
@@ -229,8 +230,7 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
         body_max = r.max_bytes;
         r.max_bytes = 0;
     }
-    hub_msg_violation_t v;
-    memset(&v, 0, sizeof v);
+    hub_msg_violation_t v; /* cleared by the validation */
     hub_err_t e = hub_msg_validate(msg, &r, &v);
     size_t body_len = 0;
     (void)hub_msg_body(msg, &body_len);
@@ -243,7 +243,9 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
                                                       : HUB_L_D2C_REJECTED_ARGUMENT,
                           v.detail);
     }
-    if (!quota_take(hub, hub_msg_size(msg, false))) {
+    /* The size the sender controls: the stamps below do not change it. */
+    size_t size = hub_msg_size(msg, false);
+    if (!quota_take(hub, size)) {
         free(spoof);
         return d2c_reject(hub, rec, HUB_EQUOTA_EXCEEDED, HUB_L_D2C_REJECTED_QUOTA, "daily quota");
     }
@@ -253,6 +255,7 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
      * the common case; the enqueued time is cached per instant. */
     char dev[HUB_CONFIG_ID_MAX + 1], gen[HUB_GENERATION_ID_CAP];
     const char *dev_id = slot_id, *mod_id = NULL;
+    size_t dev_id_len = s->id_len;
     if (!cached) {
         const hub_rec_t *rr = &hub->recs[rec];
         const char *key = hub_str(hub, rr->key_off);
@@ -263,17 +266,23 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
             dev_id = dev;
             mod_id = key + rr->dev_len + 1;
         }
+        dev_id_len = strlen(dev_id);
+    }
+    if (spoof) {
+        dev_id = spoof;
+        dev_id_len = strlen(spoof);
     }
     /* A module's messages carry its device's generation id (the slot's). */
     hub_generation_id_format(gen_seq, gen, sizeof gen);
     if (!hub->when_valid || hub->when_t != now)
         enqueued_time_at(hub, now);
-    if (hub_msg_set_sys(msg, HUB_SYS_CONNECTION_DEVICE_ID, spoof ? spoof : dev_id) ||
+    if (hub_msg_set_sys_len(msg, HUB_SYS_CONNECTION_DEVICE_ID, dev_id, dev_id_len) ||
         (mod_id && hub_msg_set_sys(msg, HUB_SYS_CONNECTION_MODULE_ID, mod_id)) ||
         hub_msg_set_sys(msg, HUB_SYS_CONNECTION_DEVICE_GENERATION_ID, gen) ||
         hub_msg_set_sys_static(msg, HUB_SYS_CONNECTION_AUTH_METHOD,
                                hub_d2c_auth_method_json(mod_id != NULL, x509)) ||
-        hub_msg_set_sys(msg, HUB_SYS_ENQUEUED_TIME, hub->when) ||
+        hub_msg_set_sys_len(msg, HUB_SYS_ENQUEUED_TIME, hub->when,
+                            hub->when_len < sizeof hub->when ? hub->when_len : strlen(hub->when)) ||
         hub_msg_set_sys_static(msg, HUB_SYS_MESSAGE_SOURCE, "Telemetry")) {
         free(spoof);
         return d2c_reject(hub, rec, HUB_ESERVER_ERROR, HUB_L_D2C_REJECTED_ARGUMENT, "out of memory");
@@ -296,7 +305,7 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
         hub_ledger_add(&hub->ledger, HUB_L_D2C_DROPPED_NO_ROUTE, 1);
     }
     sim_tf_t f[] = { TF_STR("id", cached ? slot_id : hub_str(hub, hub->recs[rec].key_off)),
-                     TF_INT("size", (int64_t)hub_msg_size(msg, false)), TF_INT("endpoints", (int64_t)n) };
+                     TF_INT("size", (int64_t)size), TF_INT("endpoints", (int64_t)n) };
     sim_kernel_emit(hub->k, "hub.d2c", f, 3);
     return HUB_EOK;
 }

@@ -64,6 +64,11 @@ typedef enum {
 typedef struct hub_msg hub_msg_t;
 
 hub_msg_t *hub_msg_new(void);
+/* A message with room for a len-byte body inside its own allocation: the
+ * caller writes the body through *body_out (NULL when len is 0), which stays
+ * valid until the body changes or the message is freed.  NULL when out of
+ * memory. */
+hub_msg_t *hub_msg_new_with_body(size_t len, void **body_out);
 void hub_msg_free(hub_msg_t *m);           /* NULL is fine */
 hub_msg_t *hub_msg_clone(const hub_msg_t *m); /* NULL on allocation failure */
 
@@ -77,7 +82,13 @@ const void *hub_msg_body(const hub_msg_t *m, size_t *len_out);
 
 /* System properties: value copied; NULL unsets.  HS_EINVAL for a bad id. */
 hs_err_t hub_msg_set_sys(hub_msg_t *m, hub_msg_sys_t id, const char *value);
+/* The same with the length known: value's first len bytes (no NUL among
+ * them; value need not be terminated at len). */
+hs_err_t hub_msg_set_sys_len(hub_msg_t *m, hub_msg_sys_t id, const char *value, size_t len);
 const char *hub_msg_get_sys(const hub_msg_t *m, hub_msg_sys_t id); /* NULL when unset */
+/* Every system property at once, indexed by hub_msg_sys_t (NULL when
+ * unset); borrowed like hub_msg_get_sys.  m must not be NULL. */
+const char *const *hub_msg_sys_values(const hub_msg_t *m);
 /* Drop every hub-stamped system property (anti-spoofing on accept). */
 void hub_msg_clear_stamped(hub_msg_t *m);
 bool hub_msg_sys_is_stamped(hub_msg_sys_t id);
@@ -97,6 +108,9 @@ const char *hub_ack_name(hub_ack_t ack);
  * property with that exact name or appends.  NULL name → HS_EINVAL; a NULL
  * value is stored as "". */
 hs_err_t hub_msg_add_app(hub_msg_t *m, const char *name, const char *value);
+/* add with the lengths known (name_len / value_len bytes, no NUL among them). */
+hs_err_t hub_msg_add_app_len(hub_msg_t *m, const char *name, size_t name_len, const char *value,
+                             size_t value_len);
 hs_err_t hub_msg_set_app(hub_msg_t *m, const char *name, const char *value);
 /* First value with this exact name, or NULL. */
 const char *hub_msg_get_app(const hub_msg_t *m, const char *name);

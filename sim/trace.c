@@ -52,12 +52,31 @@ static inline uint64_t load_le64(const unsigned char *p)
            (uint64_t)p[7] << 56;
 }
 
+/* The 1..7 bytes at p as a little-endian word, without a loop: two
+ * overlapping 4-byte loads (4..7 bytes) or the first, middle and last byte
+ * (1..3 bytes); overlapping bytes are the same bytes, so OR-ing is exact. */
+static inline uint64_t load_le_tail(const unsigned char *p, size_t len)
+{
+    if (len >= 4) {
+        uint64_t lo = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+                      (uint64_t)p[3] << 24;
+        const unsigned char *q = p + len - 4;
+        uint64_t hi = (uint64_t)q[0] | (uint64_t)q[1] << 8 | (uint64_t)q[2] << 16 |
+                      (uint64_t)q[3] << 24;
+        return lo | hi << (8 * (len - 4));
+    }
+    return (uint64_t)p[0] | (uint64_t)p[len / 2] << (8 * (len / 2)) |
+           (uint64_t)p[len - 1] << (8 * (len - 1));
+}
+
 /* The byte stream is cut into 8-byte words whatever the call boundaries:
  * top up the pending word, then whole words straight from the input, then
- * keep the tail pending.  Same words, same order as byte-at-a-time. */
-void sim_hash_bytes(sim_hash_t *h, const void *data, size_t len)
+ * keep the tail pending.  Same words, same order as byte-at-a-time.  Inline
+ * so that sim_trace_emit runs it on a local copy of the state, which the
+ * compiler keeps in registers (through a pointer every store to the state
+ * would reload it: the input bytes may alias it). */
+static inline void hash_feed(sim_hash_t *h, const unsigned char *p, size_t len)
 {
-    const unsigned char *p = data;
     h->length += len;
     if (h->npending) {
         /* Misaligned: each 8 input bytes complete the pending word and
@@ -73,17 +92,28 @@ void sim_hash_bytes(sim_hash_t *h, const void *data, size_t len)
         for (; len >= 8; p += 8, len -= 8)
             hash_word(h, load_le64(p));
     }
-    for (; len; len--) {
-        h->pending |= (uint64_t)*p++ << (8 * h->npending);
-        if (++h->npending == 8) {
-            hash_word(h, h->pending);
-            h->pending = 0;
-            h->npending = 0;
-        }
+    if (!len)
+        return;
+    /* The 1..7 tail bytes as one word, merged like sim_hash_u64 does but
+     * for len bytes: what overflows the pending word stays pending. */
+    uint64_t w = load_le_tail(p, len);
+    unsigned have = h->npending;
+    h->pending |= w << (8 * have); /* have + len < 16: have is 0 only with len < 8 */
+    if (have + len < 8) {
+        h->npending = have + (unsigned)len;
+        return;
     }
+    hash_word(h, h->pending);
+    h->pending = w >> (64 - 8 * have); /* have >= 1 here */
+    h->npending = have + (unsigned)len - 8;
 }
 
-void sim_hash_u64(sim_hash_t *h, uint64_t v)
+void sim_hash_bytes(sim_hash_t *h, const void *data, size_t len)
+{
+    hash_feed(h, data, len);
+}
+
+static inline void hash_u64(sim_hash_t *h, uint64_t v)
 {
     h->length += 8;
     if (h->npending == 0) {
@@ -94,6 +124,17 @@ void sim_hash_u64(sim_hash_t *h, uint64_t v)
     unsigned shift = 8 * h->npending;
     hash_word(h, h->pending | (v << shift));
     h->pending = v >> (64 - shift);
+}
+
+void sim_hash_u64(sim_hash_t *h, uint64_t v)
+{
+    hash_u64(h, v);
+}
+
+/* A string and its terminating 0 byte. */
+static inline void hash_str(sim_hash_t *h, const char *s)
+{
+    hash_feed(h, (const unsigned char *)s, strlen(s) + 1);
 }
 
 uint64_t sim_hash_final(const sim_hash_t *h)
@@ -158,21 +199,20 @@ hs_err_t sim_trace_attach(sim_trace_t *tr, FILE *f)
 void sim_trace_emit(sim_trace_t *tr, sim_time_t t, const char *kind, const sim_tf_t *fields,
                     size_t nfields)
 {
-    sim_hash_t *h = &tr->hash;
-    sim_hash_bytes(h, kind, strlen(kind) + 1);
-    sim_hash_u64(h, t);
-    sim_hash_u64(h, nfields);
+    sim_hash_t st = tr->hash, *h = &st; /* local: see hash_feed */
+    hash_str(h, kind);
+    hash_u64(h, t);
+    hash_u64(h, nfields);
     for (size_t i = 0; i < nfields; i++) {
         const sim_tf_t *f = &fields[i];
-        sim_hash_bytes(h, f->key, strlen(f->key) + 1);
-        sim_hash_u64(h, (uint64_t)f->type);
-        if (f->type == SIM_TF_STR) {
-            const char *s = f->s ? f->s : "";
-            sim_hash_bytes(h, s, strlen(s) + 1);
-        } else {
-            sim_hash_u64(h, (uint64_t)f->i);
-        }
+        hash_str(h, f->key);
+        hash_u64(h, (uint64_t)f->type);
+        if (f->type == SIM_TF_STR)
+            hash_str(h, f->s ? f->s : "");
+        else
+            hash_u64(h, (uint64_t)f->i);
     }
+    tr->hash = st;
     tr->count++;
     if (!tr->out)
         return;

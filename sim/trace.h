@@ -21,9 +21,11 @@ typedef struct {
     const char *s;
 } sim_tf_t;
 
-#define TF_INT(k, v)  ((sim_tf_t){ .key = (k), .type = SIM_TF_INT, .i = (int64_t)(v) })
-#define TF_STR(k, v)  ((sim_tf_t){ .key = (k), .type = SIM_TF_STR, .s = (v) })
-#define TF_BOOL(k, v) ((sim_tf_t){ .key = (k), .type = SIM_TF_BOOL, .i = (v) ? 1 : 0 })
+/* Every member named: nothing left for the compiler to zero-fill (a field
+ * array built per event would otherwise start with a `rep stos`). */
+#define TF_INT(k, v)  ((sim_tf_t){ .key = (k), .type = SIM_TF_INT, .i = (int64_t)(v), .s = NULL })
+#define TF_STR(k, v)  ((sim_tf_t){ .key = (k), .type = SIM_TF_STR, .i = 0, .s = (v) })
+#define TF_BOOL(k, v) ((sim_tf_t){ .key = (k), .type = SIM_TF_BOOL, .i = (v) ? 1 : 0, .s = NULL })
 
 typedef struct sim_trace sim_trace_t;
 

@@ -1,29 +1,36 @@
 /* Event queue: a calendar of time buckets in front of a d-ary heap, (time, prio, seq) order, O(1) cancel.
  *
- * Model.  Each event is ordered by {time, key}; key packs priority (4 bits),
- * insertion sequence (36 bits) and slot index (24 bits), so comparing two
- * entries is two integer compares and the slot bits never decide an order
- * (sequences are unique).  A slot holds the handler, argument and a
- * generation counter; an event id is (generation, slot), so a stale id (fired
- * or cancelled) is recognised in O(1).  When the 36-bit sequence would wrap,
- * pending entries are renumbered in their current order: deterministic, and
- * never observable.
+ * Model.  Each event is an entry {time, key, arg} ordered by {time, key}; key
+ * packs priority (4 bits), insertion sequence (36 bits) and a 24-bit tag, so
+ * comparing two entries is two integer compares and the tag never decides an
+ * order (sequences are unique).  The tag says where the handler is:
+ *   direct (bit 23 set): the handler itself (< 2^23).  An event pushed
+ *            without asking for its id can never be cancelled, so it needs no
+ *            slot: firing it reads nothing but its entry (the fleet's timers
+ *            and message arrivals, nearly every event);
+ *   slot:    the index of a slot holding the handler and a generation
+ *            counter; the event id is (generation, slot), so a stale id
+ *            (fired or cancelled) is recognised in O(1), and cancel marks the
+ *            slot dead.
+ * When the 36-bit sequence would wrap, pending entries are renumbered in
+ * their current order: deterministic, and never observable.
  *
  * Where an event waits.  Time is cut into buckets of 2^wshift ns; bucket
  * index idx = time >> wshift, and `cur` is the bucket being fired.
- *   run:     a small 4-ary heap of every entry with idx <= cur;
+ *   run:     every entry with idx <= cur: a small sorted array (a 4-ary
+ *            heap while it is large);
  *   buckets: entries with cur < idx < cur + 2^nbits, one unordered array
  *            per bucket (a bitmap marks the non-empty ones);
  *   far:     a 4-ary heap of the rest (idx >= cur + 2^nbits).
  * Every run entry precedes every bucket and far entry, so popping the run's
  * top yields exactly the global (time, key) minimum.  When the run is empty,
  * cur moves to the smallest idx among the next non-empty bucket and the far
- * heap's top, and that bucket (plus far entries of the same idx) is heapified
+ * heap's top, and that bucket (plus far entries of the same idx) is sorted
  * into the run.  The order is therefore the heap's order, whatever the
  * geometry; the geometry only decides the cost.  With a million pending
  * timers a push is an append to a bucket and a pop touches a run of a
- * handful of entries (their slots prefetched together), instead of ~10
- * cache-missing heap levels.
+ * handful of entries (the next bucket's array prefetched while this one
+ * fires), instead of ~10 cache-missing heap levels.
  *
  * The geometry is tuned from the queue's own history (no clock): after each
  * epoch of pops, bucket width 8-16x the mean virtual gap between pops and
@@ -31,8 +38,9 @@
  * time it takes to drain what is pending.  Small queues (< CAL_MIN_LIVE)
  * stay a plain heap.  Cancel marks the slot dead; a dead entry is dropped
  * when it surfaces, and everything is compacted when dead entries outnumber
- * live ones.  Pending cost: 16-byte slot + 16-byte entry (in the run, a
- * bucket or the far heap), plus 16 bytes per bucket and spare bucket room. */
+ * live ones.  Pending cost: a 24-byte entry (in the run, a bucket or the far
+ * heap), plus 16 bytes per bucket and spare bucket room; a cancellable event
+ * also holds a 12-byte slot. */
 #include "event_queue.h"
 
 #include <stdlib.h>
@@ -42,33 +50,42 @@
 #define SIM_HEAP_ARITY 4
 #endif
 
-#define SLOT_BITS 24
+#define SLOT_BITS 24 /* the tag; an id is (generation << 24 | slot) */
 #define SEQ_BITS  36
 #define SLOT_MASK ((1ULL << SLOT_BITS) - 1)
 #define SEQ_MASK  ((1ULL << SEQ_BITS) - 1)
+#define TAG_DIRECT (1u << (SLOT_BITS - 1)) /* tag = TAG_DIRECT | handler: no slot */
+#define MAX_SLOTS TAG_DIRECT               /* slot indices stay below the direct bit */
 #define HANDLER_DEAD 0u
 #define NO_SLOT UINT32_MAX
 /* With arity 4 the children of node i are 4i+1..4i+4; shifting the array by
- * 3 entries puts each such group at a 64-byte boundary: one cache line. */
+ * 3 entries starts each such group (96 bytes) at a 32-byte boundary: two
+ * cache lines. */
 #define HEAP_PAD (SIM_HEAP_ARITY == 4 ? 3 : 0)
+/* Rare paths kept out of the per-event ones, so those stay small (no
+ * register spills in their prologues). */
+#define COLD __attribute__((noinline, cold))
 
 /* Calendar tuning. */
 #define CAL_MIN_LIVE 4096u     /* below this many pending, a plain heap is faster */
 #define CAL_MIN_EPOCH 8192u    /* pops between two looks at the geometry */
 #define CAL_MIN_BITS 10u
 #define CAL_MAX_BITS 22u
+#define RUN_SORTED_MAX 48u     /* a run up to this size is a sorted array, larger a heap */
 #define CAL_SPARES 64u         /* emptied bucket arrays kept for reuse ... */
 #define CAL_SPARE_MAX 1024u    /* ... when no larger than this many entries */
 
 typedef struct {
     sim_time_t time;
-    uint64_t key; /* prio:4 | seq:36 | slot:24 */
+    uint64_t key; /* prio:4 | seq:36 | tag:24 */
+    uint64_t arg;
 } heap_entry_t;
 
+/* Only cancellable events (pushed with id_out) hold a slot. */
 typedef struct {
-    uint64_t arg;     /* while free: index of the next free slot */
     uint32_t handler; /* HANDLER_DEAD when cancelled or free */
     uint32_t gen;
+    uint32_t next;    /* while free: index of the next free slot */
 } slot_t;
 
 /* One bucket: an unordered array of entries, freed when the bucket fires. */
@@ -81,8 +98,10 @@ struct sim_queue {
     heap_entry_t *heap;       /* far heap: HEAP_PAD entries into `heap_block` */
     heap_entry_t *heap_block; /* 64-byte aligned allocation */
     size_t heap_len, heap_cap;
-    heap_entry_t *run;        /* run heap: entries with idx <= cur */
-    size_t run_len, run_cap;
+    int far_lazy;             /* heap[0..heap_len) is unordered until far_ready() */
+    heap_entry_t *run;        /* run: entries with idx <= cur, run[run_head..run_len) */
+    size_t run_head, run_len, run_cap;
+    int run_sorted;           /* 1: ascending array popped at run_head; 0: a heap (run_head 0) */
     bucket_t *buckets;        /* 2^nbits of them */
     uint64_t *bucket_bits;    /* non-empty buckets */
     unsigned wshift, nbits;   /* nbits 0: calendar off, everything in the far heap */
@@ -107,6 +126,15 @@ struct sim_queue {
     uint32_t spare_cap[CAL_SPARES];
     unsigned nspare;
 };
+
+static inline uint32_t tag_of(const heap_entry_t *e) { return (uint32_t)(e->key & SLOT_MASK); }
+
+/* The entry's handler; HANDLER_DEAD when its event was cancelled. */
+static inline uint32_t entry_handler(const sim_queue_t *q, const heap_entry_t *e)
+{
+    uint32_t tag = tag_of(e);
+    return tag & TAG_DIRECT ? tag & ~TAG_DIRECT : q->slots[tag].handler;
+}
 
 static inline int entry_less(const heap_entry_t *a, const heap_entry_t *b)
 {
@@ -182,6 +210,7 @@ sim_queue_t *sim_queue_new(void)
 {
     sim_queue_t *q = calloc(1, sizeof *q);
     if (q) {
+        q->run_sorted = 1;
         q->free_head = NO_SLOT;
         q->seq_limit = SEQ_MASK;
         q->autotune = 1;
@@ -205,8 +234,8 @@ void sim_queue_free(sim_queue_t *q)
 
 static hs_err_t grow_slots(sim_queue_t *q, uint32_t cap)
 {
-    if (cap > SIM_QUEUE_MAX_PENDING + 1u)
-        cap = SIM_QUEUE_MAX_PENDING + 1u;
+    if (cap > MAX_SLOTS)
+        cap = MAX_SLOTS;
     if (cap <= q->slot_cap)
         return HS_EFULL;
     slot_t *s = realloc(q->slots, (size_t)cap * sizeof *s);
@@ -217,7 +246,7 @@ static hs_err_t grow_slots(sim_queue_t *q, uint32_t cap)
     for (uint32_t i = cap; i-- > q->slot_cap;) {
         s[i].handler = HANDLER_DEAD;
         s[i].gen = 1;
-        s[i].arg = q->free_head;
+        s[i].next = q->free_head;
         if (i != 0)
             q->free_head = i;
     }
@@ -267,6 +296,79 @@ static hs_err_t run_reserve(sim_queue_t *q, size_t n)
     return HS_EOK;
 }
 
+/* ---- the run ------------------------------------------------------------- *
+ * A bucket holds a handful of entries; sorting them once as the bucket loads
+ * and popping from the front is cheaper than a heap's sift per pop.  An entry
+ * pushed into the current bucket is inserted in place from the back (it
+ * usually sorts last).  A run that grows past RUN_SORTED_MAX (a burst at one
+ * instant, a wide bucket) turns into a heap until it empties: an ascending
+ * array already is one.  Either way the pop order is the (time, key) order. */
+
+static void sort_small(heap_entry_t *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        heap_entry_t e = v[i];
+        size_t j = i;
+        while (j > 0 && entry_less(&e, &v[j - 1])) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = e;
+    }
+}
+
+/* The run was empty and now holds run[0..run_len): order it. */
+static void run_loaded(sim_queue_t *q)
+{
+    q->run_head = 0;
+    q->run_sorted = q->run_len <= RUN_SORTED_MAX;
+    if (q->run_sorted)
+        sort_small(q->run, q->run_len);
+    else
+        heapify(q->run, q->run_len);
+}
+
+static void run_pop(sim_queue_t *q)
+{
+    if (q->run_sorted) {
+        if (++q->run_head < q->run_len)
+            return;
+    } else if (--q->run_len) {
+        q->run[0] = q->run[q->run_len];
+        sift_down(q->run, q->run_len, 0);
+        return;
+    }
+    q->run_head = q->run_len = 0;
+    q->run_sorted = 1;
+}
+
+static COLD hs_err_t run_insert(sim_queue_t *q, const heap_entry_t *e)
+{
+    size_t n = q->run_len - q->run_head;
+    if (q->run_head && (q->run_len == q->run_cap || n >= RUN_SORTED_MAX)) {
+        memmove(q->run, q->run + q->run_head, n * sizeof *q->run);
+        q->run_head = 0;
+        q->run_len = n;
+    }
+    hs_err_t err = run_reserve(q, q->run_len + 1);
+    if (err)
+        return err;
+    if (q->run_sorted && n >= RUN_SORTED_MAX)
+        q->run_sorted = 0; /* ascending from run[0]: a heap as it stands */
+    if (!q->run_sorted) {
+        q->run[q->run_len] = *e;
+        sift_up(q->run, q->run_len++);
+        return HS_EOK;
+    }
+    size_t i = q->run_len++;
+    while (i > q->run_head && entry_less(e, &q->run[i - 1])) {
+        q->run[i] = q->run[i - 1];
+        i--;
+    }
+    q->run[i] = *e;
+    return HS_EOK;
+}
+
 static void release_slot(sim_queue_t *q, uint32_t slot)
 {
     slot_t *s = &q->slots[slot];
@@ -274,7 +376,7 @@ static void release_slot(sim_queue_t *q, uint32_t slot)
     s->gen++;
     if (s->gen == 0)
         s->gen = 1;
-    s->arg = q->free_head;
+    s->next = q->free_head;
     q->free_head = slot;
 }
 
@@ -282,27 +384,44 @@ static void release_slot(sim_queue_t *q, uint32_t slot)
 
 static inline uint64_t bucket_of(const sim_queue_t *q, sim_time_t t) { return t >> q->wshift; }
 
-static hs_err_t bucket_insert(sim_queue_t *q, sim_time_t t, uint64_t key, uint64_t idx)
+/* A full (or array-less) bucket: a spare array, else a larger one. */
+static COLD hs_err_t bucket_grow(sim_queue_t *q, bucket_t *bk)
 {
-    size_t b = (size_t)(idx & ((1ULL << q->nbits) - 1));
-    bucket_t *bk = &q->buckets[b];
     if (bk->cap == 0 && q->nspare) {
         q->nspare--;
         bk->v = q->spare[q->nspare];
         bk->cap = q->spare_cap[q->nspare];
+        if (bk->cap)
+            return HS_EOK;
     }
-    if (bk->len == bk->cap) {
-        uint32_t cap = bk->cap ? bk->cap * 2 : 8;
-        heap_entry_t *v = realloc(bk->v, cap * sizeof *v);
-        if (!v)
-            return HS_ENOMEM;
-        bk->v = v;
-        bk->cap = cap;
-    }
+    uint32_t cap = bk->cap ? bk->cap * 2 : 8;
+    heap_entry_t *v = realloc(bk->v, cap * sizeof *v);
+    if (!v)
+        return HS_ENOMEM;
+    bk->v = v;
+    bk->cap = cap;
+    return HS_EOK;
+}
+
+static inline hs_err_t bucket_insert(sim_queue_t *q, const heap_entry_t *e, uint64_t idx)
+{
+    size_t b = (size_t)(idx & ((1ULL << q->nbits) - 1));
+    bucket_t *bk = &q->buckets[b];
+    if (bk->len == bk->cap && bucket_grow(q, bk) != HS_EOK)
+        return HS_ENOMEM;
     if (bk->len == 0)
         q->bucket_bits[b >> 6] |= 1ULL << (b & 63);
-    bk->v[bk->len++] = (heap_entry_t){ t, key };
+    bk->v[bk->len++] = *e;
     q->in_buckets++;
+    /* Pushes mostly come in streams at now + a constant (a period, a link
+     * latency), so a stream's next bucket is this one's neighbour, filled
+     * long ago and cold by now: start fetching the descriptor two buckets
+     * ahead and the tail line of the one after this. */
+    size_t mask = ((size_t)1 << q->nbits) - 1;
+    const bucket_t *nx = &q->buckets[(b + 1) & mask];
+    __builtin_prefetch(&q->buckets[(b + 2) & mask], 1);
+    if (nx->len < nx->cap)
+        __builtin_prefetch(nx->v + nx->len, 1);
     return HS_EOK;
 }
 
@@ -327,41 +446,63 @@ static int next_bucket(const sim_queue_t *q, uint64_t *idx_out)
     return 0;
 }
 
-/* Start fetching the slots of the next non-empty bucket, so that when it
- * loads the hook reads slots already in cache: a two-stage pipeline (slots
- * one bucket ahead, the owners' state one bucket ahead of firing). */
-static void preload_next_bucket(const sim_queue_t *q)
+/* Start fetching the entries of the next non-empty bucket (written long
+ * ago, so cold), so that when it loads they are in cache: a two-stage
+ * pipeline (entries one bucket ahead, the owners' state, through the load
+ * hook, one bucket ahead of firing). */
+static void prefetch_next_bucket(const sim_queue_t *q)
 {
     uint64_t idx;
     if (!next_bucket(q, &idx))
         return;
     const bucket_t *bk = &q->buckets[idx & ((1ULL << q->nbits) - 1)];
-    for (uint32_t i = 0; i < bk->len; i++)
-        __builtin_prefetch(&q->slots[bk->v[i].key & SLOT_MASK]);
+    if (!bk->len)
+        return;
+    const char *p = (const char *)bk->v, *end = (const char *)(bk->v + bk->len);
+    for (p -= (uintptr_t)p & 63; p < end; p += 64)
+        __builtin_prefetch(p);
 }
 
-/* Place an entry (its slot already holds handler/arg) by its bucket index. */
-static hs_err_t place(sim_queue_t *q, sim_time_t t, uint64_t key)
+/* Place an entry (its slot, if any, already holds the handler) by its bucket index. */
+static COLD hs_err_t far_insert(sim_queue_t *q, const heap_entry_t *e);
+
+static inline hs_err_t place(sim_queue_t *q, const heap_entry_t *e)
 {
     if (q->nbits) {
-        uint64_t idx = bucket_of(q, t);
-        if (idx <= q->cur) {
-            hs_err_t err = run_reserve(q, q->run_len + 1);
-            if (err)
-                return err;
-            q->run[q->run_len] = (heap_entry_t){ t, key };
-            sift_up(q->run, q->run_len++);
-            return HS_EOK;
-        }
-        if (idx - q->cur < (1ULL << q->nbits) && bucket_insert(q, t, key, idx) == HS_EOK)
+        uint64_t idx = bucket_of(q, e->time);
+        if (idx <= q->cur)
+            return run_insert(q, e);
+        if (idx - q->cur < (1ULL << q->nbits) && bucket_insert(q, e, idx) == HS_EOK)
             return HS_EOK;
     }
+    return far_insert(q, e);
+}
+
+/* Beyond the calendar's window, or no calendar. */
+static COLD hs_err_t far_insert(sim_queue_t *q, const heap_entry_t *e)
+{
     hs_err_t err = far_reserve(q, q->heap_len + 1);
     if (err)
         return err;
-    q->heap[q->heap_len] = (heap_entry_t){ t, key };
-    sift_up(q->heap, q->heap_len++);
+    q->heap[q->heap_len] = *e;
+    /* Pushes into an empty far heap (a fleet scheduling its million first
+     * events before anything fires) are appended and heapified when the top
+     * is first needed: one sweep instead of a cache-missing sift each. */
+    if (q->heap_len == 0 || q->far_lazy)
+        q->far_lazy = 1;
+    else
+        sift_up(q->heap, q->heap_len);
+    q->heap_len++;
     return HS_EOK;
+}
+
+/* The far heap's top is about to be read. */
+static inline void far_ready(sim_queue_t *q)
+{
+    if (q->far_lazy) {
+        heapify(q->heap, q->heap_len);
+        q->far_lazy = 0;
+    }
 }
 
 /* Move every pending entry into the far heap array (unordered), dropping
@@ -369,13 +510,16 @@ static hs_err_t place(sim_queue_t *q, sim_time_t t, uint64_t key)
  * redistributes. */
 static hs_err_t collect_all(sim_queue_t *q)
 {
-    hs_err_t err = far_reserve(q, q->heap_len + q->run_len + q->in_buckets);
+    size_t nrun = q->run_len - q->run_head;
+    hs_err_t err = far_reserve(q, q->heap_len + nrun + q->in_buckets);
     if (err)
         return err;
-    if (q->run_len)
-        memcpy(q->heap + q->heap_len, q->run, q->run_len * sizeof *q->run);
-    q->heap_len += q->run_len;
-    q->run_len = 0;
+    q->far_lazy = 0; /* the caller orders the array */
+    if (nrun)
+        memcpy(q->heap + q->heap_len, q->run + q->run_head, nrun * sizeof *q->run);
+    q->heap_len += nrun;
+    q->run_head = q->run_len = 0;
+    q->run_sorted = 1;
     if (q->nbits) {
         size_t words = ((size_t)1 << q->nbits) >> 6;
         for (size_t w = 0; w < words && q->in_buckets; w++) {
@@ -391,9 +535,8 @@ static hs_err_t collect_all(sim_queue_t *q)
     }
     size_t w = 0;
     for (size_t r = 0; r < q->heap_len; r++) {
-        uint32_t slot = (uint32_t)(q->heap[r].key & SLOT_MASK);
-        if (q->slots[slot].handler == HANDLER_DEAD)
-            release_slot(q, slot);
+        if (entry_handler(q, &q->heap[r]) == HANDLER_DEAD)
+            release_slot(q, tag_of(&q->heap[r]));
         else
             q->heap[w++] = q->heap[r];
     }
@@ -428,12 +571,12 @@ static hs_err_t distribute(sim_queue_t *q)
         uint64_t idx = bucket_of(q, e.time);
         if (idx <= q->cur)
             q->run[q->run_len++] = e;
-        else if (idx - q->cur >= (1ULL << q->nbits) || bucket_insert(q, e.time, e.key, idx) != HS_EOK)
+        else if (idx - q->cur >= (1ULL << q->nbits) || bucket_insert(q, &e, idx) != HS_EOK)
             q->heap[w++] = e; /* beyond the window (or no memory for the bucket): far */
     }
     q->heap_len = w;
     heapify(q->heap, q->heap_len);
-    heapify(q->run, q->run_len);
+    run_loaded(q);
     return HS_EOK;
 }
 
@@ -505,7 +648,7 @@ static void retune(sim_queue_t *q, sim_time_t now)
     set_geometry(q, wshift, nbits);
 }
 
-/* Run empty: make cur the next bucket index holding entries and heapify its
+/* Run empty: make cur the next bucket index holding entries and sort its
  * entries (bucket list plus far entries of that index) into the run.
  * 0 when nothing is pending. */
 static int advance(sim_queue_t *q)
@@ -515,6 +658,7 @@ static int advance(sim_queue_t *q)
     int has_f = q->heap_len > 0;
     if (!has_b && !has_f)
         return 0;
+    far_ready(q);
     if (has_f)
         fidx = bucket_of(q, q->heap[0].time);
     uint64_t c = has_b && (!has_f || bidx <= fidx) ? bidx : fidx;
@@ -524,17 +668,13 @@ static int advance(sim_queue_t *q)
         bucket_t *bk = &q->buckets[b];
         if (run_reserve(q, q->run_len + bk->len) != HS_EOK)
             return -1;
-        /* The slots are read when each entry fires: start fetching them now,
-         * all at once, rather than one cache miss per pop (with a load hook
-         * they were fetched one bucket earlier: see preload_next_bucket). */
-        if (!q->load_hook)
-            for (uint32_t i = 0; i < bk->len; i++)
-                __builtin_prefetch(&q->slots[bk->v[i].key & SLOT_MASK]);
-        else
+        /* The entries were prefetched one bucket earlier (see
+         * prefetch_next_bucket); tell the owners about them now. */
+        if (q->load_hook)
             for (uint32_t i = 0; i < bk->len; i++) {
-                const slot_t *s = &q->slots[bk->v[i].key & SLOT_MASK];
-                if (s->handler != HANDLER_DEAD)
-                    q->load_hook(q->load_ctx, s->handler, s->arg);
+                uint32_t h = entry_handler(q, &bk->v[i]);
+                if (h != HANDLER_DEAD)
+                    q->load_hook(q->load_ctx, h, bk->v[i].arg);
             }
         memcpy(q->run + q->run_len, bk->v, bk->len * sizeof *bk->v);
         q->run_len += bk->len;
@@ -551,34 +691,45 @@ static int advance(sim_queue_t *q)
         }
         *bk = (bucket_t){ NULL, 0, 0 };
         q->bucket_bits[b >> 6] &= ~(1ULL << (b & 63));
-        if (q->load_hook)
-            preload_next_bucket(q);
+        prefetch_next_bucket(q);
     }
     while (q->heap_len && bucket_of(q, q->heap[0].time) == c) {
         if (run_reserve(q, q->run_len + 1) != HS_EOK)
             return -1;
         if (q->load_hook) {
-            const slot_t *s = &q->slots[q->heap[0].key & SLOT_MASK];
-            if (s->handler != HANDLER_DEAD)
-                q->load_hook(q->load_ctx, s->handler, s->arg);
+            uint32_t h = entry_handler(q, &q->heap[0]);
+            if (h != HANDLER_DEAD)
+                q->load_hook(q->load_ctx, h, q->heap[0].arg);
         }
         q->run[q->run_len++] = q->heap[0];
         remove_root(q->heap, q->heap_len--);
     }
-    heapify(q->run, q->run_len);
+    run_loaded(q);
     return 1;
 }
 
-/* The heap (run, or far when the calendar is off) whose top is the next
- * event, after dropping cancelled tops; NULL when empty. */
-static heap_entry_t *next_top(sim_queue_t *q, size_t **len_out)
+/* Where the next event waits: the run, or the far heap when the calendar
+ * is off. */
+enum { TOP_RUN, TOP_FAR };
+
+static void drop_top(sim_queue_t *q, int where)
+{
+    if (where == TOP_RUN)
+        run_pop(q);
+    else
+        remove_root(q->heap, q->heap_len--);
+}
+
+/* next_top's general case: load the next bucket, drop cancelled tops, or
+ * use the far heap. */
+static COLD heap_entry_t *next_top_slow(sim_queue_t *q, int *where)
 {
     for (;;) {
         heap_entry_t *h;
-        size_t *len;
+        int w;
         if (q->run_len) {
-            h = q->run;
-            len = &q->run_len;
+            h = q->run + q->run_head;
+            w = TOP_RUN;
         } else if (q->nbits && (q->heap_len || q->in_buckets)) {
             int a = advance(q);
             if (a < 0) {
@@ -589,20 +740,34 @@ static heap_entry_t *next_top(sim_queue_t *q, size_t **len_out)
             }
             continue;
         } else if (q->heap_len) {
+            far_ready(q);
             h = q->heap;
-            len = &q->heap_len;
+            w = TOP_FAR;
         } else {
             return NULL;
         }
-        uint32_t slot = (uint32_t)(h[0].key & SLOT_MASK);
-        if (q->slots[slot].handler != HANDLER_DEAD) {
-            *len_out = len;
+        uint32_t tag = tag_of(h);
+        if ((tag & TAG_DIRECT) || q->slots[tag].handler != HANDLER_DEAD) {
+            *where = w;
             return h;
         }
-        release_slot(q, slot);
+        release_slot(q, tag);
         q->lazy_dead--;
-        remove_root(h, (*len)--);
+        drop_top(q, w);
     }
+}
+
+/* The next live entry, after dropping cancelled tops; NULL when empty. */
+static inline heap_entry_t *next_top(sim_queue_t *q, int *where)
+{
+    if (q->run_len) {
+        heap_entry_t *h = q->run + q->run_head;
+        if (tag_of(h) & TAG_DIRECT) {
+            *where = TOP_RUN;
+            return h;
+        }
+    }
+    return next_top_slow(q, where);
 }
 
 static int cmp_entries_fwd(const void *a, const void *b)
@@ -614,7 +779,7 @@ static int cmp_entries_fwd(const void *a, const void *b)
 }
 
 /* Drop dead entries from the run and far heaps and/or renumber sequences. */
-static void rebuild(sim_queue_t *q, int renumber)
+static COLD void rebuild(sim_queue_t *q, int renumber)
 {
     if (renumber) {
         unsigned nbits = q->nbits, wshift = q->wshift;
@@ -623,8 +788,8 @@ static void rebuild(sim_queue_t *q, int renumber)
         qsort(q->heap, q->heap_len, sizeof *q->heap, cmp_entries_fwd);
         for (size_t i = 0; i < q->heap_len; i++) {
             uint64_t prio = q->heap[i].key >> (SEQ_BITS + SLOT_BITS);
-            uint64_t slot = q->heap[i].key & SLOT_MASK;
-            q->heap[i].key = (prio << (SEQ_BITS + SLOT_BITS)) | ((uint64_t)i << SLOT_BITS) | slot;
+            uint64_t tag = q->heap[i].key & SLOT_MASK;
+            q->heap[i].key = (prio << (SEQ_BITS + SLOT_BITS)) | ((uint64_t)i << SLOT_BITS) | tag;
         }
         q->next_seq = q->heap_len;
         if (nbits) {
@@ -648,11 +813,10 @@ static void rebuild(sim_queue_t *q, int renumber)
     }
 }
 
-hs_err_t sim_queue_push(sim_queue_t *q, sim_time_t t, uint32_t priority, uint32_t handler,
-                        uint64_t arg, sim_event_id_t *id_out)
+/* A push that asks for an id (or whose handler is too large for a tag):
+ * the event takes a slot. */
+static COLD hs_err_t push_slotted(sim_queue_t *q, heap_entry_t *e, uint32_t handler, sim_event_id_t *id_out)
 {
-    if (priority > SIM_PRIO_MAX || handler == HANDLER_DEAD)
-        return HS_ERANGE;
     if (q->free_head == NO_SLOT) {
         hs_err_t err = grow_slots(q, q->slot_cap ? q->slot_cap * 2 : 64);
         if (err)
@@ -660,25 +824,43 @@ hs_err_t sim_queue_push(sim_queue_t *q, sim_time_t t, uint32_t priority, uint32_
         if (q->free_head == NO_SLOT)
             return HS_EFULL;
     }
-    if (q->next_seq > q->seq_limit)
-        rebuild(q, 1);
-    uint32_t slot = q->free_head;
-    uint64_t key = ((uint64_t)priority << (SEQ_BITS + SLOT_BITS)) | (q->next_seq << SLOT_BITS) | slot;
-    slot_t *s = &q->slots[slot];
-    uint32_t next_free = (uint32_t)s->arg;
-    s->arg = arg;
+    uint32_t tag = q->free_head;
+    slot_t *s = &q->slots[tag];
+    e->key |= tag;
     s->handler = handler;
-    hs_err_t err = place(q, t, key);
+    hs_err_t err = place(q, e);
     if (err) {
         s->handler = HANDLER_DEAD;
-        s->arg = next_free;
         return err;
     }
-    q->free_head = next_free;
+    q->free_head = s->next;
+    if (id_out)
+        *id_out = ((uint64_t)s->gen << SLOT_BITS) | tag;
+    return HS_EOK;
+}
+
+hs_err_t sim_queue_push(sim_queue_t *q, sim_time_t t, uint32_t priority, uint32_t handler,
+                        uint64_t arg, sim_event_id_t *id_out)
+{
+    if (priority > SIM_PRIO_MAX || handler == HANDLER_DEAD)
+        return HS_ERANGE;
+    if (q->live >= SIM_QUEUE_MAX_PENDING)
+        return HS_EFULL;
+    if (q->next_seq > q->seq_limit)
+        rebuild(q, 1);
+    heap_entry_t e = { t, ((uint64_t)priority << (SEQ_BITS + SLOT_BITS)) | (q->next_seq << SLOT_BITS), arg };
+    hs_err_t err;
+    if (!id_out && handler < TAG_DIRECT) {
+        /* Nobody can cancel an event whose id nobody asked for: no slot. */
+        e.key |= TAG_DIRECT | handler;
+        err = place(q, &e);
+    } else {
+        err = push_slotted(q, &e, handler, id_out);
+    }
+    if (err)
+        return err;
     q->next_seq++;
     q->live++;
-    if (id_out)
-        *id_out = ((uint64_t)s->gen << SLOT_BITS) | slot;
     return HS_EOK;
 }
 
@@ -701,47 +883,67 @@ hs_err_t sim_queue_cancel(sim_queue_t *q, sim_event_id_t id)
     return HS_EOK;
 }
 
-int sim_queue_pop(sim_queue_t *q, sim_event_t *out)
+/* Pop the live top found by next_top. */
+static void pop_top(sim_queue_t *q, const heap_entry_t *top_p, int where, sim_event_t *out)
 {
-    size_t *len;
-    heap_entry_t *h = next_top(q, &len);
-    if (!h)
-        return 0;
-    heap_entry_t top = h[0];
-    uint32_t slot = (uint32_t)(top.key & SLOT_MASK);
-    slot_t *s = &q->slots[slot];
+    heap_entry_t top = *top_p;
+    uint32_t tag = tag_of(&top);
     out->time = top.time;
-    out->id = ((uint64_t)s->gen << SLOT_BITS) | slot;
-    out->handler = s->handler;
     out->priority = (uint32_t)(top.key >> (SEQ_BITS + SLOT_BITS));
-    out->arg = s->arg;
-    release_slot(q, slot);
+    out->arg = top.arg;
+    if (tag & TAG_DIRECT) {
+        out->id = 0;
+        out->handler = tag & ~TAG_DIRECT;
+    } else {
+        const slot_t *s = &q->slots[tag];
+        out->id = ((uint64_t)s->gen << SLOT_BITS) | tag;
+        out->handler = s->handler;
+        release_slot(q, tag);
+    }
     q->live--;
-    remove_root(h, (*len)--);
+    drop_top(q, where);
     if (++q->epoch_pops >= q->epoch_len)
         retune(q, top.time);
+}
+
+int sim_queue_pop(sim_queue_t *q, sim_event_t *out)
+{
+    int where;
+    const heap_entry_t *h = next_top(q, &where);
+    if (!h)
+        return 0;
+    pop_top(q, h, where, out);
+    return 1;
+}
+
+int sim_queue_pop_until(sim_queue_t *q, sim_time_t until, sim_event_t *out)
+{
+    int where;
+    const heap_entry_t *h = next_top(q, &where);
+    if (!h || h->time > until)
+        return 0;
+    pop_top(q, h, where, out);
     return 1;
 }
 
 int sim_queue_peek_time(sim_queue_t *q, sim_time_t *out)
 {
-    size_t *len;
-    heap_entry_t *h = next_top(q, &len);
+    int where;
+    const heap_entry_t *h = next_top(q, &where);
     if (!h)
         return 0;
-    *out = h[0].time;
+    *out = h->time;
     return 1;
 }
 
 int sim_queue_peek_next(sim_queue_t *q, uint32_t *handler, uint64_t *arg)
 {
-    size_t *len;
-    heap_entry_t *h = next_top(q, &len);
+    int where;
+    const heap_entry_t *h = next_top(q, &where);
     if (!h)
         return 0;
-    const slot_t *s = &q->slots[h[0].key & SLOT_MASK];
-    *handler = s->handler;
-    *arg = s->arg;
+    *handler = entry_handler(q, h);
+    *arg = h->arg;
     return 1;
 }
 
@@ -786,12 +988,7 @@ hs_err_t sim_queue_reserve(sim_queue_t *q, size_t pending)
 {
     if (pending > SIM_QUEUE_MAX_PENDING)
         return HS_EFULL;
-    if (pending > q->heap_cap) {
-        hs_err_t err = grow_heap(q, pending);
-        if (err)
-            return err;
-    }
-    if (pending + 1 > q->slot_cap)
-        return grow_slots(q, (uint32_t)pending + 1);
+    if (pending > q->heap_cap)
+        return grow_heap(q, pending);
     return HS_EOK;
 }

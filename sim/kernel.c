@@ -136,11 +136,9 @@ static void fire(sim_kernel_t *k, const sim_event_t *ev)
 uint64_t sim_kernel_run_until(sim_kernel_t *k, sim_time_t until)
 {
     uint64_t before = k->fired;
-    sim_time_t next;
     sim_event_t ev;
     k->stop = 0;
-    while (!k->stop && sim_queue_peek_time(k->queue, &next) && next <= until) {
-        sim_queue_pop(k->queue, &ev);
+    while (!k->stop && sim_queue_pop_until(k->queue, until, &ev)) {
         if (k->prefetching)
             prefetch_next(k);
         fire(k, &ev);

@@ -153,9 +153,10 @@ typedef struct { sim_time_t t; uint32_t prio; uint64_t seq; uint64_t arg; sim_ev
 /* A randomized run: pushes at now + below(spread), cancels, pops checked
  * against the linear-scan reference (time, then priority, then insertion).
  * `geometry` runs every few thousand operations: it may change the queue's
- * calendar while events are pending. */
+ * calendar while events are pending.  `direct_pct` percent of the pushes ask
+ * for no id (no slot: they cannot be cancelled and pop with id 0). */
 static void randomized_run(int ops, uint64_t spread, uint64_t seq_limit,
-                           void (*geometry)(sim_queue_t *q, int op))
+                           void (*geometry)(sim_queue_t *q, int op), unsigned direct_pct)
 {
     sim_queue_t *q = sim_queue_new();
     if (seq_limit)
@@ -174,10 +175,13 @@ static void randomized_run(int ops, uint64_t spread, uint64_t seq_limit,
         if ((dice < 50 && n < CAP) || n == 0) {
             ref_t e = { now + sim_rng_below(&r, spread), (uint32_t)sim_rng_below(&r, 3), seq++,
                         sim_rng_next(&r), 0 };
-            assert_int_equal(sim_queue_push(q, e.t, e.prio, 1, e.arg, &e.id), HS_EOK);
+            int direct = direct_pct && sim_rng_below(&r, 100) < direct_pct;
+            assert_int_equal(sim_queue_push(q, e.t, e.prio, 1, e.arg, direct ? NULL : &e.id), HS_EOK);
             ref[n++] = e;
         } else if (dice < 65) {
             size_t victim = sim_rng_below(&r, n);
+            if (ref[victim].id == 0) /* no id: cannot be cancelled */
+                continue;
             assert_int_equal(sim_queue_cancel(q, ref[victim].id), HS_EOK);
             assert_int_equal(sim_queue_cancel(q, ref[victim].id), HS_ENOTFOUND);
             ref[victim] = ref[--n];
@@ -211,7 +215,7 @@ static void randomized_run(int ops, uint64_t spread, uint64_t seq_limit,
 static void test_randomized_against_reference(void **state)
 {
     (void)state;
-    randomized_run(1000000, 64, 0, NULL);
+    randomized_run(1000000, 64, 0, NULL, 0);
 }
 
 /* The calendar front-end: buckets narrower and wider than the spread of
@@ -242,11 +246,69 @@ static void test_calendar_against_reference(void **state)
     assert_int_equal(sim_queue_set_calendar(bad, 0, 5), HS_ERANGE); /* fewer than 64 buckets */
     assert_int_equal(sim_queue_set_calendar(bad, 60, 10), HS_ERANGE);
     sim_queue_free(bad);
-    randomized_run(300000, 64, 0, geometry_fixed_narrow);
-    randomized_run(300000, 1000, 0, geometry_fixed_narrow); /* mostly far */
-    randomized_run(300000, 64, 0, geometry_fixed_wide);     /* many per bucket */
-    randomized_run(300000, 5000, 0, geometry_changing);
-    randomized_run(100000, 300, 1000, geometry_changing);   /* sequence renumbering too */
+    randomized_run(300000, 64, 0, geometry_fixed_narrow, 0);
+    randomized_run(300000, 1000, 0, geometry_fixed_narrow, 0); /* mostly far */
+    randomized_run(300000, 64, 0, geometry_fixed_wide, 0);     /* many per bucket */
+    randomized_run(300000, 5000, 0, geometry_changing, 0);
+    randomized_run(100000, 300, 1000, geometry_changing, 0);   /* sequence renumbering too */
+}
+
+/* Events pushed without an id (no slot) mixed with cancellable ones: the
+ * same order in every part of the queue, through compaction and renumbering. */
+static void test_direct_events_against_reference(void **state)
+{
+    (void)state;
+    randomized_run(300000, 64, 0, NULL, 40);
+    randomized_run(300000, 64, 0, geometry_fixed_wide, 60);
+    randomized_run(300000, 5000, 0, geometry_changing, 40);
+    randomized_run(100000, 300, 1000, geometry_changing, 50);
+}
+
+/* A handler too large for an entry's tag takes a slot even without an id;
+ * pop_until stops at `until` and pops nothing past it; direct events report
+ * id 0, cancellable ones their id. */
+static void test_direct_tag_limits_and_pop_until(void **state)
+{
+    (void)state;
+    sim_queue_t *q = sim_queue_new();
+    const uint32_t big = (1u << 23) + 5, top = UINT32_MAX;
+    sim_event_id_t id;
+    assert_int_equal(sim_queue_push(q, 30, 1, top, 3, NULL), HS_EOK);
+    assert_int_equal(sim_queue_push(q, 10, 1, big, 1, NULL), HS_EOK);
+    assert_int_equal(sim_queue_push(q, 20, 1, 7, 2, &id), HS_EOK);
+    assert_int_equal(sim_queue_push(q, 20, 1, (1u << 23) - 1, 4, NULL), HS_EOK);
+    uint32_t h;
+    uint64_t arg;
+    assert_int_equal(sim_queue_peek_next(q, &h, &arg), 1);
+    assert_int_equal(h, big);
+    assert_int_equal(arg, 1);
+    sim_event_t ev;
+    assert_int_equal(sim_queue_pop_until(q, 9, &ev), 0);
+    assert_int_equal(sim_queue_size(q), 4);
+    assert_int_equal(sim_queue_pop_until(q, 10, &ev), 1);
+    assert_int_equal(ev.handler, big);
+    assert_int_not_equal(ev.id, 0); /* it held a slot */
+    assert_int_equal(sim_queue_pop_until(q, 20, &ev), 1);
+    assert_int_equal(ev.handler, 7);
+    assert_int_equal(ev.id, id);
+    assert_int_equal(sim_queue_cancel(q, id), HS_ENOTFOUND); /* fired */
+    assert_int_equal(sim_queue_pop_until(q, 20, &ev), 1);
+    assert_int_equal(ev.handler, (1u << 23) - 1);
+    assert_int_equal(ev.id, 0);
+    assert_int_equal(sim_queue_pop_until(q, 29, &ev), 0);
+    assert_int_equal(sim_queue_pop_until(q, SIM_TIME_MAX, &ev), 1);
+    assert_int_equal(ev.handler, top);
+    assert_int_equal(ev.arg, 3);
+    assert_int_equal(sim_queue_pop_until(q, SIM_TIME_MAX, &ev), 0);
+    assert_int_equal(sim_queue_size(q), 0);
+    /* a cancelled top is skipped by pop_until too */
+    sim_queue_push(q, 5, 0, 1, 50, &id);
+    sim_queue_push(q, 6, 0, 1, 60, NULL);
+    assert_int_equal(sim_queue_cancel(q, id), HS_EOK);
+    assert_int_equal(sim_queue_pop_until(q, 5, &ev), 0);
+    assert_int_equal(sim_queue_pop_until(q, 6, &ev), 1);
+    assert_int_equal(ev.arg, 60);
+    sim_queue_free(q);
 }
 
 /* Automatic tuning on a large queue (the fleet's shape: a fixed period plus
@@ -314,7 +376,8 @@ static void on_preload(void *ctx, uint32_t handler, uint64_t arg)
 
 /* The load hook (the kernel's preload pipeline) hears every live event of
  * the calendar before it fires, with its own handler and argument, never a
- * cancelled one, and does not change the order. */
+ * cancelled one, and does not change the order (half the events pushed
+ * without an id: no slot). */
 static void test_calendar_load_hook_precedes_firing(void **state)
 {
     (void)state;
@@ -330,7 +393,7 @@ static void test_calendar_load_hook_precedes_firing(void **state)
     for (uint64_t i = 0; i < N; i++) {
         sim_time_t t = sim_rng_below(&r, 600ULL * 1000000000ULL); /* some land in the far heap */
         sim_event_id_t id;
-        assert_int_equal(sim_queue_push(q, t, 8, 3, i, &id), HS_EOK);
+        assert_int_equal(sim_queue_push(q, t, 8, 3, i, i % 2 || i == N / 2 ? &id : NULL), HS_EOK);
         assert_int_equal(sim_queue_push(ref, t, 8, 3, i, NULL), HS_EOK);
         if (i == N / 2)
             victim = id;
@@ -399,6 +462,8 @@ int main(void)
         cmocka_unit_test(test_sequence_renumbering),
         cmocka_unit_test(test_randomized_against_reference),
         cmocka_unit_test(test_calendar_against_reference),
+        cmocka_unit_test(test_direct_events_against_reference),
+        cmocka_unit_test(test_direct_tag_limits_and_pop_until),
         cmocka_unit_test(test_calendar_autotune_matches_heap),
         cmocka_unit_test(test_calendar_load_hook_precedes_firing),
         cmocka_unit_test(test_kernel_clock_and_run_until),

@@ -131,10 +131,10 @@ void sim_hash_u64(sim_hash_t *h, uint64_t v)
     hash_u64(h, v);
 }
 
-/* A string and its terminating 0 byte. */
-static inline void hash_str(sim_hash_t *h, const char *s)
+/* A string of length n and its terminating 0 byte. */
+static inline void hash_str(sim_hash_t *h, const char *s, size_t n)
 {
-    hash_feed(h, (const unsigned char *)s, strlen(s) + 1);
+    hash_feed(h, (const unsigned char *)s, n + 1);
 }
 
 uint64_t sim_hash_final(const sim_hash_t *h)
@@ -200,17 +200,19 @@ void sim_trace_emit(sim_trace_t *tr, sim_time_t t, const char *kind, const sim_t
                     size_t nfields)
 {
     sim_hash_t st = tr->hash, *h = &st; /* local: see hash_feed */
-    hash_str(h, kind);
+    hash_str(h, kind, strlen(kind));
     hash_u64(h, t);
     hash_u64(h, nfields);
     for (size_t i = 0; i < nfields; i++) {
         const sim_tf_t *f = &fields[i];
-        hash_str(h, f->key);
+        hash_str(h, f->key, f->key_len);
         hash_u64(h, (uint64_t)f->type);
-        if (f->type == SIM_TF_STR)
-            hash_str(h, f->s ? f->s : "");
-        else
+        if (f->type != SIM_TF_STR)
             hash_u64(h, (uint64_t)f->i);
+        else if (!f->s)
+            hash_str(h, "", 0);
+        else
+            hash_str(h, f->s, f->i >= 0 ? (size_t)f->i : strlen(f->s));
     }
     tr->hash = st;
     tr->count++;

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include "errors.h"
 #include "simtime.h"
 
@@ -13,19 +14,29 @@
 typedef enum { SIM_TF_INT = 1, SIM_TF_STR = 2, SIM_TF_BOOL = 3 } sim_tf_type_t;
 
 /* One field of an event.  Keys are short literals; string values are
- * borrowed for the duration of the emit call only. */
+ * borrowed for the duration of the emit call only.  Lengths travel with
+ * the strings so the emit need not measure them: the macros take strlen of
+ * the key where it is written, which the compiler folds for a literal. */
 typedef struct {
     const char *key;
     sim_tf_type_t type;
-    int64_t i;
+    uint32_t key_len; /* strlen(key) */
+    int64_t i;        /* INT/BOOL: the value; STR: strlen(s) when known, else -1 */
     const char *s;
 } sim_tf_t;
 
 /* Every member named: nothing left for the compiler to zero-fill (a field
- * array built per event would otherwise start with a `rep stos`). */
-#define TF_INT(k, v)  ((sim_tf_t){ .key = (k), .type = SIM_TF_INT, .i = (int64_t)(v), .s = NULL })
-#define TF_STR(k, v)  ((sim_tf_t){ .key = (k), .type = SIM_TF_STR, .i = 0, .s = (v) })
-#define TF_BOOL(k, v) ((sim_tf_t){ .key = (k), .type = SIM_TF_BOOL, .i = (v) ? 1 : 0, .s = NULL })
+ * array built per event would otherwise start with a `rep stos`).  The key
+ * is evaluated twice: pass a literal or a plain variable. */
+#define TF_INT(k, v)  ((sim_tf_t){ .key = (k), .type = SIM_TF_INT, .key_len = (uint32_t)strlen(k), \
+                                   .i = (int64_t)(v), .s = NULL })
+#define TF_STR(k, v)  ((sim_tf_t){ .key = (k), .type = SIM_TF_STR, .key_len = (uint32_t)strlen(k), \
+                                   .i = -1, .s = (v) })
+/* A string whose length n is known (v[n] is its terminator). */
+#define TF_STRN(k, v, n) ((sim_tf_t){ .key = (k), .type = SIM_TF_STR, .key_len = (uint32_t)strlen(k), \
+                                      .i = (int64_t)(n), .s = (v) })
+#define TF_BOOL(k, v) ((sim_tf_t){ .key = (k), .type = SIM_TF_BOOL, .key_len = (uint32_t)strlen(k), \
+                                   .i = (v) ? 1 : 0, .s = NULL })
 
 typedef struct sim_trace sim_trace_t;
 

@@ -191,7 +191,8 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
     /* What the stamps and the trace need, from the slot's cache line when
      * it holds the id (a device with a short id): the record stays cold. */
     char slot_id[HUB_SLOT_ID_CAP];
-    bool cached = s->id_len != 0;
+    size_t slot_id_len = s->id_len;
+    bool cached = slot_id_len != 0;
     uint32_t gen_seq = s->gen_seq;
     if (cached) /* the whole array: a fixed-size copy is a few moves, not a `rep movs` */
         memcpy(slot_id, s->id, sizeof slot_id);
@@ -255,7 +256,7 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
      * the common case; the enqueued time is cached per instant. */
     char dev[HUB_CONFIG_ID_MAX + 1], gen[HUB_GENERATION_ID_CAP];
     const char *dev_id = slot_id, *mod_id = NULL;
-    size_t dev_id_len = s->id_len;
+    size_t dev_id_len = slot_id_len;
     if (!cached) {
         const hub_rec_t *rr = &hub->recs[rec];
         const char *key = hub_str(hub, rr->key_off);
@@ -304,7 +305,8 @@ hub_err_t hub_device_send_d2c(hub_t *hub, hub_conn_t conn, hub_msg_t *msg)
     } else {
         hub_ledger_add(&hub->ledger, HUB_L_D2C_DROPPED_NO_ROUTE, 1);
     }
-    sim_tf_t f[] = { TF_STR("id", cached ? slot_id : hub_str(hub, hub->recs[rec].key_off)),
+    const char *trace_id = cached ? slot_id : hub_str(hub, hub->recs[rec].key_off);
+    sim_tf_t f[] = { TF_STRN("id", trace_id, cached ? slot_id_len : strlen(trace_id)),
                      TF_INT("size", (int64_t)size), TF_INT("endpoints", (int64_t)n) };
     sim_kernel_emit(hub->k, "hub.d2c", f, 3);
     return HUB_EOK;

@@ -363,6 +363,54 @@ static void test_calendar_autotune_matches_heap(void **state)
     sim_queue_free(heap);
 }
 
+/* The run (the entries of the bucket being fired) is a sorted array while
+ * small and a heap past 48 entries: pushes into the current bucket, at the
+ * current instant and later, in bursts that cross that size both ways, pop
+ * exactly what a plain heap pops. */
+static void test_run_sorted_and_heap_modes(void **state)
+{
+    (void)state;
+    sim_queue_t *cal = sim_queue_new(), *heap = sim_queue_new();
+    assert_int_equal(sim_queue_set_calendar(cal, 6, 6), HS_EOK); /* 64 ns buckets */
+    assert_int_equal(sim_queue_set_calendar(heap, 0, 0), HS_EOK);
+    sim_rng_t r;
+    sim_rng_init(&r, 11, 4);
+    sim_time_t now = 0;
+    uint64_t arg = 0, popped = 0;
+    for (int op = 0; op < 200000; op++) {
+        /* phases: bursts of pushes (runs past 48), then drains (back to sorted) */
+        int burst = (op / 500) % 3 == 0;
+        if (sim_rng_below(&r, 100) < (burst ? 80u : 35u)) {
+            sim_time_t t = now + sim_rng_below(&r, sim_rng_below(&r, 2) ? 3 : 200);
+            uint32_t prio = (uint32_t)sim_rng_below(&r, 3);
+            assert_int_equal(sim_queue_push(cal, t, prio, 1, arg, NULL), HS_EOK);
+            assert_int_equal(sim_queue_push(heap, t, prio, 1, arg, NULL), HS_EOK);
+            arg++;
+        } else {
+            sim_event_t a, b;
+            int ha = sim_queue_pop(cal, &a), hb = sim_queue_pop(heap, &b);
+            assert_int_equal(ha, hb);
+            if (!ha)
+                continue;
+            assert_int_equal(a.time, b.time);
+            assert_int_equal(a.arg, b.arg);
+            assert_int_equal(a.priority, b.priority);
+            now = a.time;
+            popped++;
+        }
+    }
+    sim_event_t a, b;
+    while (sim_queue_pop(cal, &a)) {
+        assert_int_equal(sim_queue_pop(heap, &b), 1);
+        assert_int_equal(a.arg, b.arg);
+        popped++;
+    }
+    assert_int_equal(sim_queue_pop(heap, &b), 0);
+    assert_true(popped == arg);
+    sim_queue_free(cal);
+    sim_queue_free(heap);
+}
+
 typedef struct { uint8_t *seen; uint64_t calls, wrong_handler; } preload_t;
 
 static void on_preload(void *ctx, uint32_t handler, uint64_t arg)
@@ -464,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_calendar_against_reference),
         cmocka_unit_test(test_direct_events_against_reference),
         cmocka_unit_test(test_direct_tag_limits_and_pop_until),
+        cmocka_unit_test(test_run_sorted_and_heap_modes),
         cmocka_unit_test(test_calendar_autotune_matches_heap),
         cmocka_unit_test(test_calendar_load_hook_precedes_firing),
         cmocka_unit_test(test_kernel_clock_and_run_until),

@@ -13,8 +13,9 @@
 typedef struct sim_kernel sim_kernel_t;
 
 /* A handler is registered once (a device pool, the hub's timer wheel...) and
- * events carry only its index and a 64-bit argument: 32 bytes per pending
- * event, no per-event closure allocation. */
+ * events carry only its index and a 64-bit argument: 24 bytes per pending
+ * event (12 more for one scheduled with an id, so it can be cancelled), no
+ * per-event closure allocation.  Ask for an id (id_out) only to cancel. */
 typedef void (*sim_handler_fn)(sim_kernel_t *k, void *ctx, uint64_t arg);
 
 /* Standard priorities among events at the same instant (lower first).

@@ -84,6 +84,13 @@ void fleet_port_inproc_attach(struct fleet *f)
     };
     static const hub_endpoint_ops_t endpoint_ops = { .deliver = endpoint_deliver };
     hub_set_endpoint_sink(f->hub, &endpoint_ops, f);
+    /* Every identity the fleet registers, up front: a million of them then
+     * register without growing the registry (only a cost, so a refusal
+     * here changes nothing: registration grows as it needs). */
+    size_t identities = 0;
+    for (size_t g = 0; g < f->s->ngroups; g++)
+        identities += f->group_count[g] * (1 + f->s->groups[g].nmodules);
+    (void)hub_reserve(f->hub, identities);
     for (size_t g = 0; g < f->s->ngroups; g++)
         if (f->s->groups[g].uploads.enabled) {
             hub_set_file_notification_sink(f->hub, on_file_notification, f);
@@ -99,25 +106,38 @@ static void connect_device(struct fleet *f, uint32_t dev, const uint32_t *gatewa
 {
     fleet_device_t *d = &f->devices[dev];
     const scn_group_t *g = &f->s->groups[d->group];
-    char token[1024], resource[512];
-    hub_identity_t ident;
+    char token[1024];
     hub_connect_params_t p = { .device_id = id, .protocol = (hub_protocol_t)g->protocol };
-    hub_err_t err = hub_identity_get(f->hub, id, NULL, &ident);
-    if (err == HUB_EOK) {
-        if (g->auth == SCN_AUTH_X509) {
+    hub_identity_t ident; /* filled for X.509 only */
+    hub_err_t err;
+    if (g->auth == SCN_AUTH_X509) {
+        err = hub_identity_get(f->hub, id, NULL, &ident);
+        if (err == HUB_EOK)
             p.x509_thumbprint = ident.primary_thumbprint;
-        } else {
+    } else {
+        /* only the key: a million-device fleet connects a million times */
+        char key[HUB_CONFIG_KEY_MAX + 1];
+        err = hub_identity_primary_key(f->hub, id, NULL, key, sizeof key);
+        if (err == HUB_EOK) {
             int64_t now_unix = sim_kernel_epoch(f->k) + (int64_t)(sim_kernel_now(f->k) / SIM_SEC);
-            int64_t expiry = now_unix + 24 * 3600;
-            if (expired)
-                expiry = now_unix - 60;
-            const char *key = ident.primary_key;
+            int64_t expiry = expired ? now_unix - 60 : now_unix + 24 * 3600;
+            const char *signing_key = key;
             if (bad_key)
-                key = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXk="; /* base64 "wrong-key-wrong-key-wrong-key" */
-            snprintf(resource, sizeof resource, "%s/devices/%s", hub_config(f->hub)->host, id);
-            if (hub_sas_make_with(f->signer, key, resource, expiry, NULL, token, sizeof token) == HS_EOK)
-                p.sas_token = token;
+                signing_key = "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXk="; /* base64 "wrong-key-wrong-key-wrong-key" */
+            char resource[HUB_CONFIG_HOST_MAX + HUB_CONFIG_ID_MAX + 16];
+            const char *host = hub_config(f->hub)->host;
+            size_t hl = strlen(host), il = strlen(id);
+            if (hl + 9 + il < sizeof resource) { /* "%s/devices/%s" */
+                memcpy(resource, host, hl);
+                memcpy(resource + hl, "/devices/", 9);
+                memcpy(resource + hl + 9, id, il + 1);
+                if (hub_sas_make_with(f->signer, signing_key, resource, expiry, NULL, token, sizeof token) ==
+                    HS_EOK)
+                    p.sas_token = token;
+            }
         }
+    }
+    if (err == HUB_EOK) {
         if (gateway_dev)
             err = hub_gateway_leaf_connect(f->hub, f->devices[*gateway_dev].conn, &p, &f->sink, d, &d->conn);
         else

@@ -98,6 +98,30 @@ void hub_conn_drop_rec(hub_t *hub, uint32_t rec, hub_err_t err, const char *reas
         ops->disconnected(ctx, handle, err, reason);
 }
 
+/* The slot array at cap slots; aligned, so a slot is exactly one cache
+ * line (realloc keeps 16). */
+static hub_err_t conns_resize(hub_t *hub, uint32_t cap)
+{
+    hub_conn_slot_t *n = aligned_alloc(64, (size_t)cap * sizeof *n);
+    if (!n)
+        return HUB_ESERVER_ERROR;
+    if (hub->nconns)
+        memcpy(n, hub->conns, hub->nconns * sizeof *n);
+    free(hub->conns);
+    hub->conns = n;
+    hub->capconns = cap;
+    return HUB_EOK;
+}
+
+hub_err_t hub_conn_reserve(hub_t *hub, uint32_t n)
+{
+    if (n > UINT32_MAX - 1 - hub->nconns)
+        return HUB_ESERVER_ERROR;
+    if (hub->nconns + n <= hub->capconns)
+        return HUB_EOK;
+    return conns_resize(hub, hub->nconns + n);
+}
+
 /* A free connection slot (the free list first, else the array grows); the
  * HTTPS request handles of device_authorize.c come from here too. */
 hub_err_t hub_conn_slot_alloc(hub_t *hub, uint32_t *out)
@@ -108,16 +132,9 @@ hub_err_t hub_conn_slot_alloc(hub_t *hub, uint32_t *out)
         return HUB_EOK;
     }
     if (hub->nconns == hub->capconns) {
-        /* aligned, so a slot is exactly one cache line (realloc keeps 16) */
-        uint32_t cap = hub->capconns ? hub->capconns * 2 : 16;
-        hub_conn_slot_t *n = aligned_alloc(64, cap * sizeof *n);
-        if (!n)
-            return HUB_ESERVER_ERROR;
-        if (hub->nconns)
-            memcpy(n, hub->conns, hub->nconns * sizeof *n);
-        free(hub->conns);
-        hub->conns = n;
-        hub->capconns = cap;
+        hub_err_t e = conns_resize(hub, hub->capconns ? hub->capconns * 2 : 16);
+        if (e)
+            return e;
     }
     *out = hub->nconns++;
     memset(&hub->conns[*out], 0, sizeof hub->conns[*out]);

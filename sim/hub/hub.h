@@ -116,6 +116,18 @@ hub_err_t hub_identity_put(hub_t *hub, const hub_identity_spec_t *spec, const ch
                            hub_identity_t *out);
 hub_err_t hub_identity_get(hub_t *hub, const char *device_id, const char *module_id,
                            hub_identity_t *out);
+/* Only the primary symmetric key of an identity into key (what a device
+ * signs its SAS token with), without filling a whole hub_identity_t: a
+ * million-device fleet asks this once per connect.  "" for an X.509
+ * identity.  DEVICE_NOT_FOUND / MODULE_NOT_FOUND as hub_identity_get;
+ * ARGUMENT_INVALID when cap is too small. */
+hub_err_t hub_identity_primary_key(hub_t *hub, const char *device_id, const char *module_id, char *key,
+                                   size_t cap);
+/* Room for `identities` more identities and as many connections, taken up
+ * front (a fleet knows its size): no array growth, copying or index
+ * rehashing while they register and connect.  Never changes behaviour;
+ * HUB_ESERVER_ERROR when the memory cannot be had. */
+hub_err_t hub_reserve(hub_t *hub, size_t identities);
 /* Deleting a device deletes its modules; connections are dropped, pending
  * calls to it end 404 at their deadline, its C2D queue is purged. */
 hub_err_t hub_identity_delete(hub_t *hub, const char *device_id, const char *module_id,

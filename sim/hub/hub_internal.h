@@ -195,6 +195,8 @@ hub_conn_slot_t *hub_conn_get(hub_t *hub, hub_conn_t c);
 hub_conn_t hub_conn_handle(const hub_t *hub, uint32_t slot);
 /* Drop the identity's connection (if any), telling its sink why. */
 hub_err_t hub_conn_slot_alloc(hub_t *hub, uint32_t *out);
+/* Room for n more connection slots without growing the array (hub_reserve). */
+hub_err_t hub_conn_reserve(hub_t *hub, uint32_t n);
 /* Bind an allocated slot to an identity (a new generation of the slot). */
 void hub_conn_slot_bind(hub_t *hub, uint32_t slot, uint32_t rec, hub_protocol_t protocol, bool x509,
                         const hub_sink_ops_t *ops, void *ctx);

@@ -107,19 +107,27 @@ static void index_place(hub_index_entry_t *index, uint32_t cap, hub_index_entry_
     index[i] = e;
 }
 
+/* The index rebuilt at cap entries (a power of two). */
+static hs_err_t index_resize(hub_t *hub, uint32_t cap)
+{
+    hub_index_entry_t *ni = calloc(cap, sizeof *ni);
+    if (!ni)
+        return HS_ENOMEM;
+    for (uint32_t i = 0; i < hub->index_cap; i++)
+        if (hub->index[i].v)
+            index_place(ni, cap, hub->index[i]);
+    free(hub->index);
+    hub->index = ni;
+    hub->index_cap = cap;
+    return HS_EOK;
+}
+
 static hs_err_t index_insert(hub_t *hub, uint32_t rec, uint32_t hash)
 {
     if ((hub->index_used + 1) * 2 > hub->index_cap) {
-        uint32_t cap = hub->index_cap ? hub->index_cap * 2 : 64;
-        hub_index_entry_t *ni = calloc(cap, sizeof *ni);
-        if (!ni)
-            return HS_ENOMEM;
-        for (uint32_t i = 0; i < hub->index_cap; i++)
-            if (hub->index[i].v)
-                index_place(ni, cap, hub->index[i]);
-        free(hub->index);
-        hub->index = ni;
-        hub->index_cap = cap;
+        hs_err_t e = index_resize(hub, hub->index_cap ? hub->index_cap * 2 : 64);
+        if (e)
+            return e;
     }
     index_place(hub->index, hub->index_cap,
                 (hub_index_entry_t){ rec + 1, hash, hub->recs[rec].key_off });
@@ -546,6 +554,57 @@ hub_err_t hub_identity_get(hub_t *hub, const char *device_id, const char *module
         return e;
     fill_identity(hub, idx, out);
     return HUB_EOK;
+}
+
+hub_err_t hub_identity_primary_key(hub_t *hub, const char *device_id, const char *module_id, char *key,
+                                   size_t cap)
+{
+    if (!hub || !key || !cap)
+        return HUB_EARGUMENT_NULL;
+    uint32_t idx = HUB_NONE;
+    hub_err_t e = lookup(hub, device_id, module_id, &idx);
+    if (e)
+        return e;
+    const char *k = hub_str(hub, hub->recs[idx].pk_off);
+    size_t n = strlen(k);
+    if (n >= cap)
+        return HUB_EARGUMENT_INVALID;
+    memcpy(key, k, n + 1);
+    return HUB_EOK;
+}
+
+/* Arena bytes an identity takes when its id is short: key and two derived
+ * base64 keys with their NULs (a guess: the arena still grows past it). */
+#define ARENA_PER_IDENTITY 112u
+
+hub_err_t hub_reserve(hub_t *hub, size_t identities)
+{
+    if (!hub)
+        return HUB_EARGUMENT_NULL;
+    if (identities > (UINT32_MAX >> 2) - hub->nrecs)
+        return HUB_ESERVER_ERROR;
+    uint32_t want = hub->nrecs + (uint32_t)identities;
+    if (want > hub->caprecs) {
+        hub_rec_t *nr = realloc(hub->recs, want * sizeof *nr);
+        if (!nr)
+            return HUB_ESERVER_ERROR;
+        hub->recs = nr;
+        hub->caprecs = want;
+    }
+    uint32_t cap = hub->index_cap ? hub->index_cap : 64;
+    while ((hub->index_used + (uint32_t)identities) * 2 > cap)
+        cap *= 2;
+    if (cap != hub->index_cap && index_resize(hub, cap) != HS_EOK)
+        return HUB_ESERVER_ERROR;
+    size_t arena = hub->arena_len + identities * ARENA_PER_IDENTITY;
+    if (arena > hub->arena_cap && arena <= UINT32_MAX) {
+        char *a = realloc(hub->arena, arena);
+        if (!a)
+            return HUB_ESERVER_ERROR;
+        hub->arena = a;
+        hub->arena_cap = arena;
+    }
+    return hub_conn_reserve(hub, (uint32_t)identities);
 }
 
 static void delete_rec(hub_t *hub, uint32_t idx)

@@ -328,6 +328,66 @@ static void test_provisioned_from_config(void **state)
     sim_kernel_free(k);
 }
 
+/* hub_identity_primary_key: the key hub_identity_get reports, derived or
+ * given, for devices and modules; the lookup errors of hub_identity_get. */
+static void test_primary_key_only(void **state)
+{
+    (void)state;
+    fx_t f = fx_new();
+    assert_int_equal(create(&f, "given", NULL), HUB_EOK);
+    assert_int_equal(create(&f, "given", "m1"), HUB_EOK);
+    hub_identity_spec_t derived = { .device_id = "derived" };
+    assert_int_equal(hub_identity_create(f.hub, &derived, NULL), HUB_EOK);
+    hub_identity_spec_t x = { .device_id = "x1", .x509 = true, .primary_thumbprint = THUMB };
+    assert_int_equal(hub_identity_create(f.hub, &x, NULL), HUB_EOK);
+    const char *cases[][2] = { { "given", NULL }, { "given", "m1" }, { "derived", NULL }, { "x1", NULL } };
+    for (size_t i = 0; i < 4; i++) {
+        hub_identity_t id;
+        char key[HUB_CONFIG_KEY_MAX + 1];
+        assert_int_equal(hub_identity_get(f.hub, cases[i][0], cases[i][1], &id), HUB_EOK);
+        assert_int_equal(hub_identity_primary_key(f.hub, cases[i][0], cases[i][1], key, sizeof key), HUB_EOK);
+        assert_string_equal(key, id.primary_key);
+    }
+    char key[HUB_CONFIG_KEY_MAX + 1];
+    assert_int_equal(hub_identity_primary_key(f.hub, "derived", NULL, key, sizeof key), HUB_EOK);
+    assert_true(strlen(key) == 44 && strcmp(key, KEY) != 0);
+    assert_int_equal(hub_identity_primary_key(f.hub, "nobody", NULL, key, sizeof key), HUB_EDEVICE_NOT_FOUND);
+    assert_int_equal(hub_identity_primary_key(f.hub, "given", "m2", key, sizeof key), HUB_EMODULE_NOT_FOUND);
+    assert_int_equal(hub_identity_primary_key(f.hub, "given", NULL, key, 44), HUB_EARGUMENT_INVALID);
+    assert_int_equal(hub_identity_primary_key(f.hub, "given", NULL, key, 45), HUB_EOK);
+    fx_free(f);
+}
+
+/* hub_reserve: the identities and connections reserved for then register
+ * and connect without the registry's arrays growing, and behave as without. */
+static void test_reserve_takes_room_up_front(void **state)
+{
+    (void)state;
+    fx_t f = fx_new();
+    assert_int_equal(create(&f, "before", NULL), HUB_EOK);
+    assert_int_equal(hub_reserve(f.hub, 3000), HUB_EOK);
+    size_t bytes = hub_registry_bytes(f.hub);
+    char tok[512];
+    for (int i = 0; i < 3000; i++) {
+        char dev[32];
+        snprintf(dev, sizeof dev, "reserved-%04d", i);
+        assert_int_equal(create(&f, dev, NULL), HUB_EOK);
+        char res[128];
+        snprintf(res, sizeof res, HOST "/devices/%s", dev);
+        assert_int_equal(hub_sas_make(KEY, res, EPOCH + 3600, NULL, tok, sizeof tok), HS_EOK);
+        assert_int_equal(connect_tok(&f, dev, NULL, tok), HUB_EOK);
+    }
+    assert_int_equal(hub_registry_bytes(f.hub), bytes);
+    assert_int_equal(hub_identity_count(f.hub), 3001);
+    hub_identity_t id;
+    assert_int_equal(hub_identity_get(f.hub, "reserved-2999", NULL, &id), HUB_EOK);
+    assert_true(id.connected);
+    assert_int_equal(hub_identity_get(f.hub, "before", NULL, &id), HUB_EOK);
+    assert_int_equal(hub_reserve(f.hub, SIZE_MAX), HUB_ESERVER_ERROR);
+    assert_int_equal(hub_reserve(NULL, 1), HUB_EARGUMENT_NULL);
+    fx_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +399,8 @@ int main(void)
         cmocka_unit_test(test_sas_signature_scope_policy),
         cmocka_unit_test(test_x509_and_disabled),
         cmocka_unit_test(test_provisioned_from_config),
+        cmocka_unit_test(test_primary_key_only),
+        cmocka_unit_test(test_reserve_takes_room_up_front),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* Fleet set-up, the shard slice, periodic sampling for charts, and the export of metrics into the report. */
 #include "fleet_internal.h"
 #include "sim/hub/auth.h"
+#include "sim/hugemem.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -128,6 +129,7 @@ static hs_err_t fleet_create(sim_kernel_t *k, hub_t *hub, const fleet_port_ops_t
         return HS_ERANGE;
     }
     f->devices = calloc(f->ndevices ? f->ndevices : 1, sizeof *f->devices);
+    sim_mem_advise_huge(f->devices, f->ndevices * sizeof *f->devices);
     if (!f->devices || report_result_hist(result, "d2c.latency", &f->d2c_latency) != HS_EOK ||
         report_result_hist(result, "method.latency", &f->method_latency) != HS_EOK)
         goto nomem;

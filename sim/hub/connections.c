@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hub_internal.h"
+#include "sim/hugemem.h"
 
 static const char *const proto_names[] = { "mqtt", "amqp", "https" };
 
@@ -105,6 +106,7 @@ static hub_err_t conns_resize(hub_t *hub, uint32_t cap)
     hub_conn_slot_t *n = aligned_alloc(64, (size_t)cap * sizeof *n);
     if (!n)
         return HUB_ESERVER_ERROR;
+    sim_mem_advise_huge(n, (size_t)cap * sizeof *n);
     if (hub->nconns)
         memcpy(n, hub->conns, hub->nconns * sizeof *n);
     free(hub->conns);

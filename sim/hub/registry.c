@@ -5,6 +5,7 @@
 #include "auth.h"
 #include "hub_internal.h"
 #include "registry.h"
+#include "sim/hugemem.h"
 
 /*
  * Records are appended in registration order and never moved or reused, so
@@ -113,6 +114,7 @@ static hs_err_t index_resize(hub_t *hub, uint32_t cap)
     hub_index_entry_t *ni = calloc(cap, sizeof *ni);
     if (!ni)
         return HS_ENOMEM;
+    sim_mem_advise_huge(ni, (size_t)cap * sizeof *ni);
     for (uint32_t i = 0; i < hub->index_cap; i++)
         if (hub->index[i].v)
             index_place(ni, cap, hub->index[i]);
@@ -588,6 +590,7 @@ hub_err_t hub_reserve(hub_t *hub, size_t identities)
         hub_rec_t *nr = realloc(hub->recs, want * sizeof *nr);
         if (!nr)
             return HUB_ESERVER_ERROR;
+        sim_mem_advise_huge(nr, (size_t)want * sizeof *nr);
         hub->recs = nr;
         hub->caprecs = want;
     }
@@ -601,6 +604,7 @@ hub_err_t hub_reserve(hub_t *hub, size_t identities)
         char *a = realloc(hub->arena, arena);
         if (!a)
             return HUB_ESERVER_ERROR;
+        sim_mem_advise_huge(a, arena);
         hub->arena = a;
         hub->arena_cap = arena;
     }

@@ -449,8 +449,11 @@ hub_err_t hub_auth_check_device(hub_t *hub, uint32_t rec, const char *token)
                  (pol->secondary_key[0] &&
                   hub_sas_verify_with(hub->signer, &t, pol->secondary_key) == HS_EOK);
         } else if (!r->x509) {
-            ok = (r->pk_off && hub_sas_verify_with(hub->signer, &t, hub_str(hub, r->pk_off)) == HS_EOK) ||
-                 (r->sk_off && hub_sas_verify_with(hub->signer, &t, hub_str(hub, r->sk_off)) == HS_EOK);
+            char buf[HUB_KEY_TEXT_CAP];
+            const char *pk = hub_rec_key(hub, r, HUB_KEY_PRIMARY, buf);
+            ok = pk && hub_sas_verify_with(hub->signer, &t, pk) == HS_EOK;
+            const char *sk = ok ? NULL : hub_rec_key(hub, r, HUB_KEY_SECONDARY, buf);
+            ok = ok || (sk && hub_sas_verify_with(hub->signer, &t, sk) == HS_EOK);
         }
         if (!ok) {
             hub_ledger_add(&hub->ledger, HUB_L_AUTH_BAD_SIGNATURE, 1);

@@ -125,7 +125,8 @@ hub_err_t hub_identity_primary_key(hub_t *hub, const char *device_id, const char
                                    size_t cap);
 /* Room for `identities` more identities and as many connections, taken up
  * front (a fleet knows its size): no array growth, copying or index
- * rehashing while they register and connect.  Never changes behaviour;
+ * rehashing while they register and connect (string room is sized for
+ * short ids with keys the hub generates; longer ones still fit, by growth).  Never changes behaviour;
  * HUB_ESERVER_ERROR when the memory cannot be had. */
 hub_err_t hub_reserve(hub_t *hub, size_t identities);
 /* Deleting a device deletes its modules; connections are dropped, pending

@@ -29,7 +29,7 @@ typedef struct {
     uint16_t key_len;
     uint16_t dev_len;   /* length of the device part */
     uint32_t parent;    /* device record of a module; HUB_NONE for a device */
-    uint32_t pk_off, sk_off;   /* base64 keys; 0 = none (arena[0] is "") */
+    uint32_t pk_off, sk_off;   /* base64 keys; 0 = none (arena[0] is "") or derived (keys_derived) */
     uint32_t tp1_off, tp2_off; /* thumbprints */
     uint32_t etag_seq;
     uint32_t gen_seq;
@@ -38,8 +38,12 @@ typedef struct {
     uint8_t enabled;
     uint8_t x509;
     uint8_t deleted;
-    uint8_t pad;
+    uint8_t keys_derived; /* HUB_KEY_* bits: that key is the hub's own, derived when read (hub_rec_key) */
 } hub_rec_t;
+
+/* Which symmetric key of a record. */
+enum { HUB_KEY_PRIMARY = 1, HUB_KEY_SECONDARY = 2 };
+#define HUB_KEY_TEXT_CAP 64 /* a derived key's base64 text + NUL fits */
 
 /* One cache line per connection (the array is 64-byte aligned): besides
  * the handle's fields it caches what stamping a D2C message needs from the
@@ -195,6 +199,10 @@ hub_conn_slot_t *hub_conn_get(hub_t *hub, hub_conn_t c);
 hub_conn_t hub_conn_handle(const hub_t *hub, uint32_t slot);
 /* Drop the identity's connection (if any), telling its sink why. */
 hub_err_t hub_conn_slot_alloc(hub_t *hub, uint32_t *out);
+/* A record's key (HUB_KEY_PRIMARY or _SECONDARY) as base64 text: in the
+ * arena, or derived into buf (HUB_KEY_TEXT_CAP) when the hub generated it;
+ * NULL when the record has none (X.509). */
+const char *hub_rec_key(const hub_t *hub, const hub_rec_t *r, unsigned which, char *buf);
 /* Room for n more connection slots without growing the array (hub_reserve). */
 hub_err_t hub_conn_reserve(hub_t *hub, uint32_t n);
 /* Bind an allocated slot to an identity (a new generation of the slot). */

@@ -308,7 +308,7 @@ static bool thumb_valid(const char *t)
 
 /* A key derived from (seed, identity, which): deterministic, never printed
  * from a clock or /dev/urandom. */
-static void derive_key(hub_t *hub, const char *key, const char *which, char *out, size_t cap)
+static void derive_key(const hub_t *hub, const char *key, const char *which, char *out, size_t cap)
 {
     char name[2 * HUB_CONFIG_ID_MAX + 32];
     /* "key:<which>:<key>", truncated as snprintf would */
@@ -333,6 +333,30 @@ static void derive_key(hub_t *hub, const char *key, const char *which, char *out
     (void)hub_b64_encode(raw, sizeof raw, out, cap);
 }
 
+/* A generated key is not stored: it is a pure function of (seed, identity
+ * key, which), so it is derived again whenever it is read (connects read
+ * it once), and a million identities keep ~90 bytes each less. */
+const char *hub_rec_key(const hub_t *hub, const hub_rec_t *r, unsigned which, char *buf)
+{
+    if (r->keys_derived & which) {
+        char key[2 * HUB_CONFIG_ID_MAX + 8];
+        size_t n = r->key_len < sizeof key ? r->key_len : sizeof key - 1;
+        memcpy(key, hub_str(hub, r->key_off), n);
+        key[n] = '\0';
+        derive_key(hub, key, which == HUB_KEY_PRIMARY ? "primary" : "secondary", buf, HUB_KEY_TEXT_CAP);
+        return buf;
+    }
+    uint32_t off = which == HUB_KEY_PRIMARY ? r->pk_off : r->sk_off;
+    return off ? hub_str(hub, off) : NULL;
+}
+
+static void copy_key(const hub_t *hub, const hub_rec_t *r, unsigned which, char *dst, size_t cap)
+{
+    char buf[HUB_KEY_TEXT_CAP];
+    const char *k = hub_rec_key(hub, r, which, buf);
+    copy_str(dst, cap, k ? k : "");
+}
+
 static void fill_identity(const hub_t *hub, uint32_t idx, hub_identity_t *out)
 {
     if (!out)
@@ -347,8 +371,8 @@ static void fill_identity(const hub_t *hub, uint32_t idx, hub_identity_t *out)
     out->enabled = r->enabled;
     out->x509 = r->x509;
     out->connected = r->conn != 0;
-    copy_str(out->primary_key, sizeof out->primary_key, hub_str(hub, r->pk_off));
-    copy_str(out->secondary_key, sizeof out->secondary_key, hub_str(hub, r->sk_off));
+    copy_key(hub, r, HUB_KEY_PRIMARY, out->primary_key, sizeof out->primary_key);
+    copy_key(hub, r, HUB_KEY_SECONDARY, out->secondary_key, sizeof out->secondary_key);
     copy_str(out->primary_thumbprint, sizeof out->primary_thumbprint, hub_str(hub, r->tp1_off));
     copy_str(out->secondary_thumbprint, sizeof out->secondary_thumbprint, hub_str(hub, r->tp2_off));
     hub_gw_fill(hub, idx, out);
@@ -435,16 +459,12 @@ hub_err_t hub_identity_create(hub_t *hub, const hub_identity_spec_t *spec, hub_i
     r.dev_len = (uint16_t)strlen(spec->device_id);
     r.enabled = !spec->disabled;
     r.x509 = spec->x509;
-    char pk[64], sk[64];
+    /* keys not given are the hub's own: derived when read (hub_rec_key) */
     const char *pks = spec->primary_key, *sks = spec->secondary_key;
-    if (!spec->x509 && !(pks && pks[0])) {
-        derive_key(hub, key, "primary", pk, sizeof pk);
-        pks = pk;
-    }
-    if (!spec->x509 && !(sks && sks[0])) {
-        derive_key(hub, key, "secondary", sk, sizeof sk);
-        sks = sk;
-    }
+    if (!spec->x509 && !(pks && pks[0]))
+        r.keys_derived |= HUB_KEY_PRIMARY;
+    if (!spec->x509 && !(sks && sks[0]))
+        r.keys_derived |= HUB_KEY_SECONDARY;
     if (arena_put(hub, key, klen, &r.key_off) || put_opt(hub, pks, &r.pk_off) ||
         put_opt(hub, sks, &r.sk_off) || put_opt(hub, spec->primary_thumbprint, &r.tp1_off) ||
         put_opt(hub, spec->secondary_thumbprint, &r.tp2_off))
@@ -509,6 +529,10 @@ hub_err_t hub_identity_update(hub_t *hub, const hub_identity_spec_t *spec, const
     if (spec->x509 && !t1)
         return reject(hub, "update", HUB_EARGUMENT_INVALID);
     hub_rec_t *r = &hub->recs[idx];
+    if (spec->primary_key) /* a given key (or "" = none) replaces the hub's own */
+        r->keys_derived &= (uint8_t)~HUB_KEY_PRIMARY;
+    if (spec->secondary_key)
+        r->keys_derived &= (uint8_t)~HUB_KEY_SECONDARY;
     r->pk_off = pk;
     r->sk_off = sk;
     r->tp1_off = t1;
@@ -567,7 +591,10 @@ hub_err_t hub_identity_primary_key(hub_t *hub, const char *device_id, const char
     hub_err_t e = lookup(hub, device_id, module_id, &idx);
     if (e)
         return e;
-    const char *k = hub_str(hub, hub->recs[idx].pk_off);
+    char buf[HUB_KEY_TEXT_CAP];
+    const char *k = hub_rec_key(hub, &hub->recs[idx], HUB_KEY_PRIMARY, buf);
+    if (!k)
+        k = "";
     size_t n = strlen(k);
     if (n >= cap)
         return HUB_EARGUMENT_INVALID;
@@ -575,9 +602,10 @@ hub_err_t hub_identity_primary_key(hub_t *hub, const char *device_id, const char
     return HUB_EOK;
 }
 
-/* Arena bytes an identity takes when its id is short: key and two derived
- * base64 keys with their NULs (a guess: the arena still grows past it). */
-#define ARENA_PER_IDENTITY 112u
+/* Arena bytes an identity takes when its id is short and its keys are the
+ * hub's (derived, not stored): its key and NUL (a guess: the arena still
+ * grows past it). */
+#define ARENA_PER_IDENTITY 16u
 
 hub_err_t hub_reserve(hub_t *hub, size_t identities)
 {

@@ -158,6 +158,51 @@ static void test_derived_keys_are_deterministic(void **state)
     assert_string_not_equal(a.primary_key, a.secondary_key);
 }
 
+/* The hub's own keys are derived when read, not stored: the same text as
+ * when they were stored at creation (values taken from the build that
+ * stored them, seed 7), kept until an update gives a key, and both keys
+ * authenticate. */
+static hub_err_t connect_tok(fx_t *f, const char *dev, const char *mod, const char *tok);
+
+static void test_derived_keys_read_back_and_updates(void **state)
+{
+    (void)state;
+    fx_t f = fx_new();
+    hub_identity_spec_t s = { .device_id = "seeded" }, m = { .device_id = "seeded", .module_id = "mod" };
+    hub_identity_t a;
+    assert_int_equal(hub_identity_create(f.hub, &s, &a), HUB_EOK);
+    assert_string_equal(a.primary_key, "tSeObva9HIK2WWQj13Mz2pZQzWK7i+Zt63HiQGWuclI=");
+    assert_string_equal(a.secondary_key, "U7p9B26t1NREVqrdLEw/RmoS6rSGOXfXBu4I+Re10uw=");
+    assert_int_equal(hub_identity_create(f.hub, &m, &a), HUB_EOK);
+    assert_string_equal(a.primary_key, "MBjcsG/WXqo/22O+mSGVnyQEYfW5qCjngsMQ140w044=");
+    char tok[512];
+    const char *res = HOST "/devices/seeded";
+    /* the secondary key authenticates too */
+    assert_int_equal(hub_sas_make("U7p9B26t1NREVqrdLEw/RmoS6rSGOXfXBu4I+Re10uw=", res, EPOCH + 60, NULL, tok,
+                                  sizeof tok), HS_EOK);
+    assert_int_equal(connect_tok(&f, "seeded", NULL, tok), HUB_EOK);
+    /* a given primary replaces the derived one; the secondary stays the hub's */
+    hub_identity_spec_t u = { .device_id = "seeded", .primary_key = KEY };
+    assert_int_equal(hub_identity_update(f.hub, &u, NULL, &a), HUB_EOK);
+    assert_string_equal(a.primary_key, KEY);
+    assert_string_equal(a.secondary_key, "U7p9B26t1NREVqrdLEw/RmoS6rSGOXfXBu4I+Re10uw=");
+    assert_int_equal(hub_sas_make("tSeObva9HIK2WWQj13Mz2pZQzWK7i+Zt63HiQGWuclI=", res, EPOCH + 60, NULL, tok,
+                                  sizeof tok), HS_EOK);
+    assert_int_equal(connect_tok(&f, "seeded", NULL, tok), HUB_EUNAUTHORIZED_ACCESS);
+    assert_int_equal(hub_sas_make(KEY, res, EPOCH + 60, NULL, tok, sizeof tok), HS_EOK);
+    assert_int_equal(connect_tok(&f, "seeded", NULL, tok), HUB_EOK);
+    /* "" removes the secondary */
+    hub_identity_spec_t none = { .device_id = "seeded", .secondary_key = "" };
+    assert_int_equal(hub_identity_update(f.hub, &none, NULL, &a), HUB_EOK);
+    assert_string_equal(a.secondary_key, "");
+    assert_string_equal(a.primary_key, KEY);
+    /* an update that names no key keeps the module's derived one */
+    hub_identity_spec_t md = { .device_id = "seeded", .module_id = "mod", .disabled = false };
+    assert_int_equal(hub_identity_update(f.hub, &md, NULL, &a), HUB_EOK);
+    assert_string_equal(a.primary_key, "MBjcsG/WXqo/22O+mSGVnyQEYfW5qCjngsMQ140w044=");
+    fx_free(f);
+}
+
 /* ---- SAS ------------------------------------------------------------------ */
 
 static void test_sas_known_vector(void **state)
@@ -358,8 +403,9 @@ static void test_primary_key_only(void **state)
     fx_free(f);
 }
 
-/* hub_reserve: the identities and connections reserved for then register
- * and connect without the registry's arrays growing, and behave as without. */
+/* hub_reserve: the identities and connections reserved for (short ids,
+ * keys the hub generates: a fleet's) then register and connect without the
+ * registry's arrays growing, and behave as without. */
 static void test_reserve_takes_room_up_front(void **state)
 {
     (void)state;
@@ -371,10 +417,12 @@ static void test_reserve_takes_room_up_front(void **state)
     for (int i = 0; i < 3000; i++) {
         char dev[32];
         snprintf(dev, sizeof dev, "reserved-%04d", i);
-        assert_int_equal(create(&f, dev, NULL), HUB_EOK);
-        char res[128];
+        hub_identity_spec_t spec = { .device_id = dev };
+        assert_int_equal(hub_identity_create(f.hub, &spec, NULL), HUB_EOK);
+        char res[128], key[HUB_CONFIG_KEY_MAX + 1];
         snprintf(res, sizeof res, HOST "/devices/%s", dev);
-        assert_int_equal(hub_sas_make(KEY, res, EPOCH + 3600, NULL, tok, sizeof tok), HS_EOK);
+        assert_int_equal(hub_identity_primary_key(f.hub, dev, NULL, key, sizeof key), HUB_EOK);
+        assert_int_equal(hub_sas_make(key, res, EPOCH + 3600, NULL, tok, sizeof tok), HS_EOK);
         assert_int_equal(connect_tok(&f, dev, NULL, tok), HUB_EOK);
     }
     assert_int_equal(hub_registry_bytes(f.hub), bytes);
@@ -394,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_id_rules),
         cmocka_unit_test(test_etag_if_match_generation),
         cmocka_unit_test(test_derived_keys_are_deterministic),
+        cmocka_unit_test(test_derived_keys_read_back_and_updates),
         cmocka_unit_test(test_sas_known_vector),
         cmocka_unit_test(test_sas_expiry_virtual_time),
         cmocka_unit_test(test_sas_signature_scope_policy),

@@ -112,6 +112,14 @@ struct fleet {
     size_t ncalls, calls_cap;
 
     const inflight_t *arriving; /* the message being handed to the hub right now */
+    /* The counter cells of "d2c.delivered.<endpoint>" for the first few
+     * endpoints, so a delivery counts without formatting and looking up
+     * the name (fleet_port_inproc.c). */
+    struct {
+        char endpoint[48];
+        int64_t *count;
+    } delivered[8];
+    unsigned ndelivered;
 
     /* hot counters, exported at the end */
     uint64_t online, online_max;

@@ -55,13 +55,40 @@ static void sink_desired_patch(void *ctx, hub_conn_t conn, uint64_t version, con
     fleet_port_desired(((fleet_device_t *)ctx)->fleet, dev_of(ctx));
 }
 
+/* The "d2c.delivered.<endpoint>" counter cell, found by name once per
+ * endpoint; NULL past the first few endpoints or names too long to keep. */
+static int64_t *delivered_cell(struct fleet *f, const char *endpoint)
+{
+    for (unsigned i = 0; i < f->ndelivered; i++)
+        if (strcmp(f->delivered[i].endpoint, endpoint) == 0)
+            return f->delivered[i].count;
+    size_t n = strlen(endpoint);
+    unsigned cap = sizeof f->delivered / sizeof f->delivered[0];
+    if (f->ndelivered == cap || n >= sizeof f->delivered[0].endpoint)
+        return NULL;
+    char name[sizeof f->delivered[0].endpoint + 16];
+    memcpy(name, "d2c.delivered.", 14);
+    memcpy(name + 14, endpoint, n + 1);
+    int64_t *cell;
+    if (report_result_counter_ref(f->result, name, &cell) != HS_EOK)
+        return NULL;
+    memcpy(f->delivered[f->ndelivered].endpoint, endpoint, n + 1);
+    f->delivered[f->ndelivered].count = cell;
+    f->ndelivered++;
+    return cell;
+}
+
 static void endpoint_deliver(void *ctx, const char *endpoint, const hub_msg_t *msg, uint32_t device_no)
 {
     (void)msg;
     (void)device_no;
     struct fleet *f = ctx;
     f->d2c_delivered++;
-    fleet_countf(f, 1, "d2c.delivered.%s", endpoint);
+    int64_t *cell = delivered_cell(f, endpoint);
+    if (cell)
+        ++*cell;
+    else
+        fleet_countf(f, 1, "d2c.delivered.%s", endpoint);
     if (f->arriving)
         report_hist_record(f->d2c_latency, sim_kernel_now(f->k) - f->arriving->created);
 }

@@ -10,6 +10,8 @@
 
 uint64_t fleet_ev_arg(uint32_t dev, uint32_t epoch) { return (uint64_t)dev << 32 | epoch; }
 
+_Static_assert(sizeof(fleet_device_t) == 64, "a virtual device is one cache line");
+
 void fleet_count(struct fleet *f, const char *name, int64_t delta)
 {
     report_result_add_counter(f->result, name, delta);
@@ -128,8 +130,13 @@ static hs_err_t fleet_create(sim_kernel_t *k, hub_t *hub, const fleet_port_ops_t
         fleet_free(f);
         return HS_ERANGE;
     }
-    f->devices = calloc(f->ndevices ? f->ndevices : 1, sizeof *f->devices);
-    sim_mem_advise_huge(f->devices, f->ndevices * sizeof *f->devices);
+    /* one device = one cache line */
+    size_t dev_bytes = (f->ndevices ? f->ndevices : 1) * sizeof *f->devices;
+    f->devices = aligned_alloc(64, dev_bytes);
+    if (f->devices) {
+        sim_mem_advise_huge(f->devices, dev_bytes);
+        memset(f->devices, 0, dev_bytes);
+    }
     if (!f->devices || report_result_hist(result, "d2c.latency", &f->d2c_latency) != HS_EOK ||
         report_result_hist(result, "method.latency", &f->method_latency) != HS_EOK)
         goto nomem;
@@ -156,8 +163,7 @@ static hs_err_t fleet_create(sim_kernel_t *k, hub_t *hub, const fleet_port_ops_t
             fleet_device_t *d = &f->devices[dev];
             d->fleet = f;
             d->group = (uint32_t)g;
-            d->n = f->group_n0[g] + i;
-            size_t idn = scenario_id_format(&f->id_formats[g], d->n, id, sizeof id);
+            size_t idn = scenario_id_format(&f->id_formats[g], f->group_n0[g] + i, id, sizeof id);
             if (idn >= sizeof id)
                 idn = sizeof id - 1;
             memcpy(stream, "device:", 7);

@@ -17,8 +17,7 @@
 
 const char *fleet_device_id(struct fleet *f, uint32_t dev, char *buf, size_t cap)
 {
-    const fleet_device_t *d = &f->devices[dev];
-    scenario_id_format(&f->id_formats[d->group], d->n, buf, cap);
+    scenario_id_format(&f->id_formats[f->devices[dev].group], fleet_device_n(f, dev), buf, cap);
     return buf;
 }
 

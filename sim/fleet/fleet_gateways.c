@@ -57,7 +57,7 @@ uint32_t fleet_leaf_gateway(const struct fleet *f, uint32_t dev)
 {
     const scn_group_t *g = group_of(f, dev);
     size_t gi = g->behind_index;
-    return (uint32_t)(f->group_first[gi] + f->devices[dev].n % f->s->groups[gi].count);
+    return (uint32_t)(f->group_first[gi] + fleet_device_n(f, dev) % f->s->groups[gi].count);
 }
 
 void fleet_gateway_spec(struct fleet *f, uint32_t dev, hub_identity_spec_t *spec, char *parent, size_t cap)
@@ -77,7 +77,7 @@ void fleet_gateway_spec(struct fleet *f, uint32_t dev, hub_identity_spec_t *spec
 static void for_each_leaf(struct fleet *f, uint32_t gw, void (*fn)(struct fleet *f, uint32_t leaf))
 {
     uint32_t gg = f->devices[gw].group;
-    uint64_t gcount = f->s->groups[gg].count, gn = f->devices[gw].n;
+    uint64_t gcount = f->s->groups[gg].count, gn = fleet_device_n(f, gw);
     for (size_t l = 0; l < f->s->ngroups; l++) {
         const scn_group_t *lg = &f->s->groups[l];
         if (!lg->behind || lg->behind_index != gg)

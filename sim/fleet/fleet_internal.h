@@ -14,14 +14,15 @@ enum { DEV_OFFLINE = 0, DEV_CONNECTING, DEV_ONLINE, DEV_GONE /* deleted or disab
 enum { HOLD_WINDOW = 1u, HOLD_OUTAGE = 2u, HOLD_DISABLED = 4u, HOLD_DELETED = 8u,
        HOLD_GATEWAY = 16u /* a leaf whose gateway is offline */ };
 
-/* Per virtual device: ~80 bytes, in one array indexed by fleet device number. */
+/* Per virtual device: one 64-byte cache line (the array is 64-byte
+ * aligned), in one array indexed by fleet device number; its index within
+ * its group is not stored (fleet_device_n). */
 typedef struct {
     struct fleet *fleet;   /* sink context back-pointer */
     hub_conn_t conn;
     sim_rng_t rng;         /* the device's own stream: (seed, "device:<id>") */
     uint32_t group;
     uint32_t epoch;        /* bumped on every connect and drop: stale timers see a mismatch */
-    uint64_t n;            /* index within its group */
     uint32_t seq;          /* next telemetry sequence number */
     uint8_t state;
     uint8_t hold;
@@ -159,6 +160,13 @@ struct fleet {
     struct hub_sas_signer *signer; /* the devices' SAS tokens; NULL: slower, same tokens */
     char scratch[512];
 };
+
+/* A device's index within its group (what its id pattern's {n} formats). */
+static inline uint64_t fleet_device_n(const struct fleet *f, uint32_t dev)
+{
+    uint32_t g = f->devices[dev].group;
+    return f->group_n0[g] + (dev - f->group_first[g]);
+}
 
 /* fleet_device.c */
 void fleet_device_handlers(struct fleet *f);

@@ -209,6 +209,8 @@ hs_err_t hub_msg_take_body(hub_msg_t *m, void *body, size_t len)
 {
     if (!m || (!body && len))
         return HS_EINVAL;
+    if (body && m->body_inline && body == m->body)
+        return HS_EINVAL; /* the message's own inline body is not a separate allocation */
     hub_msg_drop_body(m);
     if (len == 0) {
         free(body);

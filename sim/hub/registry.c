@@ -611,7 +611,7 @@ hub_err_t hub_reserve(hub_t *hub, size_t identities)
 {
     if (!hub)
         return HUB_EARGUMENT_NULL;
-    if (identities > (UINT32_MAX >> 2) - hub->nrecs)
+    if (hub->nrecs > (UINT32_MAX >> 2) || identities > (UINT32_MAX >> 2) - hub->nrecs)
         return HUB_ESERVER_ERROR;
     uint32_t want = hub->nrecs + (uint32_t)identities;
     if (want > hub->caprecs) {

@@ -194,6 +194,31 @@ static hub_msg_t *msg_of_size(size_t total)
     return m;
 }
 
+/* A message built with its body inline: the body is the message's, replacing
+ * it frees nothing twice, and handing the inline body back to take is refused. */
+static void test_inline_body(void **state)
+{
+    (void)state;
+    void *b = NULL;
+    hub_msg_t *m = hub_msg_new_with_body(5, &b);
+    assert_non_null(m);
+    memcpy(b, "hello", 5);
+    size_t len = 0;
+    assert_memory_equal(hub_msg_body(m, &len), "hello", 5);
+    assert_int_equal(len, 5);
+    assert_int_equal(hub_msg_take_body(m, b, 5), HS_EINVAL);
+    assert_memory_equal(hub_msg_body(m, &len), "hello", 5);
+    hub_msg_t *c = hub_msg_clone(m);
+    assert_non_null(c);
+    char *nb = malloc(3);
+    memcpy(nb, "abc", 3);
+    assert_int_equal(hub_msg_take_body(m, nb, 3), HS_EOK);
+    assert_memory_equal(hub_msg_body(m, &len), "abc", 3);
+    assert_memory_equal(hub_msg_body(c, &len), "hello", 5);
+    hub_msg_free(m);
+    hub_msg_free(c);
+}
+
 static void test_d2c_limit_256k(void **state)
 {
     (void)state;
@@ -331,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_validate_order_and_mqtt_skips_chars),
         cmocka_unit_test(test_ack_and_lookup),
         cmocka_unit_test(test_clone_and_app_list),
+        cmocka_unit_test(test_inline_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,14 +157,16 @@ void live_job_poll(void *port, const char *job_id, uint32_t actor);
 /* The condition a job of this run gets: ids in deviceId comparisons carry the
  * run prefix, and the job is kept to this run's devices (caller frees). */
 char *live_job_condition(const char *prefix, const char *cond);
-void live_job_finish(struct live_port *p, live_op_t *op, bool answered);
+/* A job request's outcome, as finish_op (live_service.c) made it of the answer or its absence. */
+void live_job_finish(struct live_port *p, live_op_t *op, fleet_port_result_t r);
 void live_job_drop(live_op_t *op);
 
 /* live_uploads.c: POST /devices/{id}/files, the blob endpoint, POST .../files/notifications. */
 void live_upload_start(void *port, uint32_t dev, const char *device_id, const char *blob_name, uint64_t tag);
 void live_upload_notify(void *port, uint32_t dev, const char *device_id, const char *correlation_id,
                         const char *blob_name, uint64_t size, bool success, int status, uint64_t tag);
-void live_upload_finish(struct live_port *p, live_op_t *op, bool answered);
+/* An upload request's outcome, as finish_op made it (r.why borrowed for the call). */
+void live_upload_finish(struct live_port *p, live_op_t *op, fleet_port_result_t r);
 void live_upload_drop(live_op_t *op);
 void live_uploads_free(struct live_port *p);
 

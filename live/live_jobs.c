@@ -311,18 +311,11 @@ static void on_records(struct live_port *p, live_job_t *j, const tr_http_respons
     job_free(j);
 }
 
-void live_job_finish(struct live_port *p, live_op_t *op, bool answered)
+void live_job_finish(struct live_port *p, live_op_t *op, fleet_port_result_t r)
 {
     live_job_t *j = op->call_ctx;
     op->call_ctx = NULL;
-    char why[400];
-    fleet_port_result_t r;
-    if (answered) {
-        r = live_http_result(tr_http_result(op->req), why, sizeof why);
-    } else {
-        snprintf(why, sizeof why, "no answer within %lld ms", (long long)p->op_ms);
-        r = (fleet_port_result_t){ FLEET_PORT_TRANSPORT, 0, why };
-    }
+    char why[400]; /* the reasons of the next stages */
     if (j->stage == JOB_CREATE) {
         if (r.code)
             note_failure(p, "create_failed", r);

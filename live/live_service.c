@@ -158,10 +158,10 @@ static void finish_op(struct live_port *p, live_op_t *op, bool answered)
         fleet_port_registry_done(p->fleet, op->op, r);
         break;
     case OP_JOB:
-        live_job_finish(p, op, answered);
+        live_job_finish(p, op, r);
         break;
     case OP_UPLOAD:
-        live_upload_finish(p, op, answered);
+        live_upload_finish(p, op, r);
         break;
     default: /* admin requests: fire and forget, outcomes counted */
         fleet_port_count(p->fleet, r.code ? "live.admin.failed" : "live.admin.ok", 1);

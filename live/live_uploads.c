@@ -296,18 +296,11 @@ static fleet_port_result_t on_started(struct live_port *p, live_upload_t *u, con
     return r;
 }
 
-void live_upload_finish(struct live_port *p, live_op_t *op, bool answered)
+void live_upload_finish(struct live_port *p, live_op_t *op, fleet_port_result_t r)
 {
     live_upload_t *u = op->call_ctx;
     op->call_ctx = NULL;
-    char why[400];
-    fleet_port_result_t r;
-    if (answered) {
-        r = live_http_result(tr_http_result(op->req), why, sizeof why);
-    } else {
-        snprintf(why, sizeof why, "no answer within %lld ms", (long long)p->op_ms);
-        r = (fleet_port_result_t){ FLEET_PORT_TRANSPORT, 0, why };
-    }
+    char why[400]; /* the reasons of the next stages */
     if (u->stage == UP_START) {
         if (r.code == 0 && (r = on_started(p, u, tr_http_result(op->req), why, sizeof why)).code == 0)
             return; /* held until the notify */
